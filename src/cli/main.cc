@@ -1,0 +1,418 @@
+// opspilot: the command-line front end. A thin layer: parse options (flags,
+// environment, TOML config), call the library, format the result.
+// Exit codes are documented in docs/cli.md.
+#include <CLI/CLI.hpp>
+#include <toml++/toml.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "core/context.h"
+#include "core/strings.h"
+#include "core/time.h"
+#include "demo/demo_job.h"
+#include "demo/demo_shop.h"
+#include "server/auth.h"
+#include "server/server.h"
+#include "store/ingest.h"
+#include "store/store.h"
+
+namespace opspilot {
+namespace {
+
+using nlohmann::json;
+
+constexpr int kExitRejected = 9;  // the load finished but rejected more rows than --max-errors
+
+std::atomic<bool> g_stop{false};
+extern "C" void OnSignal(int) { g_stop = true; }
+
+struct GlobalFlags {
+  std::string data_dir = "./opspilot-data";
+  std::string config;
+  std::string tenant = "default";
+  std::string log_level = "warn";
+  bool log_json = false;
+  bool json = false;
+  bool quiet = false;
+  int threads = 0;
+  uint64_t seed = 42;
+};
+
+int Fail(const Status& st, bool as_json) {
+  if (as_json) {
+    std::cout << json{{"error", {{"code", StatusCodeName(st.code())}, {"message", st.message()}}}}.dump()
+              << "\n";
+  }
+  std::cerr << "opspilot: error: " << st.message() << "\n";
+  return ExitCode(st.code());
+}
+
+StatusOr<std::unique_ptr<Store>> OpenStore(const GlobalFlags& g) {
+  std::error_code ec;
+  std::filesystem::create_directories(g.data_dir, ec);
+  if (ec) return FailedPrecondition("cannot create data directory " + g.data_dir + ": " + ec.message());
+  return OpenSqliteStore((std::filesystem::path(g.data_dir) / "opspilot.db").string());
+}
+
+json ReportJson(const IngestReport& r) {
+  json rejects = json::array();
+  for (const auto& x : r.rejects) {
+    rejects.push_back({{"file", x.file}, {"line", x.line}, {"field", x.field}, {"reason", x.reason}});
+  }
+  return {{"source", r.source},           {"entity", r.entity},
+          {"rows_read", r.rows_read},     {"rows_loaded", r.rows_loaded},
+          {"rows_rejected", r.rows_rejected}, {"reject_file", r.reject_file},
+          {"seconds", r.seconds},         {"rejects", rejects}};
+}
+
+void PrintReport(const IngestReport& r, std::ostream& out) {
+  const double rate = r.seconds > 0 ? static_cast<double>(r.rows_read) / r.seconds : 0;
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%.1f s, %.0fk rows/s", r.seconds, rate / 1000);
+  out << r.entity << " <- " << r.source << ": read " << WithCommas(r.rows_read) << ", loaded "
+      << WithCommas(r.rows_loaded) << ", rejected " << WithCommas(r.rows_rejected) << " (" << buf
+      << ")\n";
+  if (r.rows_rejected > 0) {
+    if (!r.reject_file.empty()) out << "  rejects written to " << r.reject_file << "\n";
+    for (size_t i = 0; i < r.rejects.size() && i < 5; ++i) {
+      const auto& x = r.rejects[i];
+      out << "  " << x.file << ":" << x.line << (x.field.empty() ? "" : ": field " + x.field) << ": "
+          << x.reason << "\n";
+    }
+    if (r.rows_rejected > 5) out << "  ... and " << WithCommas(r.rows_rejected - 5) << " more\n";
+  }
+}
+
+// Applies a TOML config file to every option that was not given as a flag
+// or through the environment. Keys: top-level globals, [ingest], [serve], [demo].
+Status ApplyConfig(const std::string& path, CLI::App& app) {
+  toml::table tbl;
+  try {
+    tbl = toml::parse_file(path);
+  } catch (const toml::parse_error& e) {
+    std::ostringstream msg;
+    msg << path << ":" << e.source().begin.line << ": " << e.description();
+    return InvalidArgument(msg.str());
+  }
+  auto apply = [&](CLI::App* cmd, const toml::table& t, const std::string& prefix) -> Status {
+    for (const auto& [key, node] : t) {
+      const std::string k(key.str());
+      if (node.is_table()) continue;
+      std::string flag = "--" + k;
+      for (auto& ch : flag) if (ch == '_') ch = '-';
+      CLI::Option* opt = nullptr;
+      try {
+        opt = cmd->get_option(flag);
+      } catch (const CLI::OptionNotFound&) {
+        return InvalidArgument(path + ": unknown setting '" + prefix + k + "'");
+      }
+      if (opt->count() > 0) continue;  // flag or environment wins
+      std::string value;
+      if (auto s = node.value<std::string>()) value = *s;
+      else if (auto i = node.value<int64_t>()) value = std::to_string(*i);
+      else if (auto d = node.value<double>()) value = std::to_string(*d);
+      else if (auto b = node.value<bool>()) value = *b ? "true" : "false";
+      else return InvalidArgument(path + ": setting '" + prefix + k + "' must be a string, number or boolean");
+      try {
+        if (opt->get_items_expected_max() == 0) {
+          if (value == "true") opt->add_result("true");
+        } else {
+          opt->add_result(value);
+        }
+        opt->run_callback();
+      } catch (const CLI::Error& e) {
+        return InvalidArgument(path + ": setting '" + prefix + k + "': " + e.what());
+      }
+    }
+    return Status::Ok();
+  };
+  RETURN_IF_ERROR(apply(&app, tbl, ""));
+  for (const auto& [key, node] : tbl) {
+    if (!node.is_table()) continue;
+    CLI::App* sub = nullptr;
+    try {
+      sub = app.get_subcommand(std::string(key.str()));
+    } catch (const CLI::OptionNotFound&) {
+      return InvalidArgument(path + ": unknown section [" + std::string(key.str()) + "]");
+    }
+    RETURN_IF_ERROR(apply(sub, *node.as_table(), std::string(key.str()) + "."));
+  }
+  return Status::Ok();
+}
+
+int Main(int argc, char** argv) {
+  CLI::App app{"OpsPilot: an AI operations engine for startup products.\n"
+               "Feed it your product's data; get back decisions."};
+  app.require_subcommand(1);
+  GlobalFlags g;
+  app.add_option("--data-dir", g.data_dir, "Data directory (store, rejects, models)")
+      ->envname("OPSPILOT_DATA_DIR")->capture_default_str();
+  app.add_option("--config", g.config, "TOML config file (flags and environment win over it)")
+      ->envname("OPSPILOT_CONFIG");
+  app.add_option("--tenant", g.tenant, "Tenant (product) the data belongs to")
+      ->envname("OPSPILOT_TENANT")->capture_default_str();
+  app.add_option("--threads", g.threads, "Worker threads (0 = all cores)")
+      ->envname("OPSPILOT_THREADS")->check(CLI::Range(0, 1024));
+  app.add_option("--seed", g.seed, "Random seed")->envname("OPSPILOT_SEED");
+  app.add_option("--log-level", g.log_level, "debug|info|warn|error|off")
+      ->envname("OPSPILOT_LOG_LEVEL")->check(CLI::IsMember({"debug", "info", "warn", "error", "off"}));
+  app.add_flag("--log-json", g.log_json, "Structured logs as JSON lines")->envname("OPSPILOT_LOG_JSON");
+  app.add_flag("--json", g.json, "Machine-readable JSON output on stdout");
+  app.add_flag("-q,--quiet", g.quiet, "No progress output");
+
+  // ingest
+  auto* ingest = app.add_subcommand("ingest", "Load CSV or JSON Lines files into the store");
+  std::string entity_name;
+  std::vector<std::string> files;
+  IngestOptions io;
+  bool no_refs = false;
+  ingest->add_option("entity", entity_name,
+                     "users|items|events|orders|inventory|tickets|metrics|competitor_prices|reviews")
+      ->required();
+  ingest->add_option("files", files, "Files to load (.csv, .jsonl)")->required()->check(CLI::ExistingFile);
+  ingest->add_option("--format", io.format, "csv|jsonl (default: by extension)");
+  ingest->add_option("--batch-rows", io.batch_rows, "Rows per transaction")->capture_default_str();
+  ingest->add_option("--max-errors", io.max_errors, "Rejected rows tolerated before exit code 9")
+      ->capture_default_str();
+  ingest->add_flag("--no-check-refs", no_refs, "Do not check item_id against the loaded items");
+
+  // demo
+  auto* demo = app.add_subcommand("demo", "Generate the demo shop, ingest it and show a tour");
+  demo::DemoOptions dopts;
+  std::string demo_dir = "./opspilot-demo";
+  demo->add_option("--scale", dopts.scale, "Size multiplier (1.0 = ~20k users, ~2M events)")
+      ->capture_default_str()->check(CLI::Range(0.001, 100.0));
+  demo->add_option("--days", dopts.days, "Days of history")->capture_default_str()->check(CLI::Range(28, 3650));
+  demo->add_option("--dir", demo_dir, "Demo data directory (recreated each run)")->capture_default_str();
+  auto* gen = demo->add_subcommand("generate", "Only write the demo shop's files");
+  std::string gen_out = "./demo-shop";
+  gen->add_option("--out", gen_out, "Output directory")->capture_default_str();
+
+  // serve
+  auto* serve = app.add_subcommand("serve", "Run the HTTP API");
+  ServerOptions so;
+  double max_body_mb = 32;
+  serve->add_option("--host", so.host, "Bind address")->envname("OPSPILOT_HOST")->capture_default_str();
+  serve->add_option("--port", so.port, "Port (0 = any free port)")->envname("OPSPILOT_PORT")->capture_default_str();
+  serve->add_option("--max-body-mb", max_body_mb, "Request size limit in MiB")->capture_default_str();
+  serve->add_option("--server-threads", so.threads, "Request worker threads")->capture_default_str();
+
+  // keys
+  auto* keys = app.add_subcommand("keys", "Manage API keys");
+  keys->require_subcommand(1);
+  auto* kcreate = keys->add_subcommand("create", "Create a key (printed once)");
+  std::string role = "read", key_name;
+  kcreate->add_option("--role", role, "admin|write|read")->capture_default_str();
+  kcreate->add_option("--name", key_name, "A note on who uses the key");
+  auto* klist = keys->add_subcommand("list", "List keys (never their secrets)");
+  auto* krevoke = keys->add_subcommand("revoke", "Revoke a key");
+  std::string revoke_id;
+  krevoke->add_option("key_id", revoke_id, "The key id (the part after opk_)")->required();
+
+  // stats
+  auto* stats = app.add_subcommand("stats", "Row counts, time spans and recent loads");
+  auto* version = app.add_subcommand("version", "Print the version");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return 2;
+  }
+  if (!g.config.empty()) {
+    Status st = ApplyConfig(g.config, app);
+    if (!st.ok()) return Fail(st, g.json);
+  }
+
+  ContextOptions co;
+  co.threads = g.threads;
+  co.seed = g.seed;
+  co.progress = g.quiet || g.json ? ProgressMode::kQuiet : ProgressMode::kAuto;
+  ParseLogLevel(g.log_level, &co.log.level);
+  co.log.json = g.log_json;
+  if (Status st = ValidateContextOptions(co); !st.ok()) return Fail(st, g.json);
+  Context ctx(co);
+
+  if (*version) {
+    std::cout << "opspilot 0.1.0\n";
+    return 0;
+  }
+
+  if (*demo && *gen) {
+    dopts.seed = g.seed;
+    auto sum = demo::GenerateDemoShop(dopts, gen_out);
+    if (!sum.ok()) return Fail(sum.status(), g.json);
+    if (g.json) {
+      std::cout << json{{"dir", gen_out}, {"users", sum->users}, {"items", sum->items},
+                        {"events", sum->events}, {"orders", sum->orders}, {"tickets", sum->tickets}}.dump()
+                << "\n";
+    } else {
+      std::cout << "wrote the demo shop to " << gen_out << ": " << WithCommas(sum->users) << " users, "
+                << WithCommas(sum->items) << " items, " << WithCommas(sum->events) << " events, "
+                << WithCommas(sum->orders) << " orders, " << WithCommas(sum->tickets) << " tickets\n";
+    }
+    return 0;
+  }
+  if (*demo) {
+    dopts.seed = g.seed;
+    demo::DemoJobOptions jo;
+    jo.shop = dopts;
+    jo.dir = demo_dir;
+    jo.tenant = g.tenant;
+    auto res = demo::RunDemo(ctx, jo);
+    if (!res.ok()) return Fail(res.status(), g.json);
+    if (g.json) {
+      std::cout << res->summary.dump(2) << "\n";
+    } else {
+      std::cout << res->tour;
+    }
+    return 0;
+  }
+
+  auto store = OpenStore(g);
+  if (!store.ok()) return Fail(store.status(), g.json);
+
+  if (*ingest) {
+    auto entity = ParseEntity(entity_name);
+    if (!entity.ok()) return Fail(entity.status(), g.json);
+    io.tenant = g.tenant;
+    io.check_references = !no_refs;
+    io.reject_dir = (std::filesystem::path(g.data_dir) / "rejects").string();
+    io.show_progress = !(g.quiet || g.json);
+    if (Status st = ValidateIngestOptions(io); !st.ok()) return Fail(st, g.json);
+    Ingestor ingestor(ctx, **store, io);
+    json out = json::array();
+    int64_t rejected = 0;
+    Status first_error;
+    for (const auto& f : files) {
+      IngestReport report;
+      Status st = ingestor.IngestFile(*entity, f, &report);
+      rejected += report.rows_rejected;
+      if (g.json) {
+        json j = ReportJson(report);
+        if (!st.ok()) j["error"] = {{"code", StatusCodeName(st.code())}, {"message", st.message()}};
+        out.push_back(j);
+      } else {
+        if (st.ok() || report.rows_read > 0) PrintReport(report, std::cout);
+        if (!st.ok()) std::cerr << "opspilot: error: " << st.message() << "\n";
+      }
+      if (!st.ok() && first_error.ok()) first_error = st;
+    }
+    if (g.json) std::cout << json{{"loads", out}}.dump(2) << "\n";
+    if (!first_error.ok()) return ExitCode(first_error.code());
+    if (rejected > io.max_errors) {
+      if (!g.json) {
+        std::cerr << "opspilot: " << WithCommas(rejected) << " rows rejected (more than --max-errors "
+                  << io.max_errors << ")\n";
+      }
+      return kExitRejected;
+    }
+    return 0;
+  }
+
+  if (*serve) {
+    so.max_body_bytes = static_cast<size_t>(max_body_mb * 1024 * 1024);
+    so.reject_dir = (std::filesystem::path(g.data_dir) / "rejects").string();
+    Server server(ctx, **store, so);
+    if (Status st = server.Start(); !st.ok()) return Fail(st, g.json);
+    std::cout << "opspilot serving on http://" << so.host << ":" << server.port()
+              << " (data: " << g.data_dir << "); Ctrl-C stops\n" << std::flush;
+    std::signal(SIGINT, OnSignal);
+    std::signal(SIGTERM, OnSignal);
+    while (!g_stop) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    server.Stop();
+    return 0;
+  }
+
+  if (*kcreate) {
+    auto r = ParseRole(role);
+    if (!r.ok()) return Fail(r.status(), g.json);
+    auto created = CreateApiKey(ctx, **store, *r, key_name);
+    if (!created.ok()) return Fail(created.status(), g.json);
+    if (g.json) {
+      std::cout << json{{"key", created->key}, {"key_id", created->record.key_id}, {"role", role}}.dump() << "\n";
+    } else {
+      std::cout << created->key << "\n";
+      std::cerr << "created " << role << " key " << created->record.key_id
+                << "; store it now, it is not shown again\n";
+    }
+    return 0;
+  }
+  if (*klist) {
+    auto list = (*store)->ListApiKeys();
+    if (!list.ok()) return Fail(list.status(), g.json);
+    json out = json::array();
+    for (const auto& k : *list) {
+      if (g.json) {
+        out.push_back({{"key_id", k.key_id}, {"role", k.role}, {"name", k.name},
+                       {"created_at", FormatTimestamp(k.created_at)}, {"revoked", k.revoked}});
+      } else {
+        std::cout << k.key_id << "  " << k.role << "  " << FormatTimestamp(k.created_at)
+                  << (k.revoked ? "  revoked" : "") << (k.name.empty() ? "" : "  " + k.name) << "\n";
+      }
+    }
+    if (g.json) std::cout << out.dump(2) << "\n";
+    return 0;
+  }
+  if (*krevoke) {
+    if (Status st = (*store)->RevokeApiKey(revoke_id); !st.ok()) return Fail(st, g.json);
+    if (!g.json) std::cout << "revoked " << revoke_id << "\n";
+    return 0;
+  }
+
+  if (*stats) {
+    json tables = json::object();
+    if (!g.json) std::cout << "tenant " << g.tenant << " in " << g.data_dir << "\n";
+    for (Entity e : AllEntities()) {
+      auto st = (*store)->Stats(g.tenant, e);
+      if (!st.ok()) return Fail(st.status(), g.json);
+      json t = {{"rows", st->rows}};
+      if (st->min_time) {
+        t["from"] = FormatTimestamp(*st->min_time);
+        t["to"] = FormatTimestamp(*st->max_time);
+      }
+      tables[std::string(EntityName(e))] = t;
+      if (!g.json) {
+        std::printf("  %-18s %12s", std::string(EntityName(e)).c_str(), WithCommas(st->rows).c_str());
+        if (st->min_time) {
+          std::printf("   %s .. %s", FormatDate(*st->min_time).c_str(), FormatDate(*st->max_time).c_str());
+        }
+        std::printf("\n");
+      }
+    }
+    auto loads = (*store)->RecentLoads(g.tenant, 10);
+    if (!loads.ok()) return Fail(loads.status(), g.json);
+    json lj = json::array();
+    if (!g.json && !loads->empty()) std::cout << "recent loads:\n";
+    for (const auto& l : *loads) {
+      lj.push_back({{"id", l.id}, {"entity", l.entity}, {"source", l.source}, {"status", l.status},
+                    {"rows_loaded", l.rows_loaded}, {"rows_rejected", l.rows_rejected}});
+      if (!g.json) {
+        std::cout << "  #" << l.id << " " << l.entity << " " << l.source << " " << l.status << ": "
+                  << WithCommas(l.rows_loaded) << " loaded, " << WithCommas(l.rows_rejected)
+                  << " rejected\n";
+      }
+    }
+    if (g.json) {
+      std::cout << json{{"tenant", g.tenant}, {"tables", tables}, {"recent_loads", lj}}.dump(2) << "\n";
+    }
+    return 0;
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace opspilot
+
+int main(int argc, char** argv) { return opspilot::Main(argc, argv); }

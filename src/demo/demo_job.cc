@@ -1,0 +1,286 @@
+#include "demo/demo_job.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+#include "core/strings.h"
+#include "core/time.h"
+#include "store/snapshot.h"
+#include "store/store.h"
+
+namespace opspilot::demo {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* kMarker = ".opspilot-demo";
+
+std::string Fmt(const char* f, double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), f, v);
+  return buf;
+}
+
+Status PrepareDir(const std::string& dir) {
+  std::error_code ec;
+  if (fs::exists(dir, ec)) {
+    const bool empty = fs::is_directory(dir, ec) && fs::directory_iterator(dir, ec) == fs::directory_iterator();
+    if (!empty && !fs::exists(fs::path(dir) / kMarker, ec)) {
+      return FailedPrecondition(dir + " exists and is not an OpsPilot demo directory; "
+                                "choose another with --dir");
+    }
+    fs::remove_all(dir, ec);
+    if (ec) return FailedPrecondition("cannot clear " + dir + ": " + ec.message());
+  }
+  fs::create_directories(fs::path(dir) / "data", ec);
+  if (ec) return FailedPrecondition("cannot create " + dir + ": " + ec.message());
+  std::ofstream(fs::path(dir) / kMarker) << "created by opspilot demo; removed by the next run\n";
+  return Status::Ok();
+}
+
+// Reads a JSON string field from an attributes bag ("" if absent).
+std::string BagField(const Dictionary& dict, int32_t code, const char* key) {
+  if (code < 0) return "";
+  json j = json::parse(dict.Key(code), nullptr, false);
+  if (!j.is_object() || !j.contains(key) || !j[key].is_string()) return "";
+  return j[key].get<std::string>();
+}
+
+struct Tour {
+  std::string text;
+  json summary;
+  void Line(const std::string& s) { text += s + "\n"; }
+};
+
+}  // namespace
+
+const std::vector<std::pair<Entity, std::string>>& DemoFiles() {
+  static const auto* const kFiles = new std::vector<std::pair<Entity, std::string>>{
+      {Entity::kItems, "items.csv"},         {Entity::kUsers, "users.csv"},
+      {Entity::kEvents, "events.csv"},       {Entity::kOrders, "orders.csv"},
+      {Entity::kInventory, "inventory.csv"}, {Entity::kTickets, "tickets.jsonl"},
+      {Entity::kMetrics, "metrics.csv"},     {Entity::kCompetitorPrices, "competitor_prices.csv"},
+      {Entity::kReviews, "reviews.csv"}};
+  return *kFiles;
+}
+
+StatusOr<DemoJobResult> RunDemo(const Context& ctx, const DemoJobOptions& options) {
+  DemoJobResult result;
+  RETURN_IF_ERROR(PrepareDir(options.dir));
+  const std::string shop_dir = (fs::path(options.dir) / "shop").string();
+  result.data_dir = (fs::path(options.dir) / "data").string();
+
+  // 1. Generate.
+  {
+    auto progress = ctx.StartProgress("generate demo shop", 1000, "steps");
+    auto gen = GenerateDemoShop(options.shop, shop_dir, [&](std::string_view, double f) {
+      progress->Update(static_cast<int64_t>(f * 1000));
+    });
+    progress->Update(1000);
+    progress->Finish();
+    if (!gen.ok()) return gen.status();
+    result.generated = *gen;
+  }
+
+  // 2. Ingest through the real path.
+  ASSIGN_OR_RETURN(auto store, OpenSqliteStore((fs::path(result.data_dir) / "opspilot.db").string()));
+  IngestOptions io;
+  io.tenant = options.tenant;
+  io.reject_dir = (fs::path(result.data_dir) / "rejects").string();
+  io.show_progress = ctx.progress_mode() != ProgressMode::kQuiet;
+  Ingestor ingestor(ctx, *store, io);
+  for (const auto& [entity, file] : DemoFiles()) {
+    IngestReport report;
+    RETURN_IF_ERROR(ingestor.IngestFile(entity, (fs::path(shop_dir) / file).string(), &report));
+    if (report.rows_rejected > 0) {
+      return Internal("the demo shop's " + file + " had " + std::to_string(report.rows_rejected) +
+                      " rejected rows, first: line " + std::to_string(report.rejects[0].line) + " " +
+                      report.rejects[0].field + ": " + report.rejects[0].reason);
+    }
+    result.loads.push_back(std::move(report));
+  }
+
+  // 3. Read it back and describe it.
+  SnapshotSpec spec;
+  spec.tenant = options.tenant;
+  spec.tables = {Entity::kItems, Entity::kUsers, Entity::kOrders, Entity::kTickets, Entity::kMetrics};
+  ASSIGN_OR_RETURN(Snapshot snap, LoadSnapshot(ctx, *store, spec));
+  json truth = json::parse(std::ifstream(fs::path(shop_dir) / "truth.json"), nullptr, false);
+  if (truth.is_discarded()) return Internal("cannot read the demo's truth.json");
+
+  Tour t;
+  const auto& gen = truth["generator"];
+  t.Line("OpsPilot demo: a tea, coffee and kitchenware shop selling in China and abroad");
+  t.Line(std::to_string(options.shop.days) + " days from " + gen.value("start_date", "?") +
+         ", seed " + std::to_string(options.shop.seed) + ", scale " + Fmt("%g", options.shop.scale));
+  t.Line("");
+  t.Line("Loaded through the ingestion path (every row validated, upserted in transactions):");
+  json loads = json::array();
+  for (const auto& r : result.loads) {
+    const double rate = r.seconds > 0 ? static_cast<double>(r.rows_loaded) / r.seconds : 0;
+    char buf[160];
+    std::snprintf(buf, sizeof(buf), "  %-18s %11s rows  %5.1f s  %7.0fk rows/s  %lld rejected",
+                  r.entity.c_str(), WithCommas(r.rows_loaded).c_str(), r.seconds, rate / 1000,
+                  static_cast<long long>(r.rows_rejected));
+    t.Line(buf);
+    loads.push_back({{"entity", r.entity}, {"rows", r.rows_loaded}, {"seconds", r.seconds},
+                     {"rejected", r.rows_rejected}});
+  }
+  t.summary["loads"] = loads;
+
+  // Users by region.
+  const Table& users = snap.table(Entity::kUsers);
+  std::map<std::string, int64_t> by_region;
+  const Column& uattr = users.col("attributes");
+  for (int64_t i = 0; i < users.rows(); ++i) {
+    by_region[BagField(*uattr.dict, uattr.codes[static_cast<size_t>(i)], "region")]++;
+  }
+  std::string regions;
+  for (const auto& [r, n] : by_region) regions += (regions.empty() ? "" : ", ") + r + " " + WithCommas(n);
+  t.Line("");
+  t.Line("Users: " + WithCommas(users.rows()) + " (" + regions + ")");
+  t.summary["users_by_region"] = by_region;
+
+  // The behaviour funnel from the event log.
+  const EventLog& ev = *snap.events;
+  std::vector<int64_t> per_type(static_cast<size_t>(ev.event_types.size()), 0);
+  for (int16_t ty : ev.type) per_type[static_cast<size_t>(ty)]++;
+  auto count_of = [&](const char* name) {
+    const int32_t c = ev.event_types.Find(name);
+    return c < 0 ? int64_t{0} : per_type[static_cast<size_t>(c)];
+  };
+  const int64_t views = count_of("view"), carts = count_of("add_to_cart"), buys = count_of("purchase");
+  t.Line("Events: " + WithCommas(ev.size()) + " from " + WithCommas(ev.num_users()) + " users, " +
+         WithCommas(ev.sessions.size()) + " sessions");
+  t.Line("  view " + WithCommas(views) + " -> add_to_cart " + WithCommas(carts) + " (" +
+         Fmt("%.1f%%", views ? 100.0 * static_cast<double>(carts) / static_cast<double>(views) : 0) +
+         ") -> purchase " + WithCommas(buys) + " (" +
+         Fmt("%.1f%%", carts ? 100.0 * static_cast<double>(buys) / static_cast<double>(carts) : 0) +
+         " of carts)");
+  t.summary["funnel"] = {{"view", views}, {"add_to_cart", carts}, {"purchase", buys}};
+
+  // Revenue by category and orders by weekday, from the orders table.
+  const Table& items = snap.table(Entity::kItems);
+  std::vector<std::string> category_of(static_cast<size_t>(snap.items->size()));
+  const Column& iid = items.col("item_id");
+  const Column& icat = items.col("category");
+  for (int64_t i = 0; i < items.rows(); ++i) {
+    const int32_t c = icat.codes[static_cast<size_t>(i)];
+    category_of[static_cast<size_t>(iid.codes[static_cast<size_t>(i)])] = c >= 0 ? icat.dict->Key(c) : "";
+  }
+  const Table& orders = snap.table(Entity::kOrders);
+  const Column& oitem = orders.col("item_id");
+  const Column& oqty = orders.col("quantity");
+  const Column& oprice = orders.col("unit_price");
+  const Column& ots = orders.col("timestamp");
+  const Column& oattr = orders.col("attributes");
+  std::map<std::string, double> revenue;
+  std::array<int64_t, 7> by_weekday{};
+  int64_t paid = 0;
+  for (int64_t i = 0; i < orders.rows(); ++i) {
+    const auto r = static_cast<size_t>(i);
+    if (BagField(*oattr.dict, oattr.codes[r], "status") != "paid") continue;
+    ++paid;
+    const auto item = static_cast<size_t>(oitem.codes[r]);
+    revenue[item < category_of.size() ? category_of[item] : ""] += oqty.reals[r] * oprice.reals[r];
+    by_weekday[static_cast<size_t>(((ots.ints[r] / 86400) + 3) % 7)]++;  // 1970-01-01 was a Thursday
+  }
+  std::vector<std::pair<double, std::string>> top;
+  double total_revenue = 0;
+  for (const auto& [c, v] : revenue) {
+    top.emplace_back(v, c);
+    total_revenue += v;
+  }
+  std::sort(top.rbegin(), top.rend());
+  t.Line("Orders: " + WithCommas(orders.rows()) + " lines, " + WithCommas(paid) + " paid, revenue CNY " +
+         WithCommas(static_cast<int64_t>(total_revenue)));
+  std::string cats;
+  for (size_t i = 0; i < top.size() && i < 5; ++i) {
+    cats += (i ? ", " : "") + top[i].second + " " + Fmt("%.0f%%", 100.0 * top[i].first / total_revenue);
+  }
+  t.Line("  top categories by revenue: " + cats);
+  static constexpr const char* kDays[] = {"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"};
+  std::string week;
+  for (size_t d = 0; d < 7; ++d) week += std::string(d ? "  " : "") + kDays[d] + " " + WithCommas(by_weekday[d]);
+  t.Line("  paid order lines by weekday (UTC): " + week);
+  t.summary["revenue"] = total_revenue;
+  t.summary["paid_lines_by_weekday"] = by_weekday;
+
+  // Support tickets.
+  const Table& tickets = snap.table(Entity::kTickets);
+  std::map<std::string, int64_t> langs, intents;
+  const Column& tl = tickets.col("language");
+  const Column& ti = tickets.col("intent");
+  for (int64_t i = 0; i < tickets.rows(); ++i) {
+    const auto r = static_cast<size_t>(i);
+    if (tl.codes[r] >= 0) langs[tl.dict->Key(tl.codes[r])]++;
+    if (ti.codes[r] >= 0) intents[ti.dict->Key(ti.codes[r])]++;
+  }
+  std::string lang_text;
+  for (const auto& [l, n] : langs) lang_text += (lang_text.empty() ? "" : ", ") + l + " " + WithCommas(n);
+  t.Line("Support tickets: " + WithCommas(tickets.rows()) + " (" + lang_text + ") over " +
+         std::to_string(intents.size()) + " intents");
+  t.summary["tickets_by_language"] = langs;
+
+  // The worst hour of payments, straight from the metrics table.
+  const Table& metrics = snap.table(Entity::kMetrics);
+  const Column& mname = metrics.col("name");
+  const Column& mdim = metrics.col("dimensions");
+  const Column& mts = metrics.col("timestamp");
+  const Column& mval = metrics.col("value");
+  double worst = 2;
+  int64_t worst_ts = 0;
+  for (int64_t i = 0; i < metrics.rows(); ++i) {
+    const auto r = static_cast<size_t>(i);
+    if (mname.dict->Key(mname.codes[r]) != "payment_success_rate") continue;
+    if (BagField(*mdim.dict, mdim.codes[r], "region") != "all") continue;
+    if (mval.reals[r] < worst) {
+      worst = mval.reals[r];
+      worst_ts = mts.ints[r];
+    }
+  }
+  t.Line("Metrics: " + WithCommas(metrics.rows()) + " rows; lowest hourly payment success " +
+         Fmt("%.0f%%", worst * 100) + " at " + FormatTimestamp(worst_ts));
+
+  const auto& an = truth["anomalies"];
+  t.Line("");
+  t.Line("Planted for the capabilities to find (ground truth in " + shop_dir + "/truth.json):");
+  t.Line("  payment outage           " + an["payment_outage"].value("start", "?") + " .. " +
+         an["payment_outage"].value("end", "?"));
+  const auto& drop = an["regional_conversion_drop"];
+  t.Line("  conversion drop          region=" + drop.value("region", "?") + " channel=" +
+         drop.value("channel", "?") + "  " + drop.value("start", "?") + " .. " + drop.value("end", "?"));
+  const auto& fraud = an["fraud_burst"];
+  t.Line("  fraud burst              " + std::to_string(fraud.value("orders", 0)) + " orders paid with " +
+         fraud.value("payment_method", "?") + "  " + fraud.value("start", "?") + " .. " +
+         fraud.value("end", "?"));
+  if (truth.contains("counts") && truth["counts"].contains("segments")) {
+    std::string segs;
+    for (const auto& [name, n] : truth["counts"]["segments"].items()) {
+      segs += (segs.empty() ? "" : ", ") + name + " " + WithCommas(n.get<int64_t>());
+    }
+    t.Line("  user segments            " + segs);
+  }
+  t.Line("  also: weekly and yearly seasonality, trend and promotions in demand; a churn mechanism;");
+  t.Line("        six taste clusters in the catalogue; intent and sentiment on every ticket");
+  t.Line("");
+  t.Line("Next:");
+  t.Line("  build/opspilot --data-dir " + result.data_dir + " stats");
+  t.Line("  build/opspilot --data-dir " + result.data_dir + " keys create --role admin");
+  t.Line("  build/opspilot --data-dir " + result.data_dir + " serve --port 8080");
+  t.summary["data_dir"] = result.data_dir;
+  t.summary["events"] = ev.size();
+  t.summary["users"] = users.rows();
+  t.summary["anomalies"] = an;
+  result.tour = std::move(t.text);
+  result.summary = std::move(t.summary);
+  return result;
+}
+
+}  // namespace opspilot::demo

@@ -1,0 +1,219 @@
+#include "server/server.h"
+
+#include <httplib.h>
+
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "server/auth.h"
+#include "store/ingest.h"
+
+namespace opspilot {
+
+using nlohmann::json;
+
+namespace {
+
+void SendError(httplib::Response& res, const Status& st) {
+  res.status = HttpStatus(st.code());
+  json body = {{"error", {{"code", StatusCodeName(st.code())}, {"message", st.message()}}}};
+  res.set_content(body.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
+}
+
+void SendJson(httplib::Response& res, int status, const json& body) {
+  res.status = status;
+  res.set_content(body.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
+}
+
+std::string TenantOf(const httplib::Request& req) {
+  if (req.has_header("X-Tenant")) return req.get_header_value("X-Tenant");
+  if (req.has_param("tenant")) return req.get_param_value("tenant");
+  return "default";
+}
+
+std::string PresentedKey(const httplib::Request& req) {
+  const std::string auth = req.get_header_value("Authorization");
+  if (auth.rfind("Bearer ", 0) == 0) return auth.substr(7);
+  return req.get_header_value("X-API-Key");
+}
+
+}  // namespace
+
+Status ValidateServerOptions(const ServerOptions& o) {
+  if (o.port < 0 || o.port > 65535) return InvalidArgument("port must be 0..65535");
+  if (o.max_body_bytes < 1024) return InvalidArgument("max body must be at least 1 KiB");
+  if (o.threads < 1 || o.threads > 256) return InvalidArgument("server threads must be 1..256");
+  return Status::Ok();
+}
+
+struct Server::Impl {
+  Impl(const Context& c, Store& s, ServerOptions o) : ctx(c), store(s), options(std::move(o)) {}
+
+  const Context& ctx;
+  Store& store;
+  ServerOptions options;
+  httplib::Server http;
+  std::thread thread;
+  int port = 0;
+
+  // The role a route needs; health needs none.
+  static Role Needed(const httplib::Request& req) {
+    if (req.path.rfind("/v1/keys", 0) == 0) return Role::kAdmin;
+    return req.method == "GET" || req.method == "HEAD" ? Role::kRead : Role::kWrite;
+  }
+
+  void Routes() {
+    const int nthreads = options.threads;
+    http.new_task_queue = [nthreads] { return new httplib::ThreadPool(static_cast<size_t>(nthreads)); };
+    http.set_payload_max_length(options.max_body_bytes);
+    http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+      if (req.path == "/healthz") return httplib::Server::HandlerResponse::Unhandled;
+      const std::string key = PresentedKey(req);
+      if (key.empty()) {
+        SendError(res, Unauthenticated("missing API key: send 'Authorization: Bearer <key>'"));
+        return httplib::Server::HandlerResponse::Handled;
+      }
+      auto rec = VerifyApiKey(store, key);
+      if (!rec.ok()) {
+        SendError(res, rec.status());
+        return httplib::Server::HandlerResponse::Handled;
+      }
+      if (!RoleAllows(rec->role, Needed(req))) {
+        SendError(res, PermissionDenied("this key's role '" + rec->role + "' may not " + req.method +
+                                        " " + req.path));
+        return httplib::Server::HandlerResponse::Handled;
+      }
+      return httplib::Server::HandlerResponse::Unhandled;
+    });
+    http.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
+      if (!res.body.empty()) return;
+      if (res.status == 413) {
+        SendError(res, ResourceExhausted("request body exceeds the server's limit"));
+      } else if (res.status == 404) {
+        SendError(res, NotFound("no route " + req.method + " " + req.path));
+      } else {
+        Status st(res.status >= 500 ? StatusCode::kInternal : StatusCode::kInvalidArgument,
+                  "HTTP " + std::to_string(res.status));
+        const int code = res.status;
+        SendError(res, st);
+        res.status = code;
+      }
+    });
+    http.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+      std::string what = "unexpected error";
+      try {
+        if (ep) std::rethrow_exception(ep);
+      } catch (const std::exception& e) {
+        what = e.what();
+      } catch (...) {
+      }
+      SendError(res, Internal(what));
+    });
+
+    http.Get("/healthz", [this](const httplib::Request&, httplib::Response& res) {
+      SendJson(res, 200, {{"status", "ok"}, {"schema_version", store.SchemaVersion()}});
+    });
+
+    http.Get("/v1/stats", [this](const httplib::Request& req, httplib::Response& res) {
+      const std::string tenant = TenantOf(req);
+      json tables = json::object();
+      for (Entity e : AllEntities()) {
+        auto st = store.Stats(tenant, e);
+        if (!st.ok()) return SendError(res, st.status());
+        json t = {{"rows", st->rows}};
+        if (st->min_time) {
+          t["min_time"] = *st->min_time;
+          t["max_time"] = *st->max_time;
+        }
+        tables[std::string(EntityName(e))] = t;
+      }
+      json loads = json::array();
+      auto recent = store.RecentLoads(tenant, 10);
+      if (!recent.ok()) return SendError(res, recent.status());
+      for (const auto& l : *recent) {
+        loads.push_back({{"id", l.id}, {"entity", l.entity}, {"source", l.source}, {"status", l.status},
+                         {"rows_read", l.rows_read}, {"rows_loaded", l.rows_loaded},
+                         {"rows_rejected", l.rows_rejected}, {"started_at", l.started_at}});
+      }
+      SendJson(res, 200, {{"tenant", tenant}, {"backend", store.Backend()},
+                          {"schema_version", store.SchemaVersion()}, {"tables", tables},
+                          {"recent_loads", loads}});
+    });
+
+    http.Get("/v1/keys", [this](const httplib::Request&, httplib::Response& res) {
+      auto keys = store.ListApiKeys();
+      if (!keys.ok()) return SendError(res, keys.status());
+      json out = json::array();
+      for (const auto& k : *keys) {
+        out.push_back({{"key_id", k.key_id}, {"role", k.role}, {"name", k.name},
+                       {"created_at", k.created_at}, {"revoked", k.revoked}});
+      }
+      SendJson(res, 200, {{"keys", out}});
+    });
+
+    http.Post(R"(/v1/([a-z_]+))", [this](const httplib::Request& req, httplib::Response& res) {
+      auto entity = ParseEntity(req.matches[1].str());
+      if (!entity.ok()) return SendError(res, NotFound(entity.status().message()));
+      IngestOptions io;
+      io.tenant = TenantOf(req);
+      io.reject_dir = options.reject_dir;
+      io.show_progress = false;
+      io.keep_rejects = 1000;
+      if (Status v = ValidateIngestOptions(io); !v.ok()) return SendError(res, v);
+      Ingestor ingestor(ctx, store, io);
+      IngestReport report;
+      const std::string source = "http:" + req.remote_addr + ":" + std::string(EntityName(*entity));
+      Status st = ingestor.IngestBody(*entity, source, req.body, req.get_header_value("Content-Type"),
+                                      &report);
+      if (!st.ok()) return SendError(res, st);
+      json errors = json::array();
+      for (const auto& r : report.rejects) {
+        errors.push_back({{"line", r.line}, {"field", r.field}, {"reason", r.reason}});
+      }
+      json body = {{"entity", report.entity}, {"rows_read", report.rows_read},
+                   {"rows_loaded", report.rows_loaded}, {"rows_rejected", report.rows_rejected},
+                   {"errors", errors}};
+      if (!report.reject_file.empty()) body["reject_file"] = report.reject_file;
+      // All rejected: the request as a whole is bad. Partly rejected: the
+      // valid rows are in; the body lists the rest.
+      const bool all_bad = report.rows_loaded == 0 && report.rows_rejected > 0;
+      if (all_bad) {
+        body["error"] = {{"code", "invalid_argument"}, {"message", "every row was rejected"}};
+      }
+      SendJson(res, all_bad ? 400 : 200, body);
+    });
+  }
+};
+
+Server::Server(const Context& ctx, Store& store, ServerOptions options)
+    : impl_(std::make_unique<Impl>(ctx, store, std::move(options))) {}
+
+Server::~Server() { Stop(); }
+
+Status Server::Start() {
+  RETURN_IF_ERROR(ValidateServerOptions(impl_->options));
+  impl_->Routes();
+  const std::string& host = impl_->options.host;
+  if (impl_->options.port == 0) {
+    impl_->port = impl_->http.bind_to_any_port(host);
+    if (impl_->port <= 0) return Unavailable("cannot bind any port on " + host);
+  } else {
+    if (!impl_->http.bind_to_port(host, impl_->options.port)) {
+      return Unavailable("cannot bind " + host + ":" + std::to_string(impl_->options.port) +
+                         " (in use?)");
+    }
+    impl_->port = impl_->options.port;
+  }
+  impl_->thread = std::thread([this] { impl_->http.listen_after_bind(); });
+  impl_->ctx.logger().Info("serving", {{"host", host}, {"port", impl_->port}});
+  return Status::Ok();
+}
+
+int Server::port() const { return impl_->port; }
+
+void Server::Stop() {
+  impl_->http.stop();
+  if (impl_->thread.joinable()) impl_->thread.join();
+}
+
+}  // namespace opspilot

@@ -1,0 +1,144 @@
+#include "server/server.h"
+
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include <nlohmann/json.hpp>
+
+#include "server/auth.h"
+#include "testing/temp_dir.h"
+
+namespace opspilot {
+namespace {
+
+using nlohmann::json;
+
+class ServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ContextOptions o;
+    o.progress = ProgressMode::kQuiet;
+    o.log.level = LogLevel::kOff;
+    ctx_ = std::make_unique<Context>(o);
+    store_ = std::move(OpenSqliteStore(dir_.file("s.db"))).value();
+    ServerOptions so;
+    so.port = 0;
+    so.max_body_bytes = 64 * 1024;
+    so.reject_dir = dir_.file("rejects");
+    server_ = std::make_unique<Server>(*ctx_, *store_, so);
+    ASSERT_TRUE(server_->Start().ok());
+    client_ = std::make_unique<httplib::Client>("127.0.0.1", server_->port());
+    admin_ = CreateApiKey(*ctx_, *store_, Role::kAdmin, "test")->key;
+    writer_ = CreateApiKey(*ctx_, *store_, Role::kWrite, "")->key;
+    reader_ = CreateApiKey(*ctx_, *store_, Role::kRead, "")->key;
+  }
+  void TearDown() override { server_->Stop(); }
+
+  httplib::Headers Auth(const std::string& key) { return {{"Authorization", "Bearer " + key}}; }
+
+  static json Body(const httplib::Result& r) { return json::parse(r->body, nullptr, false); }
+
+  testing::TempDir dir_;
+  std::unique_ptr<Context> ctx_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<Server> server_;
+  std::unique_ptr<httplib::Client> client_;
+  std::string admin_, writer_, reader_;
+};
+
+TEST_F(ServerTest, HealthNeedsNoKeyEverythingElseDoes) {
+  auto r = client_->Get("/healthz");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(Body(r)["status"], "ok");
+
+  r = client_->Get("/v1/stats");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 401);
+  EXPECT_EQ(Body(r)["error"]["code"], "unauthenticated");
+
+  r = client_->Get("/v1/stats", Auth("opk_000000000000_" + std::string(40, 'a')));
+  EXPECT_EQ(r->status, 401);
+  r = client_->Get("/v1/stats", Auth("garbage"));
+  EXPECT_EQ(r->status, 401);
+  // A valid key with one character of its secret changed.
+  std::string tampered = reader_;
+  tampered.back() = tampered.back() == 'a' ? 'b' : 'a';
+  EXPECT_EQ(client_->Get("/v1/stats", Auth(tampered))->status, 401);
+
+  r = client_->Get("/v1/stats", {{"X-API-Key", reader_}});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(Body(r)["tables"]["events"]["rows"], 0);
+}
+
+TEST_F(ServerTest, RolesAndRevocation) {
+  auto r = client_->Post("/v1/users", Auth(reader_), "[]", "application/json");
+  EXPECT_EQ(r->status, 403);
+  EXPECT_EQ(Body(r)["error"]["code"], "permission_denied");
+  EXPECT_EQ(client_->Get("/v1/keys", Auth(writer_))->status, 403);
+  r = client_->Get("/v1/keys", Auth(admin_));
+  ASSERT_EQ(r->status, 200);
+  EXPECT_EQ(Body(r)["keys"].size(), 3u);
+  EXPECT_EQ(r->body.find("hash"), std::string::npos);  // secrets never leave
+  ASSERT_TRUE(store_->RevokeApiKey(reader_.substr(4, 12)).ok());
+  EXPECT_EQ(client_->Get("/v1/stats", Auth(reader_))->status, 401);
+}
+
+TEST_F(ServerTest, BatchIngestionValidatesEveryRowAndKeepsTheGoodOnes) {
+  const std::string body =
+      "{\"user_id\":\"u1\",\"event_type\":\"view\",\"timestamp\":\"2025-01-01T00:00:00Z\",\"device\":\"ios\"}\n"
+      "{\"user_id\":\"u1\",\"event_type\":\"view\",\"timestamp\":\"soon\"}\n"
+      "{\"user_id\":\"u2\",\"event_type\":\"purchase\",\"timestamp\":1735689700,\"value\":12.5}\n";
+  auto r = client_->Post("/v1/events", Auth(writer_), body, "application/x-ndjson");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  json j = Body(r);
+  EXPECT_EQ(j["rows_loaded"], 2);
+  EXPECT_EQ(j["rows_rejected"], 1);
+  ASSERT_EQ(j["errors"].size(), 1u);
+  EXPECT_EQ(j["errors"][0]["line"], 2);
+  EXPECT_EQ(j["errors"][0]["field"], "timestamp");
+  EXPECT_NE(j["errors"][0]["reason"].get<std::string>().find("invalid timestamp 'soon'"), std::string::npos);
+  // The same body again changes nothing (idempotent ids).
+  client_->Post("/v1/events", Auth(writer_), body, "application/x-ndjson");
+  EXPECT_EQ(store_->Stats("default", Entity::kEvents)->rows, 2);
+  // Another tenant is separate.
+  httplib::Headers h = Auth(writer_);
+  h.emplace("X-Tenant", "shop2");
+  EXPECT_EQ(client_->Post("/v1/users", h, "[{\"user_id\":\"x\"}]", "application/json")->status, 200);
+  EXPECT_EQ(store_->Stats("shop2", Entity::kUsers)->rows, 1);
+  EXPECT_EQ(store_->Stats("default", Entity::kUsers)->rows, 0);
+}
+
+TEST_F(ServerTest, BadRequestsGetClearJsonErrors) {
+  auto r = client_->Post("/v1/users", Auth(writer_), "[{\"user_id\": ", "application/json");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 400);
+  EXPECT_EQ(Body(r)["error"]["code"], "invalid_argument");
+  EXPECT_NE(Body(r)["error"]["message"].get<std::string>().find("not a valid JSON array"), std::string::npos);
+
+  r = client_->Post("/v1/users", Auth(writer_), "[{\"nope\": 1}]", "application/json");
+  EXPECT_EQ(r->status, 400);
+  EXPECT_EQ(Body(r)["errors"][0]["field"], "user_id");
+
+  r = client_->Post("/v1/widgets", Auth(writer_), "[]", "application/json");
+  EXPECT_EQ(r->status, 404);
+  EXPECT_NE(Body(r)["error"]["message"].get<std::string>().find("unknown entity 'widgets'"), std::string::npos);
+
+  r = client_->Get("/v1/nothing-here", Auth(reader_));
+  EXPECT_EQ(r->status, 404);
+  EXPECT_EQ(Body(r)["error"]["code"], "not_found");
+
+  std::string big = "[";
+  while (big.size() < 100 * 1024) big += "{\"user_id\":\"u\"},";
+  big.back() = ']';
+  r = client_->Post("/v1/users", Auth(writer_), big, "application/json");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 413);
+  EXPECT_EQ(Body(r)["error"]["code"], "resource_exhausted");
+  EXPECT_EQ(store_->Stats("default", Entity::kUsers)->rows, 0);
+}
+
+}  // namespace
+}  // namespace opspilot

@@ -1,0 +1,174 @@
+#include "store/snapshot.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+
+namespace opspilot {
+
+const Column* Table::find(std::string_view name) const {
+  for (const auto& c : columns_) {
+    if (c.name == name) return &c;
+  }
+  return nullptr;
+}
+
+const Column& Table::col(std::string_view name) const {
+  const Column* c = find(name);
+  OP_CHECK(c != nullptr) << "column not loaded: " << name;
+  return *c;
+}
+
+const Table& Snapshot::table(Entity e) const {
+  for (const auto& [entity, t] : tables) {
+    if (entity == e) return t;
+  }
+  OP_CHECK(false) << "table not in snapshot: " << EntityName(e);
+  return tables.front().second;
+}
+
+class SnapshotLoader {
+ public:
+  SnapshotLoader(Store& store, const SnapshotSpec& spec, Snapshot* snap)
+      : store_(store), spec_(spec), snap_(snap) {}
+
+  Status LoadTable(Entity e, Table* t) {
+    const EntitySchema& schema = GetSchema(e);
+    ScanRequest req;
+    req.tenant = spec_.tenant;
+    req.entity = e;
+    if (!TimeColumn(e).empty()) {
+      req.since = spec_.since;
+      req.until = spec_.until;
+    }
+    for (const auto& c : schema.columns) {
+      Column col;
+      col.name = c.name;
+      col.type = c.type;
+      if (c.type == ColumnType::kText || c.type == ColumnType::kJson) {
+        if (c.name == "user_id") {
+          col.dict = snap_->users;
+        } else if (c.name == "item_id" || (e == Entity::kReviews && c.name == "subject")) {
+          col.dict = snap_->items;
+        } else {
+          col.dict = std::make_shared<Dictionary>();
+        }
+      }
+      t->columns_.push_back(std::move(col));
+    }
+    return store_.Scan(req, [t](const RowView& row) {
+      for (size_t i = 0; i < t->columns_.size(); ++i) {
+        Column& c = t->columns_[i];
+        const int ci = static_cast<int>(i);
+        const bool null = row.IsNull(ci);
+        c.valid.push_back(null ? 0 : 1);
+        switch (c.type) {
+          case ColumnType::kText:
+          case ColumnType::kJson:
+            c.codes.push_back(null ? Dictionary::kMissing : c.dict->Intern(row.Text(ci)));
+            break;
+          case ColumnType::kReal:
+            c.reals.push_back(null ? std::numeric_limits<double>::quiet_NaN() : row.Real(ci));
+            break;
+          default: c.ints.push_back(null ? 0 : row.Int(ci)); break;
+        }
+      }
+      ++t->rows_;
+      return Status::Ok();
+    });
+  }
+
+  Status LoadEvents(EventLog* log) {
+    ScanRequest req;
+    req.tenant = spec_.tenant;
+    req.entity = Entity::kEvents;
+    req.columns = {"user_id", "event_type", "item_id", "timestamp", "session_id", "value"};
+    req.since = spec_.since;
+    req.until = spec_.until;
+    std::vector<int32_t> user;
+    std::vector<bool> type_wanted;
+    RETURN_IF_ERROR(store_.Scan(req, [&](const RowView& row) {
+      const int32_t type = log->event_types.Intern(row.Text(1));
+      if (type >= std::numeric_limits<int16_t>::max()) {
+        return ResourceExhausted("more than 32766 distinct event types");
+      }
+      if (!spec_.event_types.empty()) {
+        if (static_cast<size_t>(type) >= type_wanted.size()) {
+          type_wanted.push_back(std::find(spec_.event_types.begin(), spec_.event_types.end(),
+                                          row.Text(1)) != spec_.event_types.end());
+        }
+        if (!type_wanted[static_cast<size_t>(type)]) return Status::Ok();
+      }
+      user.push_back(snap_->users->Intern(row.Text(0)));
+      log->type.push_back(static_cast<int16_t>(type));
+      log->item.push_back(row.IsNull(2) ? -1 : snap_->items->Intern(row.Text(2)));
+      log->time.push_back(row.Int(3));
+      log->session.push_back(row.IsNull(4) ? -1 : log->sessions.Intern(row.Text(4)));
+      log->value.push_back(row.IsNull(5) ? std::numeric_limits<float>::quiet_NaN()
+                                         : static_cast<float>(row.Real(5)));
+      return Status::Ok();
+    }));
+    // Counting sort by user, then sort each user's slice by time: O(n log k).
+    const size_t n = user.size();
+    const auto nu = static_cast<size_t>(snap_->users->size());
+    log->user_begin.assign(nu + 1, 0);
+    for (int32_t u : user) ++log->user_begin[static_cast<size_t>(u) + 1];
+    std::partial_sum(log->user_begin.begin(), log->user_begin.end(), log->user_begin.begin());
+    std::vector<int64_t> next(log->user_begin.begin(), log->user_begin.end() - 1);
+    std::vector<uint32_t> order(n);
+    for (size_t i = 0; i < n; ++i) order[static_cast<size_t>(next[static_cast<size_t>(user[i])]++)] = static_cast<uint32_t>(i);
+    user.clear();
+    user.shrink_to_fit();
+    for (size_t u = 0; u < nu; ++u) {
+      auto b = order.begin() + log->user_begin[u], e = order.begin() + log->user_begin[u + 1];
+      std::stable_sort(b, e, [&](uint32_t x, uint32_t y) { return log->time[x] < log->time[y]; });
+    }
+    auto permute = [&](auto& v) {
+      std::remove_reference_t<decltype(v)> out(n);
+      for (size_t i = 0; i < n; ++i) out[i] = v[order[i]];
+      v.swap(out);
+    };
+    permute(log->item);
+    permute(log->type);
+    permute(log->time);
+    permute(log->session);
+    permute(log->value);
+    return Status::Ok();
+  }
+
+ private:
+  Store& store_;
+  const SnapshotSpec& spec_;
+  Snapshot* snap_;
+};
+
+StatusOr<Snapshot> LoadSnapshot(const Context& ctx, Store& store, const SnapshotSpec& spec) {
+  Snapshot snap;
+  SnapshotLoader loader(store, spec, &snap);
+  // Items and users first so their codes follow the catalogue order.
+  std::vector<Entity> order = spec.tables;
+  std::stable_sort(order.begin(), order.end(), [](Entity a, Entity b) {
+    auto rank = [](Entity e) { return e == Entity::kItems ? 0 : e == Entity::kUsers ? 1 : 2; };
+    return rank(a) < rank(b);
+  });
+  for (Entity e : order) {
+    if (e == Entity::kEvents) continue;
+    Table t;
+    RETURN_IF_ERROR(loader.LoadTable(e, &t));
+    snap.tables.emplace_back(e, std::move(t));
+  }
+  if (spec.events) {
+    if (store.Stats(spec.tenant, Entity::kEvents).ok() &&
+        store.Stats(spec.tenant, Entity::kEvents)->rows > static_cast<int64_t>(UINT32_MAX)) {
+      return ResourceExhausted("more than 4G events in one snapshot");
+    }
+    EventLog log;
+    RETURN_IF_ERROR(loader.LoadEvents(&log));
+    ctx.logger().Debug("snapshot events loaded", {{"events", log.size()}, {"users", static_cast<int64_t>(snap.users->size())}});
+    snap.events = std::move(log);
+  }
+  return snap;
+}
+
+}  // namespace opspilot
