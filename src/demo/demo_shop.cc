@@ -130,7 +130,7 @@ constexpr double kRetryProb = 0.6;
 constexpr double kRefundProb = 0.02;
 constexpr int64_t kOutageStartHour = 12;  // UTC = 20:00 Beijing
 constexpr int64_t kOutageHours = 3;
-constexpr double kOutageTicketProb = 0.35;
+constexpr double kOutageTicketProb = 0.5;
 constexpr double kFailedTicketProb = 0.06;
 
 // Regional drop.

@@ -80,7 +80,8 @@ std::string ConvertField(const ColumnSpec& spec, std::string_view text, size_t m
         for (const auto& a : spec.allowed) list += (list.empty() ? "" : "|") + a;
         return "value " + Quoted(text) + " is not one of " + list;
       }
-      *out = Value::Text(std::string(text));
+      out->kind = Value::Kind::kText;
+      out->s.assign(text);
       return "";
     }
     case ColumnType::kReal: {
@@ -101,7 +102,8 @@ std::string ConvertField(const ColumnSpec& spec, std::string_view text, size_t m
         }
         return buf;
       }
-      *out = Value::Real(v);
+      out->kind = Value::Kind::kReal;
+      out->r = v;
       return "";
     }
     case ColumnType::kTimestamp:
@@ -116,16 +118,18 @@ std::string ConvertField(const ColumnSpec& spec, std::string_view text, size_t m
       }
       if (v < kMinTimestamp) return "timestamp " + Quoted(text) + " is before 1971";
       if (spec.type == ColumnType::kDate) v = (v / 86400) * 86400;
-      *out = Value::Int(v);
+      out->kind = Value::Kind::kInt;
+      out->i = v;
       return "";
     }
     case ColumnType::kBool: {
       std::string t = Trim(text);
       std::transform(t.begin(), t.end(), t.begin(), [](char c) { return static_cast<char>(std::tolower(c)); });
+      out->kind = Value::Kind::kInt;
       if (t == "true" || t == "1" || t == "yes" || t == "t" || t == "y") {
-        *out = Value::Int(1);
+        out->i = 1;
       } else if (t == "false" || t == "0" || t == "no" || t == "f" || t == "n") {
-        *out = Value::Int(0);
+        out->i = 0;
       } else {
         return "expected true or false, got " + Quoted(text);
       }
@@ -135,7 +139,8 @@ std::string ConvertField(const ColumnSpec& spec, std::string_view text, size_t m
       json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
       if (j.is_discarded()) return "invalid JSON";
       if (!j.is_object()) return "expected a JSON object";
-      *out = Value::Text(j.dump());
+      out->kind = Value::Kind::kText;
+      out->s = j.dump();
       return "";
     }
   }
@@ -167,11 +172,12 @@ class RowBuilder {
   RowBuilder(const EntitySchema& schema, const IngestOptions& options,
              const std::unordered_set<std::string>* item_ids)
       : schema_(schema), options_(options), item_ids_(item_ids),
-        values_(schema.columns.size()), present_(schema.columns.size(), false) {}
+        present_(schema.columns.size(), false) {}
 
-  void Reset() {
+  // Starts a row written into `slots` (width() values, reset to NULL).
+  void Reset(Value* slots) {
+    values_ = slots;
     std::fill(present_.begin(), present_.end(), false);
-    for (auto& v : values_) v = Value();
     extras_text_.clear();
     extras_json_ = json();
     has_extras_json_ = false;
@@ -237,15 +243,14 @@ class RowBuilder {
   }
 
   // Completes the row: required fields, references, key defaults, bag, id.
-  // Appends the values to `out` and returns true, or returns false with the error.
-  bool Finish(std::vector<Value>* out, std::string* field, std::string* reason) {
+  // Returns true when the row in the slots is valid, else false with the error.
+  bool Finish(std::string* field, std::string* reason) {
     if (!failed()) Complete();
     if (failed()) {
       *field = error_field_;
       *reason = error_;
       return false;
     }
-    for (auto& v : values_) out->push_back(std::move(v));
     return true;
   }
 
@@ -297,16 +302,17 @@ class RowBuilder {
         for (auto it = extras_json_.begin(); it != extras_json_.end(); ++it) {
           merged[it.key()] = it.value();
         }
-        values_[b] = Value::Text(merged.dump());
+        SetText(&values_[b], merged.dump());
         present_[b] = true;
       } else if (!extras_text_.empty()) {
-        values_[b] = Value::Text(extras_text_ + "}");
+        SetText(&values_[b], extras_text_);
+        values_[b].s.push_back('}');
         present_[b] = true;
       }
     }
     for (size_t i = 0; i < cols.size(); ++i) {
       if (!cols[i].key || present_[i] || static_cast<int>(i) == schema_.hash_key_column) continue;
-      values_[i] = Value::Text(cols[i].type == ColumnType::kJson ? "{}" : "");
+      SetText(&values_[i], cols[i].type == ColumnType::kJson ? "{}" : "");
     }
     if (schema_.hash_key_column >= 0 && !present_[static_cast<size_t>(schema_.hash_key_column)]) {
       std::string canon;
@@ -326,14 +332,19 @@ class RowBuilder {
         }
         canon += '\x1f';
       }
-      values_[static_cast<size_t>(schema_.hash_key_column)] = Value::Text(ContentId(canon));
+      SetText(&values_[static_cast<size_t>(schema_.hash_key_column)], ContentId(canon));
     }
   }
 
   const EntitySchema& schema_;
   const IngestOptions& options_;
   const std::unordered_set<std::string>* item_ids_;
-  std::vector<Value> values_;
+  static void SetText(Value* v, std::string_view text) {
+    v->kind = Value::Kind::kText;
+    v->s.assign(text);
+  }
+
+  Value* values_ = nullptr;  // the current row's slots in the batch
   std::vector<bool> present_;
   std::string extras_text_;
   json extras_json_;
@@ -389,7 +400,6 @@ class Ingestor::Run {
     report_->entity = schema_.name;
     batch_.schema = &schema_;
     inflight_.schema = &schema_;
-    batch_.values.reserve(static_cast<size_t>(ing.options_.batch_rows) * schema_.columns.size());
   }
 
   ~Run() {
@@ -397,7 +407,11 @@ class Ingestor::Run {
     if (reject_file_ != nullptr) std::fclose(reject_file_);
   }
 
-  RowBuilder& builder() { return builder_; }
+  // Starts a new row in the builder, written in place into the batch.
+  RowBuilder& NewRow() {
+    builder_.Reset(batch_.NextRowSlots());
+    return builder_;
+  }
 
   Status Begin() {
     record_.tenant = ing_.options_.tenant;
@@ -415,7 +429,7 @@ class Ingestor::Run {
   Status EndRow(int64_t line, const RawFn& raw) {
     ++report_->rows_read;
     std::string field, reason;
-    if (!builder_.Finish(&batch_.values, &field, &reason)) {
+    if (!builder_.Finish(&field, &reason)) {
       return Reject(line, std::move(field), std::move(reason), raw());
     }
     batch_.lines.push_back(line);
@@ -583,7 +597,6 @@ Status Ingestor::IngestSource(Entity entity, std::string_view source,
   std::unique_ptr<Progress> progress;
   const int64_t total = in->size();
   if (options_.show_progress) progress = ctx_.StartProgress("ingest " + schema.name, total, "bytes");
-  RowBuilder& b = run.builder();
   Status st;
 
   if (csv) {
@@ -657,7 +670,7 @@ Status Ingestor::IngestSource(Entity entity, std::string_view source,
                         raw());
         continue;
       }
-      b.Reset();
+      RowBuilder& b = run.NewRow();
       for (size_t i = 0; i < names.size(); ++i) {
         if (col_of[i] >= 0) b.Set(col_of[i], rec.field(i));
       }
@@ -685,7 +698,7 @@ Status Ingestor::IngestSource(Entity entity, std::string_view source,
         st = run.Reject(line, "", "expected a JSON object", raw());
         continue;
       }
-      b.Reset();
+      RowBuilder& b = run.NewRow();
       for (auto it = obj.begin(); it != obj.end(); ++it) {
         const int col = schema.ColumnIndex(it.key());
         if (col >= 0) {
@@ -724,7 +737,7 @@ Status Ingestor::IngestSource(Entity entity, std::string_view source,
         st = run.Reject(line, "", "expected a JSON object", text);
         continue;
       }
-      b.Reset();
+      RowBuilder& b = run.NewRow();
       for (auto it = obj.begin(); it != obj.end(); ++it) {
         const int col = schema.ColumnIndex(it.key());
         if (col >= 0) {

@@ -90,20 +90,31 @@ struct Value {
   bool operator==(const Value& o) const;
 };
 
-// Validated rows of one entity, row-major: row r, column c at values[r * width + c].
+// Validated rows of one entity, row-major: row r, column c at
+// values[r * width + c]. `lines` (the source position of each row) is the
+// row count: values may hold spare slots beyond rows() * width(), kept so a
+// reused batch does not reallocate its strings.
 struct RowBatch {
   const EntitySchema* schema = nullptr;
   std::vector<Value> values;
-  // Source position of each row (for error reports), parallel to rows.
   std::vector<int64_t> lines;
 
   size_t width() const { return schema->columns.size(); }
-  size_t rows() const { return schema == nullptr || width() == 0 ? 0 : values.size() / width(); }
+  size_t rows() const { return lines.size(); }
   const Value& at(size_t row, size_t col) const { return values[row * width() + col]; }
-  void Clear() {
-    values.clear();
-    lines.clear();
+  // Slots for row rows(), reset to NULL (string capacity kept). The row
+  // counts only once its line is pushed.
+  Value* NextRowSlots() {
+    const size_t w = width(), need = (rows() + 1) * w;
+    if (values.size() < need) values.resize(need);
+    Value* slots = values.data() + rows() * w;
+    for (size_t c = 0; c < w; ++c) {
+      slots[c].kind = Value::Kind::kNull;
+      slots[c].s.clear();
+    }
+    return slots;
   }
+  void Clear() { lines.clear(); }
 };
 
 }  // namespace opspilot
