@@ -585,6 +585,9 @@ class Generator {
     const double doy = static_cast<double>(days - DaysFromCivil(y, 1, 1));
     return 1 + kYearlyAmplitude * std::sin(2 * M_PI * (doy - kYearlyPhaseDay) / kYearPeriod);
   }
+  // Competitor reviews per tracked item-day (not below 0.3x so that small
+  // demos still have enough of them to compare).
+  double CompetitorReviewRate() const { return kCompetitorReviewRate * std::max(opt_.scale, 0.3); }
   double TrendFactor(int d) const { return 1 + kAnnualGrowth * d / 365.0; }
   double DayFactor(int d) const { return kWeekly[Weekday(d)] * YearlyFactor(d) * TrendFactor(d); }
 
@@ -1615,7 +1618,7 @@ void Generator::MakeReviews() {
   }
   for (int c = 0; c < kNumCompetitors; ++c) {
     for (int item : tracked_[c]) {
-      const int64_t n = rng.Poisson(kCompetitorReviewRate * opt_.days * opt_.scale);
+      const int64_t n = rng.Poisson(CompetitorReviewRate() * opt_.days);
       for (int64_t k = 0; k < n; ++k) {
         const int64_t ts = opt_.start_unix + static_cast<int64_t>(rng.Below(static_cast<uint64_t>(end - opt_.start_unix)));
         make(c + 1, item, ts, rng.Bernoulli(kCompetitorZh[c]), 0.0);
@@ -1984,6 +1987,8 @@ Status Generator::WriteTruth() {
     bias[s == 0 ? std::string("our_shop") : std::string(kCompetitors[s - 1])] = b;
   }
   j["reviews"] = {{"our_shop_review_probability", kOurReviewProb},
+                  {"our_shop_review_delay_days", Json::array({3, 12})},
+                  {"competitor_reviews_per_tracked_item_day", R6(CompetitorReviewRate())},
                   {"aspect_positive_bias", bias},
                   {"rating_rule",
                    "1-3 aspects; each positive with p = item quality + bias; all positive => 4 or 5, "
