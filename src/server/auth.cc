@@ -1,38 +1,25 @@
 #include "server/auth.h"
 
+#include "core/hash.h"
+
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <openssl/rand.h>
 
 namespace opspilot {
 namespace {
-
-std::string Hex(const unsigned char* p, size_t n) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(n * 2);
-  for (size_t i = 0; i < n; ++i) {
-    out.push_back(kHex[p[i] >> 4]);
-    out.push_back(kHex[p[i] & 15]);
-  }
-  return out;
-}
 
 StatusOr<std::string> RandomHex(size_t bytes) {
   unsigned char buf[64];
   if (bytes > sizeof(buf) || RAND_bytes(buf, static_cast<int>(bytes)) != 1) {
     return Internal("the system random generator failed");
   }
-  return Hex(buf, bytes);
+  return HexEncode(buf, bytes);
 }
 
 std::string HashSecret(std::string_view salt, std::string_view secret) {
   std::string in(salt);
   in += secret;
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(in.data(), in.size(), md, &len, EVP_sha256(), nullptr);
-  return Hex(md, len);
+  return Sha256Hex(in);
 }
 
 bool IsHex(std::string_view s) {

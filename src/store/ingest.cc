@@ -1,7 +1,5 @@
 #include "store/ingest.h"
 
-#include <openssl/evp.h>
-
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -11,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/csv.h"
+#include "core/hash.h"
 #include "core/time.h"
 
 namespace opspilot {
@@ -359,19 +358,7 @@ std::string Truncated(std::string_view raw) {
 
 }  // namespace
 
-std::string ContentId(std::string_view canonical) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(canonical.data(), canonical.size(), md, &len, EVP_sha256(), nullptr);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(32);
-  for (unsigned int i = 0; i < 16 && i < len; ++i) {
-    out.push_back(kHex[md[i] >> 4]);
-    out.push_back(kHex[md[i] & 15]);
-  }
-  return out;
-}
+std::string ContentId(std::string_view canonical) { return Sha256Hex(canonical, 32); }
 
 Status ValidateIngestOptions(const IngestOptions& o) {
   if (o.tenant.empty() || o.tenant.size() > 64) {
