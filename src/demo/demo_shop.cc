@@ -9,6 +9,7 @@
 #include <cstring>
 #include <filesystem>
 #include <memory>
+#include <numbers>
 #include <string>
 #include <utility>
 #include <vector>
@@ -583,7 +584,7 @@ class Generator {
     unsigned m, dd;
     CivilFromDays(days, &y, &m, &dd);
     const double doy = static_cast<double>(days - DaysFromCivil(y, 1, 1));
-    return 1 + kYearlyAmplitude * std::sin(2 * M_PI * (doy - kYearlyPhaseDay) / kYearPeriod);
+    return 1 + kYearlyAmplitude * std::sin(2 * std::numbers::pi * (doy - kYearlyPhaseDay) / kYearPeriod);
   }
   // Competitor reviews per tracked item-day (not below 0.3x so that small
   // demos still have enough of them to compare).
@@ -1759,7 +1760,6 @@ Status Generator::WriteMetrics() {
 }
 
 Status Generator::WriteTruth() {
-  const auto& cats = Categories();
   Json j;
   j["generator"] = {{"version", kGeneratorVersion},
                     {"seed", opt_.seed},
@@ -1999,7 +1999,6 @@ Status Generator::WriteTruth() {
                     {"min_order", kMinOrder},
                     {"safety_z", kSafetyZ},
                     {"lead_time_days", {{"domestic", kDomesticLead}, {"import", kImportLead}}}};
-  (void)cats;
   OutFile f;
   RETURN_IF_ERROR(f.Open(dir_, "truth.json"));
   f.buf() = j.dump(2);
@@ -2066,6 +2065,9 @@ StatusOr<DemoSummary> GenerateDemoShop(const DemoOptions& options, const std::st
   }
   if (options.start_unix < 0 || options.start_unix > 253402300799 - 3651 * kDay) {
     return InvalidArgument("demo start time out of range: " + std::to_string(options.start_unix));
+  }
+  if (options.scale * options.days > 7300) {
+    return InvalidArgument("demo too large: scale x days must be at most 7300 (e.g. scale 20 for 365 days)");
   }
   if (dir.empty()) return InvalidArgument("demo output directory is empty");
   std::error_code ec;

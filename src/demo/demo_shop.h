@@ -100,7 +100,7 @@ struct DemoOptions {
   uint64_t seed = 42;               // same seed + scale => byte-identical files
   double scale = 1.0;               // multiplies users and events; items 800 at scale >= 0.25,
                                     // round(3200 * scale) below (at least 60)
-  int days = 180;                   // length of history (28 .. 3650)
+  int days = 180;                   // length of history (28 .. 3650; scale x days <= 7300)
   int64_t start_unix = 1735689600;  // 2025-01-01T00:00:00Z, first day
 };
 

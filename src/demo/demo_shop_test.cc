@@ -141,6 +141,19 @@ int64_t ParseTs(std::string_view s) {
   return s[19] == '+' ? t - off : t + off;
 }
 
+// "u00123" -> 123.
+int64_t IdNum(const std::string& id) { return id.size() > 1 ? std::stoll(id.substr(1)) : -1; }
+
+// One events.csv record, compact (the file is read once per test run).
+struct Ev {
+  int64_t ts;
+  int64_t user;     // number in u00123
+  int64_t item;     // number in i0123, -1 when empty
+  int64_t session;  // number in s0000123
+  std::string type, channel;
+  bool has_value;
+};
+
 int Weekday(int64_t unix_seconds) {  // 0 = Monday
   const int64_t days = unix_seconds >= 0 ? unix_seconds / 86400 : (unix_seconds - 86399) / 86400;
   return static_cast<int>(((days + 3) % 7 + 7) % 7);
@@ -174,6 +187,13 @@ class DemoShopTest : public ::testing::Test {
     }
     summary_ = *r;
     truth_ = new Json(Json::parse(ReadFile(*dir_ / "truth.json")));
+    events_ = new std::vector<Ev>();
+    event_rows_ = ForEachRow(*dir_ / "events.csv", [](const Row& r) {
+      const std::string& item = r["item_id"];
+      events_->push_back(Ev{ParseTs(r["timestamp"]), IdNum(r["user_id"]),
+                            item.empty() ? -1 : IdNum(item), IdNum(r["session_id"]), r["event_type"],
+                            r["channel"], !r["value"].empty()});
+    });
   }
   static void TearDownTestSuite() {
     std::error_code ec;
@@ -181,11 +201,13 @@ class DemoShopTest : public ::testing::Test {
     delete dir_;
     delete truth_;
     delete stages_;
+    delete events_;
   }
   void SetUp() override { ASSERT_TRUE(ok_); }
 
   static const fs::path& dir() { return *dir_; }
   static const Json& truth() { return *truth_; }
+  static const std::vector<Ev>& events() { return *events_; }
 
   // user_id -> truth row fields.
   struct TruthUser {
@@ -194,15 +216,16 @@ class DemoShopTest : public ::testing::Test {
     bool churned = false;
     int64_t churn_start = 0;  // unix seconds of churn_day 00:00Z
   };
-  static std::map<std::string, TruthUser> TruthUsers() {
-    std::map<std::string, TruthUser> users;
+  // Keyed by the user number (u00123 -> 123).
+  static std::map<int64_t, TruthUser> TruthUsers() {
+    std::map<int64_t, TruthUser> users;
     ForEachRow(dir() / "truth_users.csv", [&](const Row& r) {
       TruthUser u;
       u.segment = r["segment"];
       u.taste = std::stoi(r["taste"]);
       u.churned = r["churned"] == "1";
       if (u.churned) u.churn_start = ParseTs(r["churn_day"]);
-      users[r["user_id"]] = u;
+      users[IdNum(r["user_id"])] = u;
     });
     return users;
   }
@@ -210,6 +233,8 @@ class DemoShopTest : public ::testing::Test {
   static inline fs::path* dir_ = nullptr;
   static inline Json* truth_ = nullptr;
   static inline std::set<std::string>* stages_ = nullptr;
+  static inline std::vector<Ev>* events_ = nullptr;
+  static inline int64_t event_rows_ = 0;
   static inline DemoSummary summary_;
   static inline bool ok_ = false;
 };
@@ -258,7 +283,8 @@ TEST_F(DemoShopTest, CountsMatchFiles) {
   auto rows = [&](const char* name) { return ForEachRow(dir() / name, [](const Row&) {}); };
   EXPECT_EQ(rows("users.csv"), summary_.users);
   EXPECT_EQ(rows("items.csv"), summary_.items);
-  EXPECT_EQ(rows("events.csv"), summary_.events);
+  EXPECT_EQ(event_rows_, summary_.events);
+  EXPECT_EQ(static_cast<int64_t>(events().size()), summary_.events);
   EXPECT_EQ(rows("orders.csv"), summary_.order_lines);
   EXPECT_EQ(rows("inventory.csv"), summary_.inventory_rows);
   EXPECT_EQ(rows("metrics.csv"), summary_.metrics);
@@ -285,7 +311,7 @@ TEST_F(DemoShopTest, CountsMatchFiles) {
 }
 
 TEST_F(DemoShopTest, EventsAreOrderedAndPurchasesMatchOrderLines) {
-  std::multiset<std::tuple<std::string, std::string, int64_t>> paid_lines;
+  std::multiset<std::tuple<int64_t, int64_t, int64_t>> paid_lines;
   int64_t failed_lines = 0;
   ForEachRow(dir() / "orders.csv", [&](const Row& r) {
     const std::string& ts = r["timestamp"];
@@ -298,34 +324,30 @@ TEST_F(DemoShopTest, EventsAreOrderedAndPurchasesMatchOrderLines) {
       ++failed_lines;
       return;
     }
-    paid_lines.insert({r["user_id"], r["item_id"], ParseTs(ts)});
+    paid_lines.insert({IdNum(r["user_id"]), IdNum(r["item_id"]), ParseTs(ts)});
   });
   EXPECT_GT(failed_lines, 0);
   int64_t prev = 0, purchases = 0, unmatched = 0;
   std::set<std::string> types;
-  ForEachRow(dir() / "events.csv", [&](const Row& r) {
-    const int64_t t = ParseTs(r["timestamp"]);
-    EXPECT_LE(prev, t);
-    prev = t;
-    const std::string& type = r["event_type"];
-    types.insert(type);
-    if (type == "login" || type == "search") {
-      EXPECT_TRUE(r["item_id"].empty());
-    }
-    if (type == "add_to_cart" || type == "purchase") {
-      EXPECT_FALSE(r["value"].empty());
-    } else {
-      EXPECT_TRUE(r["value"].empty());
-    }
-    if (type != "purchase") return;
+  int64_t misordered = 0, bad_item = 0, bad_value = 0;
+  for (const Ev& e : events()) {
+    misordered += e.ts < prev;
+    prev = e.ts;
+    types.insert(e.type);
+    bad_item += (e.type == "login" || e.type == "search") != (e.item < 0);
+    bad_value += (e.type == "add_to_cart" || e.type == "purchase") != e.has_value;
+    if (e.type != "purchase") continue;
     ++purchases;
-    auto it = paid_lines.find({r["user_id"], r["item_id"], t});
+    auto it = paid_lines.find({e.user, e.item, e.ts});
     if (it == paid_lines.end()) {
       ++unmatched;
     } else {
       paid_lines.erase(it);
     }
-  });
+  }
+  EXPECT_EQ(misordered, 0);
+  EXPECT_EQ(bad_item, 0);
+  EXPECT_EQ(bad_value, 0);
   EXPECT_EQ(types, (std::set<std::string>{"view", "search", "add_to_cart", "purchase", "login"}));
   EXPECT_GT(purchases, 1000);
   EXPECT_EQ(unmatched, 0);
@@ -336,9 +358,9 @@ TEST_F(DemoShopTest, WeekendUpliftMatchesTruth) {
   std::vector<int64_t> purchases(7, 0), days(7, 0);
   const int64_t start = truth()["generator"]["start_unix"].get<int64_t>();
   for (int d = 0; d < 180; ++d) ++days[Weekday(start + d * 86400)];
-  ForEachRow(dir() / "events.csv", [&](const Row& r) {
-    if (r["event_type"] == "purchase") ++purchases[Weekday(ParseTs(r["timestamp"]))];
-  });
+  for (const Ev& e : events()) {
+    if (e.type == "purchase") ++purchases[Weekday(e.ts)];
+  }
   auto rate = [&](int w) { return static_cast<double>(purchases[w]) / days[w]; };
   const double weekend = (rate(5) + rate(6)) / 2;
   const double weekday = (rate(0) + rate(1) + rate(2) + rate(3) + rate(4)) / 5;
@@ -349,20 +371,20 @@ TEST_F(DemoShopTest, WeekendUpliftMatchesTruth) {
 
 TEST_F(DemoShopTest, PurchasesConcentrateInTasteCluster) {
   const auto users = TruthUsers();
-  std::map<std::string, int> item_taste;
+  std::map<int64_t, int> item_taste;
   ForEachRow(dir() / "truth_items.csv",
-             [&](const Row& r) { item_taste[r["item_id"]] = std::stoi(r["taste"]); });
+             [&](const Row& r) { item_taste[IdNum(r["item_id"])] = std::stoi(r["taste"]); });
   std::set<int> clusters;
   for (const auto& [id, t] : item_taste) clusters.insert(t);
   EXPECT_EQ(clusters.size(), 6u);
   int64_t in = 0, total = 0;
-  ForEachRow(dir() / "events.csv", [&](const Row& r) {
-    if (r["event_type"] != "purchase") return;
-    const TruthUser& u = users.at(r["user_id"]);
-    if (u.segment == "fraud") return;
+  for (const Ev& e : events()) {
+    if (e.type != "purchase") continue;
+    const TruthUser& u = users.at(e.user);
+    if (u.segment == "fraud") continue;
     ++total;
-    in += item_taste.at(r["item_id"]) == u.taste;
-  });
+    in += item_taste.at(e.item) == u.taste;
+  }
   ASSERT_GT(total, 1000);
   EXPECT_GT(static_cast<double>(in) / total, 0.6);
 }
@@ -487,14 +509,14 @@ TEST_F(DemoShopTest, RegionalConversionDropShowsInMetrics) {
 
 TEST_F(DemoShopTest, MiniProgramConvertsCartsWorse) {
   // Sessions with an add_to_cart that end in a purchase, by channel.
-  std::map<std::string, std::pair<bool, bool>> session;  // id -> (carted, bought)
-  std::map<std::string, std::string> channel;
-  ForEachRow(dir() / "events.csv", [&](const Row& r) {
-    auto& s = session[r["session_id"]];
-    channel[r["session_id"]] = r["channel"];
-    if (r["event_type"] == "add_to_cart") s.first = true;
-    if (r["event_type"] == "purchase") s.second = true;
-  });
+  std::map<int64_t, std::pair<bool, bool>> session;  // id -> (carted, bought)
+  std::map<int64_t, std::string> channel;
+  for (const Ev& e : events()) {
+    auto& s = session[e.session];
+    channel[e.session] = e.channel;
+    if (e.type == "add_to_cart") s.first = true;
+    if (e.type == "purchase") s.second = true;
+  }
   std::map<std::string, std::pair<int64_t, int64_t>> by_channel;
   for (const auto& [id, s] : session) {
     if (!s.first) continue;
@@ -510,11 +532,11 @@ TEST_F(DemoShopTest, MiniProgramConvertsCartsWorse) {
 
 TEST_F(DemoShopTest, ChurnersGoSilentAfterChurnDayAndComplainBefore) {
   const auto users = TruthUsers();
-  std::map<std::string, int64_t> last;
-  ForEachRow(dir() / "events.csv", [&](const Row& r) {
-    int64_t& l = last[r["user_id"]];
-    l = std::max(l, ParseTs(r["timestamp"]));
-  });
+  std::map<int64_t, int64_t> last;
+  for (const Ev& e : events()) {
+    int64_t& l = last[e.user];
+    l = std::max(l, e.ts);
+  }
   int64_t churners = 0, active_before = 0, late = 0, latest_churn = 0, others_after = 0;
   for (const auto& [id, u] : users) {
     if (!u.churned) continue;
@@ -543,7 +565,7 @@ TEST_F(DemoShopTest, ChurnersGoSilentAfterChurnDayAndComplainBefore) {
     if (j["sentiment"] != "negative" || (j["intent"] != "complaint" && j["intent"] != "shipping_delay")) {
       continue;
     }
-    const TruthUser& u = users.at(j["user_id"].get<std::string>());
+    const TruthUser& u = users.at(IdNum(j["user_id"].get<std::string>()));
     const int64_t t = ParseTs(j["timestamp"].get<std::string>());
     if (u.churned) {
       EXPECT_LT(t, u.churn_start);
@@ -560,10 +582,10 @@ TEST_F(DemoShopTest, ChurnersGoSilentAfterChurnDayAndComplainBefore) {
 
 TEST_F(DemoShopTest, SegmentsDifferInSpend) {
   const auto users = TruthUsers();
-  std::map<std::string, double> spend;
+  std::map<int64_t, double> spend;
   ForEachRow(dir() / "orders.csv", [&](const Row& r) {
     if (r["status"] == "failed") return;
-    spend[r["user_id"]] += std::stod(r["quantity"]) * std::stod(r["unit_price"]);
+    spend[IdNum(r["user_id"])] += std::stod(r["quantity"]) * std::stod(r["unit_price"]);
   });
   std::map<std::string, std::pair<double, int64_t>> seg;
   for (const auto& [id, u] : users) {
