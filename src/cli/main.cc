@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <sstream>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -18,6 +19,8 @@
 #include "core/time.h"
 #include "demo/demo_job.h"
 #include "demo/demo_shop.h"
+#include "ml/registry.h"
+#include "ml/tabular_job.h"
 #include "server/auth.h"
 #include "server/server.h"
 #include "store/ingest.h"
@@ -220,6 +223,60 @@ int Main(int argc, char** argv) {
   auto* stats = app.add_subcommand("stats", "Row counts, time spans and recent loads");
   auto* version = app.add_subcommand("version", "Print the version");
 
+  // tabular (file mode)
+  auto* tabular = app.add_subcommand("tabular", "Gradient-boosted models on a CSV (file mode, no store)");
+  tabular->require_subcommand(1);
+  ml::TabularTrainOptions tto;
+  std::string tab_model, tab_input, drop_cols;
+  int explain_k = 0, folds = 5;
+  auto add_gbm = [&](CLI::App* cmd) {
+    cmd->add_option("--rounds", tto.gbm.rounds, "Boosting rounds (upper bound)")->capture_default_str();
+    cmd->add_option("--learning-rate", tto.gbm.learning_rate, "Learning rate (eta)")->capture_default_str();
+    cmd->add_option("--max-depth", tto.gbm.max_depth, "Tree depth")->capture_default_str();
+    cmd->add_option("--early-stopping", tto.gbm.early_stopping_rounds, "Rounds without improvement (0 = off)")
+        ->capture_default_str();
+    cmd->add_option("--class-weight", tto.gbm.class_weight, "'' or balanced");
+  };
+  auto add_data = [&](CLI::App* cmd) {
+    cmd->add_option("--data", tto.data, "Training CSV")->required()->check(CLI::ExistingFile);
+    cmd->add_option("--target", tto.read.target, "Target column")->required();
+    cmd->add_option("--id", tto.read.id, "Id column (kept out of the features)");
+    cmd->add_option("--task", tto.read.task, "auto|binary|multiclass|regression")->capture_default_str();
+    cmd->add_option("--drop", drop_cols, "Comma-separated columns to ignore");
+  };
+  auto* ttrain = tabular->add_subcommand("train", "Train, validate and write a model directory");
+  add_data(ttrain);
+  add_gbm(ttrain);
+  ttrain->add_option("--out", tto.out, "Model directory to write");
+  ttrain->add_option("--register", tto.register_task, "Also register in <data-dir>/models under this task");
+  ttrain->add_option("--valid-fraction", tto.valid_fraction, "Held-out share for early stopping")->capture_default_str();
+  auto* tpredict = tabular->add_subcommand("predict", "Score a CSV: id,prediction[,probability] on stdout");
+  tpredict->add_option("--model", tab_model, "Model directory (or TASK to use the registry's serving version)")->required();
+  tpredict->add_option("--input", tab_input, "CSV to score")->required()->check(CLI::ExistingFile);
+  tpredict->add_option("--explain", explain_k, "Add the top K reasons (SHAP) per row")->capture_default_str();
+  auto* tevaluate = tabular->add_subcommand("evaluate", "k-fold cross-validation report");
+  add_data(tevaluate);
+  add_gbm(tevaluate);
+  tevaluate->add_option("--folds", folds, "Folds")->capture_default_str();
+
+  // models (registry)
+  auto* models = app.add_subcommand("models", "The model registry in <data-dir>/models");
+  models->require_subcommand(1);
+  std::string m_task, m_version;
+  auto* mlist = models->add_subcommand("list", "Tasks, or the versions of one task");
+  mlist->add_option("task", m_task, "Task");
+  auto* mshow = models->add_subcommand("show", "A version's metadata");
+  mshow->add_option("task", m_task)->required();
+  mshow->add_option("version", m_version, "Version (default: the serving one)");
+  auto* mpromote = models->add_subcommand("promote", "Make a version serve");
+  mpromote->add_option("task", m_task)->required();
+  mpromote->add_option("version", m_version)->required();
+  auto* mrollback = models->add_subcommand("rollback", "Serve the previously promoted version");
+  mrollback->add_option("task", m_task)->required();
+  auto* mdelete = models->add_subcommand("delete", "Delete a version that does not serve");
+  mdelete->add_option("task", m_task)->required();
+  mdelete->add_option("version", m_version)->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -278,6 +335,109 @@ int Main(int argc, char** argv) {
       std::cout << res->tour;
     }
     return 0;
+  }
+
+  ml::ModelRegistry registry((std::filesystem::path(g.data_dir) / "models").string());
+  if (*tabular) {
+    std::stringstream ss(drop_cols);
+    for (std::string c; std::getline(ss, c, ',');) {
+      if (!c.empty()) tto.read.drop.push_back(c);
+    }
+    if (*ttrain) {
+      if (tto.out.empty() && tto.register_task.empty()) {
+        return Fail(InvalidArgument("give --out DIR and/or --register TASK"), g.json);
+      }
+      auto r = ml::TrainTabular(ctx, tto, &registry);
+      if (!r.ok()) return Fail(r.status(), g.json);
+      json out = {{"model_dir", r->model_dir}, {"metadata", r->metadata}};
+      if (!r->version.empty()) out["version"] = r->version;
+      if (g.json) {
+        std::cout << out.dump(2) << "\n";
+      } else {
+        std::cout << "trained " << r->metadata["objective"].get<std::string>() << " model ("
+                  << r->metadata["best_rounds"] << " rounds) -> " << r->model_dir
+                  << (r->version.empty() ? "" : " (registered " + tto.register_task + "/" + r->version + ")") << "\n";
+        std::cout << "validation: " << r->metadata["metrics"]["validation"].dump() << "\n";
+      }
+      return 0;
+    }
+    if (*tpredict) {
+      std::string dir = tab_model;
+      if (!std::filesystem::is_directory(dir)) {
+        auto serving = registry.Serving(tab_model);
+        if (!serving.ok()) return Fail(NotFound("no model directory or registered task '" + tab_model + "'"), g.json);
+        dir = serving->dir;
+      }
+      Status st = ml::PredictTabular(ctx, dir, tab_input, explain_k, std::cout);
+      if (!st.ok()) return Fail(st, g.json);
+      return 0;
+    }
+    if (*tevaluate) {
+      auto r = ml::EvaluateTabular(ctx, tto.data, tto.read, tto.gbm, folds);
+      if (!r.ok()) return Fail(r.status(), g.json);
+      if (g.json) {
+        std::cout << r->dump(2) << "\n";
+      } else {
+        std::cout << (*r)["folds"] << "-fold cross-validation, " << (*r)["task"].get<std::string>() << ", "
+                  << (*r)["rows"] << " rows\n";
+        for (const auto& [k, v] : (*r)["summary"].items()) {
+          std::printf("  %-14s %.4f +- %.4f\n", k.c_str(), v["mean"].get<double>(), v["std"].get<double>());
+        }
+      }
+      return 0;
+    }
+  }
+  if (*models) {
+    if (*mlist) {
+      json out = json::array();
+      if (m_task.empty()) {
+        auto tasks = registry.Tasks();
+        if (!tasks.ok()) return Fail(tasks.status(), g.json);
+        for (const auto& t : *tasks) {
+          auto serving = registry.Serving(t);
+          out.push_back({{"task", t}, {"serving", serving.ok() ? serving->version : ""}});
+          if (!g.json) std::cout << t << "  serving " << (serving.ok() ? serving->version : "-") << "\n";
+        }
+      } else {
+        auto list = registry.List(m_task);
+        if (!list.ok()) return Fail(list.status(), g.json);
+        for (const auto& m : *list) {
+          out.push_back({{"version", m.version}, {"serving", m.serving}, {"metadata", m.metadata}});
+          if (!g.json) {
+            std::cout << (m.serving ? "* " : "  ") << m.version << "  " << m.metadata.value("algorithm", "?") << "  "
+                      << m.metadata.value("created_at", "") << "\n";
+          }
+        }
+      }
+      if (g.json) std::cout << out.dump(2) << "\n";
+      return 0;
+    }
+    if (*mshow) {
+      auto m = m_version.empty() ? registry.Serving(m_task) : registry.Show(m_task, m_version);
+      if (!m.ok()) return Fail(m.status(), g.json);
+      json out = m->metadata;
+      out["version"] = m->version;
+      out["serving"] = m->serving;
+      out["dir"] = m->dir;
+      std::cout << out.dump(2) << "\n";
+      return 0;
+    }
+    if (*mpromote) {
+      if (Status st = registry.Promote(m_task, m_version); !st.ok()) return Fail(st, g.json);
+      if (!g.json) std::cout << m_task << ": " << m_version << " serves\n";
+      return 0;
+    }
+    if (*mrollback) {
+      auto v = registry.Rollback(m_task);
+      if (!v.ok()) return Fail(v.status(), g.json);
+      if (!g.json) std::cout << m_task << ": rolled back, " << *v << " serves\n";
+      return 0;
+    }
+    if (*mdelete) {
+      if (Status st = registry.Delete(m_task, m_version); !st.ok()) return Fail(st, g.json);
+      if (!g.json) std::cout << "deleted " << m_task << "/" << m_version << "\n";
+      return 0;
+    }
   }
 
   auto store = OpenStore(g);

@@ -1102,7 +1102,6 @@ Status Generator::SimulateDays(OutFile& events, OutFile& orders, OutFile& invent
       "order_id,user_id,item_id,quantity,unit_price,timestamp,country,region,channel,payment_method,"
       "status\n";
   inventory.buf() += "item_id,date,on_hand,on_order,lead_time_days,unit_cost\n";
-  // Fraud order slots: slot k belongs to account k % accounts.
   for (int d = 0; d < days; ++d) {
     PrepareDay(d);
     const int64_t day_start = DayStart(d);

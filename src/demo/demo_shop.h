@@ -67,7 +67,7 @@
 //                slow_items[], slow_item_factor, hour_of_day_profile_local[24]}
 //   promotions  [{name, start, end, start_day, end_day, categories[], discount, uplift
 //                (item traffic weight multiplier), bargain_hunter_session_multiplier}]
-//   churn       {decay_days, decay_floor, churn_day_range[first,last], pre_churn_ticket_mean,
+//   churn       {decay_days, decay_floor, decay_formula, churn_day_range[first,last], pre_churn_ticket_mean,
 //                pre_churn_intents[], pre_churn_negative_probability}
 //   anomalies   {payment_outage{start,end,start_unix,end_unix,failure_probability,
 //                base_failure_probability,retry_probability,ticket_probability},
@@ -77,10 +77,12 @@
 //                quantity_min,quantity_max,min_unit_price,account_age_hours_max,order_ids_file}}
 //   payments    {methods{country_group: [..]}, refund_probability}
 //   tickets     {intents[], languages{zh,en}, templates_per_intent_language, sentiment_given_intent
-//                {intent: [neg,neu,pos]}, order_ticket_probability, background_rate_per_user_day}
+//                {intent: [neg,neu,pos]}, order_ticket_probability, refund_ticket_probability,
+//                failed_payment_ticket_probability, background_rate_per_user_day}
 //   competitors {names[], price_level{name}, tracked_probability, price_cut{competitor, category,
 //                start, end, start_day, end_day, cut, our_demand_multiplier}}
-//   reviews     {our_shop_review_probability, aspect_positive_bias{source:{aspect}},
+//   reviews     {our_shop_review_probability, our_shop_review_delay_days[min,max],
+//                competitor_reviews_per_tracked_item_day, aspect_positive_bias{source:{aspect}},
 //                rating_rule}
 //   inventory   {policy, forecast_alpha, cover_days, min_order, safety_z, lead_time_days
 //                {domestic[min,max], import[min,max]}}

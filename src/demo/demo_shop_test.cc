@@ -188,11 +188,11 @@ class DemoShopTest : public ::testing::Test {
     summary_ = *r;
     truth_ = new Json(Json::parse(ReadFile(*dir_ / "truth.json")));
     events_ = new std::vector<Ev>();
-    event_rows_ = ForEachRow(*dir_ / "events.csv", [](const Row& r) {
-      const std::string& item = r["item_id"];
-      events_->push_back(Ev{ParseTs(r["timestamp"]), IdNum(r["user_id"]),
-                            item.empty() ? -1 : IdNum(item), IdNum(r["session_id"]), r["event_type"],
-                            r["channel"], !r["value"].empty()});
+    event_rows_ = ForEachRow(*dir_ / "events.csv", [](const Row& row) {
+      const std::string& item = row["item_id"];
+      events_->push_back(Ev{ParseTs(row["timestamp"]), IdNum(row["user_id"]),
+                            item.empty() ? -1 : IdNum(item), IdNum(row["session_id"]), row["event_type"],
+                            row["channel"], !row["value"].empty()});
     });
   }
   static void TearDownTestSuite() {
