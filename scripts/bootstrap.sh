@@ -8,6 +8,7 @@ PACKAGES=(
   libsqlite3-dev libssl-dev
   libcpp-httplib-dev nlohmann-json3-dev libcli11-dev libtomlplusplus-dev
   libspdlog-dev libfmt-dev
+  libxgboost-dev libtorch-dev
   googletest libgtest-dev libbenchmark-dev
 )
 

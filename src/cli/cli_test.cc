@@ -77,3 +77,49 @@ TEST(CliTest, KeysAreShownOnceAndStoredHashed) {
 
 }  // namespace
 }  // namespace opspilot
+
+namespace opspilot {
+namespace {
+
+TEST(CliTest, TabularTrainPredictEvaluateAndRegistry) {
+  testing::TempDir d;
+  std::string csv = "id,a,color,label\n";
+  for (int i = 0; i < 600; ++i) {
+    const int a = (i * 37) % 100;
+    const char* color = i % 3 == 0 ? "red" : i % 3 == 1 ? "green" : "blue";
+    const bool label = (a > 50) != (i % 3 == 0);  // red flips the rule
+    csv += "r" + std::to_string(i) + "," + std::to_string(a) + "," + color + "," + (label ? "1" : "0") + "\n";
+  }
+  const std::string data = d.Write("train.csv", csv);
+  const std::string dd = "--data-dir " + d.file("dd") + " ";
+  CmdResult t = Exec(dd + "--json tabular train --data " + data + " --target label --id id --register churn");
+  ASSERT_EQ(t.code, 0) << t.out;
+  auto tj = nlohmann::json::parse(t.out);
+  EXPECT_EQ(tj["version"], "v0001");
+  EXPECT_GT(tj["metadata"]["metrics"]["validation"]["auc"].get<double>(), 0.95);
+  EXPECT_EQ(tj["metadata"]["training_data"]["rows"], 600);
+
+  const std::string in = d.Write("in.csv", "id,a,color\nx,90,green\ny,90,red\nz,,purple\n");
+  CmdResult p = Exec(dd + "tabular predict --model churn --input " + in);
+  ASSERT_EQ(p.code, 0) << p.out;
+  EXPECT_EQ(p.out.substr(0, p.out.find('\n')), "id,prediction,probability");
+  EXPECT_NE(p.out.find("\nx,1,"), std::string::npos) << p.out;
+  EXPECT_NE(p.out.find("\ny,0,"), std::string::npos) << p.out;
+  EXPECT_NE(p.out.find("\nz,"), std::string::npos) << p.out;  // blank and unseen category still score
+
+  CmdResult e = Exec("--json -q tabular evaluate --data " + data + " --target label --id id --folds 3");
+  ASSERT_EQ(e.code, 0) << e.out;
+  EXPECT_EQ(nlohmann::json::parse(e.out)["per_fold"].size(), 3u);
+
+  ASSERT_EQ(Exec(dd + "-q tabular train --data " + data + " --target label --id id --register churn").code, 0);
+  EXPECT_EQ(Exec(dd + "models promote churn v0002").code, 0);
+  auto shown = nlohmann::json::parse(Exec(dd + "models show churn").out);
+  EXPECT_EQ(shown["version"], "v0002");
+  EXPECT_EQ(Exec(dd + "models rollback churn").code, 0);
+  EXPECT_EQ(nlohmann::json::parse(Exec(dd + "models show churn").out)["version"], "v0001");
+  EXPECT_EQ(Exec(dd + "models delete churn v0001").code, 5);  // serving
+  EXPECT_EQ(Exec(dd + "tabular train --data " + data + " --target nope --out " + d.file("m")).code, 2);
+}
+
+}  // namespace
+}  // namespace opspilot

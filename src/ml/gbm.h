@@ -25,7 +25,7 @@ struct GbmOptions {
   int max_depth = 6;
   double min_child_weight = 1;
   double subsample = 0.8;          // row sampling per tree
-  double colsample_bytree = 0.8;   // feature sampling per tree
+  double colsample_bytree = 1.0;   // feature sampling per tree (below 1, few-feature tables lose interactions)
   double reg_lambda = 1;           // L2 on leaf weights
   int early_stopping_rounds = 50;  // stop after this many rounds without improvement; 0 = off
   std::string class_weight;        // "" or "balanced" (weights n / (k * n_class))
