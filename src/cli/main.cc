@@ -249,7 +249,11 @@ int Main(int argc, char** argv) {
   add_gbm(ttrain);
   ttrain->add_option("--out", tto.out, "Model directory to write");
   ttrain->add_option("--register", tto.register_task, "Also register in <data-dir>/models under this task");
-  ttrain->add_option("--valid-fraction", tto.valid_fraction, "Held-out share for early stopping")->capture_default_str();
+  ttrain->add_option("--valid-fraction", tto.valid_fraction,
+                     "Held-out share for early stopping and metrics (0 = train on all rows, fixed rounds)")
+      ->capture_default_str();
+  bool no_refit = false;
+  ttrain->add_flag("--no-refit", no_refit, "Keep the early-stopped model instead of re-training on all rows");
   auto* tpredict = tabular->add_subcommand("predict", "Score a CSV: id,prediction[,probability] on stdout");
   tpredict->add_option("--model", tab_model, "Model directory (or TASK to use the registry's serving version)")->required();
   tpredict->add_option("--input", tab_input, "CSV to score")->required()->check(CLI::ExistingFile);
@@ -344,6 +348,7 @@ int Main(int argc, char** argv) {
       if (!c.empty()) tto.read.drop.push_back(c);
     }
     if (*ttrain) {
+      tto.refit = !no_refit;
       if (tto.out.empty() && tto.register_task.empty()) {
         return Fail(InvalidArgument("give --out DIR and/or --register TASK"), g.json);
       }
@@ -357,7 +362,9 @@ int Main(int argc, char** argv) {
         std::cout << "trained " << r->metadata["objective"].get<std::string>() << " model ("
                   << r->metadata["best_rounds"] << " rounds) -> " << r->model_dir
                   << (r->version.empty() ? "" : " (registered " + tto.register_task + "/" + r->version + ")") << "\n";
-        std::cout << "validation: " << r->metadata["metrics"]["validation"].dump() << "\n";
+        if (r->metadata["metrics"].contains("validation")) {
+          std::cout << "validation: " << r->metadata["metrics"]["validation"].dump() << "\n";
+        }
       }
       return 0;
     }

@@ -91,20 +91,29 @@ json TabularMetrics(const TabularData& d, const std::vector<float>& p) {
 StatusOr<TabularTrainResult> TrainTabular(const Context& ctx, const TabularTrainOptions& o, ModelRegistry* registry) {
   RETURN_IF_ERROR(ValidateGbmOptions(o.gbm));
   if (o.read.target.empty()) return InvalidArgument("--target is required");
-  if (!(o.valid_fraction > 0 && o.valid_fraction < 0.9)) return InvalidArgument("valid fraction must be in (0, 0.9)");
+  if (!(o.valid_fraction >= 0 && o.valid_fraction < 0.9)) return InvalidArgument("valid fraction must be in [0, 0.9)");
   ASSIGN_OR_RETURN(TabularData all, ReadTabularCsv(o.data, o.read));
   ASSIGN_OR_RETURN(std::string fingerprint, FileFingerprint(o.data));
-  const Split s = HoldOut(all, o.valid_fraction, ctx.seed());
-  TabularData train = all.Take(s.train), valid = all.Take(s.test);
   GbmHistory history;
-  ASSIGN_OR_RETURN(GbmModel model, GbmModel::Train(ctx, train, &valid, o.gbm, &history));
-  ASSIGN_OR_RETURN(std::vector<float> vp, model.Predict(valid));
-  json metrics = TabularMetrics(valid, vp);
-  if (o.refit) {
-    GbmOptions refit = o.gbm;
-    refit.rounds = history.best_round + 1;
-    refit.early_stopping_rounds = 0;
-    ASSIGN_OR_RETURN(model, GbmModel::Train(ctx, all, nullptr, refit, nullptr));
+  json metrics = json::object();
+  GbmModel model;
+  if (o.valid_fraction == 0) {
+    // No hold-out: all rows, the given number of rounds, no validation metrics.
+    GbmOptions all_rounds = o.gbm;
+    all_rounds.early_stopping_rounds = 0;
+    ASSIGN_OR_RETURN(model, GbmModel::Train(ctx, all, nullptr, all_rounds, &history));
+  } else {
+    const Split s = HoldOut(all, o.valid_fraction, ctx.seed());
+    TabularData train = all.Take(s.train), valid = all.Take(s.test);
+    ASSIGN_OR_RETURN(model, GbmModel::Train(ctx, train, &valid, o.gbm, &history));
+    ASSIGN_OR_RETURN(std::vector<float> vp, model.Predict(valid));
+    metrics["validation"] = TabularMetrics(valid, vp);
+    if (o.refit) {
+      GbmOptions refit = o.gbm;
+      refit.rounds = history.best_round + 1;
+      refit.early_stopping_rounds = 0;
+      ASSIGN_OR_RETURN(model, GbmModel::Train(ctx, all, nullptr, refit, nullptr));
+    }
   }
   ASSIGN_OR_RETURN(auto importance, model.Importance());
   json imp = json::array();
@@ -115,10 +124,10 @@ StatusOr<TabularTrainResult> TrainTabular(const Context& ctx, const TabularTrain
                 {"target", o.read.target},
                 {"parameters", GbmParams(o.gbm)},
                 {"best_rounds", history.best_round + 1},
-                {"refit_on_all_rows", o.refit},
+                {"refit_on_all_rows", o.refit && o.valid_fraction > 0},
                 {"training_data", {{"file", o.data}, {"sha256", fingerprint}, {"rows", all.rows},
                                    {"features", all.cols()}}},
-                {"metrics", {{"validation", metrics}}},
+                {"metrics", metrics},
                 {"importance", imp}};
   auto write = [&](const std::string& dir) -> Status {
     RETURN_IF_ERROR(model.Save(dir));

@@ -17,7 +17,7 @@ struct TabularTrainOptions {
   std::string data;               // training CSV
   TabularReadOptions read;        // target, id, task, drop
   GbmOptions gbm;
-  double valid_fraction = 0.15;   // held out (stratified for classes) for early stopping and metrics
+  double valid_fraction = 0.15;   // held out (stratified for classes) for early stopping and metrics; 0 = none
   bool refit = true;              // re-train on all rows with the best round count
   std::string out;                // model directory to write ("" = none)
   std::string register_task;      // also register in the registry under this task ("" = no)
