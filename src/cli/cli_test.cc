@@ -119,6 +119,33 @@ TEST(CliTest, TabularTrainPredictEvaluateAndRegistry) {
   EXPECT_EQ(nlohmann::json::parse(Exec(dd + "models show churn").out)["version"], "v0001");
   EXPECT_EQ(Exec(dd + "models delete churn v0001").code, 5);  // serving
   EXPECT_EQ(Exec(dd + "tabular train --data " + data + " --target nope --out " + d.file("m")).code, 2);
+
+  // Tuning records its trials and keeps the best configuration.
+  CmdResult tuned = Exec("--json -q tabular train --data " + data + " --target label --id id --tune 4 --out " +
+                         d.file("tuned"));
+  ASSERT_EQ(tuned.code, 0) << tuned.out;
+  auto tj2 = nlohmann::json::parse(tuned.out)["metadata"]["metrics"];
+  EXPECT_EQ(tj2["tuning"]["trials"].size(), 4u);
+  double best = -1;
+  for (const auto& trial : tj2["tuning"]["trials"]) best = std::max(best, trial["score"].get<double>());
+  EXPECT_DOUBLE_EQ(tj2["tuning"]["best_score"].get<double>(), best);
+
+  // Drift: the same file has none; a shifted one is caught on the shifted column only.
+  std::string shifted = "id,a,color,label\n";
+  for (int i = 0; i < 600; ++i) {
+    shifted += "s" + std::to_string(i) + "," + std::to_string(50 + (i * 37) % 100) + "," +
+               (i % 3 == 0 ? "red" : i % 3 == 1 ? "green" : "blue") + ",0\n";
+  }
+  const std::string cur = d.Write("cur.csv", shifted);
+  auto drift = nlohmann::json::parse(
+      Exec("--json tabular drift --reference " + data + " --current " + cur + " --target label --id id").out);
+  ASSERT_EQ(drift["features"].size(), 2u);
+  EXPECT_EQ(drift["features"][0]["feature"], "a");
+  EXPECT_TRUE(drift["features"][0]["drifted"].get<bool>());
+  EXPECT_FALSE(drift["features"][1]["drifted"].get<bool>());
+  auto none = nlohmann::json::parse(
+      Exec("--json tabular drift --reference " + data + " --current " + data + " --target label --id id").out);
+  EXPECT_EQ(none["drifted_features"], 0);
 }
 
 }  // namespace

@@ -252,6 +252,8 @@ int Main(int argc, char** argv) {
   ttrain->add_option("--valid-fraction", tto.valid_fraction,
                      "Held-out share for early stopping and metrics (0 = train on all rows, fixed rounds)")
       ->capture_default_str();
+  ttrain->add_option("--tune", tto.tune_trials, "Random-search this many configurations first (0 = off)")
+      ->capture_default_str();
   bool no_refit = false;
   ttrain->add_flag("--no-refit", no_refit, "Keep the early-stopped model instead of re-training on all rows");
   auto* tpredict = tabular->add_subcommand("predict", "Score a CSV: id,prediction[,probability] on stdout");
@@ -262,6 +264,13 @@ int Main(int argc, char** argv) {
   add_data(tevaluate);
   add_gbm(tevaluate);
   tevaluate->add_option("--folds", folds, "Folds")->capture_default_str();
+
+  auto* tdrift = tabular->add_subcommand("drift", "Which features moved between two CSVs (PSI, KS)");
+  std::string drift_ref, drift_cur;
+  tdrift->add_option("--reference", drift_ref, "The data the model was trained on")->required()->check(CLI::ExistingFile);
+  tdrift->add_option("--current", drift_cur, "Recent data")->required()->check(CLI::ExistingFile);
+  tdrift->add_option("--target", tto.read.target, "Target column to leave out");
+  tdrift->add_option("--id", tto.read.id, "Id column to leave out");
 
   // models (registry)
   auto* models = app.add_subcommand("models", "The model registry in <data-dir>/models");
@@ -377,6 +386,21 @@ int Main(int argc, char** argv) {
       }
       Status st = ml::PredictTabular(ctx, dir, tab_input, explain_k, std::cout);
       if (!st.ok()) return Fail(st, g.json);
+      return 0;
+    }
+    if (*tdrift) {
+      auto r = ml::TabularDrift(drift_ref, drift_cur, tto.read);
+      if (!r.ok()) return Fail(r.status(), g.json);
+      if (g.json) {
+        std::cout << r->dump(2) << "\n";
+      } else {
+        std::cout << (*r)["drifted_features"] << " of " << (*r)["features"].size() << " features moved\n";
+        for (const auto& f : (*r)["features"]) {
+          std::printf("  %-20s psi %.3f  ks %s  %s\n", f["feature"].get<std::string>().c_str(), f["psi"].get<double>(),
+                      f["ks"].is_null() ? "-" : std::to_string(f["ks"].get<double>()).substr(0, 5).c_str(),
+                      f["drifted"].get<bool>() ? "MOVED" : "");
+        }
+      }
       return 0;
     }
     if (*tevaluate) {

@@ -221,5 +221,48 @@ TEST_F(GbmTest, BalancedClassWeightsRaiseMinorityRecall) {
   EXPECT_GT(balanced, plain + 0.1) << "plain " << plain << " balanced " << balanced;
 }
 
+TEST_F(GbmTest, TrainsFromASnapshotTable) {
+  // Engine mode: orders in the store -> snapshot -> features. Refunds
+  // (attributes.status) are planted on expensive lines paid by card.
+  auto store = std::move(OpenSqliteStore(dir_.file("s.db"))).value();
+  RowBatch b;
+  b.schema = &GetSchema(Entity::kOrders);
+  std::mt19937_64 rng(8);
+  for (int i = 0; i < 3000; ++i) {
+    const double price = static_cast<double>(rng() % 200);
+    const bool card = rng() % 2;
+    const bool refunded = price > 120 && card;
+    b.values.push_back(Value::Text("o" + std::to_string(i)));
+    b.values.push_back(Value::Text("u" + std::to_string(rng() % 300)));
+    b.values.push_back(Value::Text(card ? "card" : "cash"));  // item_id doubles as the payment kind here
+    b.values.push_back(Value::Real(1 + static_cast<double>(rng() % 3)));
+    b.values.push_back(Value::Real(price));
+    b.values.push_back(Value::Int(1735689600 + i));
+    b.values.push_back(Value::Text(refunded ? "{\"status\":\"refunded\"}" : "{\"status\":\"paid\"}"));
+    b.lines.push_back(i);
+  }
+  ASSERT_TRUE(store->Upsert("default", b).ok());
+  SnapshotSpec spec;
+  spec.events = false;
+  spec.tables = {Entity::kOrders};
+  auto snap = LoadSnapshot(ctx_, *store, spec);
+  ASSERT_TRUE(snap.ok());
+  auto d = TabularFromTable(snap->table(Entity::kOrders), {"item_id", "quantity", "unit_price"}, "attributes", "order_id");
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_EQ(d->schema.task, TaskKind::kBinary);
+  EXPECT_EQ(d->schema.features[0].kind, FeatureKind::kCategorical);
+  EXPECT_EQ(d->ids[0], "o0");
+  auto s = StratifiedSplit(d->labels(), 0.3, 1);
+  GbmOptions go;
+  go.rounds = 100;
+  auto m = GbmModel::Train(ctx_, d->Take(s.train), nullptr, go, nullptr);
+  ASSERT_TRUE(m.ok());
+  TabularData test = d->Take(s.test);
+  auto p = m->Predict(test);
+  std::vector<double> scores(p->begin(), p->end());
+  EXPECT_GT(RocAuc(test.labels(), scores), 0.99);
+  EXPECT_FALSE(TabularFromTable(snap->table(Entity::kOrders), {"nope"}, "", "").ok());
+}
+
 }  // namespace
 }  // namespace opspilot::ml

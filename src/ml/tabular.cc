@@ -339,4 +339,84 @@ StatusOr<TabularData> ReadTabularCsvWithSchema(const std::string& path, const Ta
   return d;
 }
 
+StatusOr<TabularData> TabularFromTable(const Table& table, const std::vector<std::string>& features,
+                                       const std::string& target, const std::string& id, const std::string& task) {
+  TabularData d;
+  d.rows = table.rows();
+  d.schema.target = target;
+  d.schema.id = id;
+  auto column = [&](const std::string& name) -> StatusOr<const Column*> {
+    const Column* c = table.find(name);
+    if (c == nullptr) return InvalidArgument("snapshot has no column '" + name + "'");
+    return c;
+  };
+  auto value = [](const Column& c, size_t r) -> float {
+    if (!c.valid[r]) return kMissing;
+    switch (c.type) {
+      case ColumnType::kReal: return static_cast<float>(c.reals[r]);
+      case ColumnType::kText:
+      case ColumnType::kJson: return static_cast<float>(c.codes[r]);
+      default: return static_cast<float>(c.ints[r]);
+    }
+  };
+  std::vector<const Column*> cols;
+  for (const auto& name : features) {
+    ASSIGN_OR_RETURN(const Column* c, column(name));
+    Feature f;
+    f.name = name;
+    if (c->type == ColumnType::kText || c->type == ColumnType::kJson) {
+      f.kind = FeatureKind::kCategorical;
+      // Codes index the whole (possibly shared) dictionary.
+      for (int32_t k = 0; k < c->dict->size(); ++k) f.categories.push_back(c->dict->Key(k));
+    }
+    d.schema.features.push_back(std::move(f));
+    cols.push_back(c);
+  }
+  if (cols.empty()) return InvalidArgument("no feature columns");
+  d.x.resize(static_cast<size_t>(d.rows) * cols.size());
+  for (size_t r = 0; r < static_cast<size_t>(d.rows); ++r) {
+    for (size_t f = 0; f < cols.size(); ++f) d.x[r * cols.size() + f] = value(*cols[f], r);
+  }
+  if (!target.empty()) {
+    ASSIGN_OR_RETURN(const Column* t, column(target));
+    const bool text = t->type == ColumnType::kText || t->type == ColumnType::kJson;
+    std::string kind = task;
+    if (kind == "auto") kind = text || t->type == ColumnType::kBool ? "classification" : "regression";
+    if (kind == "regression") {
+      if (text) return InvalidArgument("regression target '" + target + "' is text");
+      d.schema.task = TaskKind::kRegression;
+      for (size_t r = 0; r < static_cast<size_t>(d.rows); ++r) d.y.push_back(value(*t, r));
+    } else {
+      // Classes: the distinct values in first-seen order of their codes.
+      std::map<int64_t, int> index;
+      std::vector<int64_t> raw;
+      for (size_t r = 0; r < static_cast<size_t>(d.rows); ++r) {
+        if (!t->valid[r]) return InvalidArgument("target '" + target + "' is missing in row " + std::to_string(r + 1));
+        raw.push_back(text ? t->codes[r] : t->type == ColumnType::kReal ? static_cast<int64_t>(t->reals[r]) : t->ints[r]);
+        index.emplace(raw.back(), 0);
+      }
+      int k = 0;
+      for (auto& [v, i] : index) {
+        i = k++;
+        d.schema.classes.push_back(text ? t->dict->Key(static_cast<int32_t>(v)) : std::to_string(v));
+      }
+      if (k < 2) return InvalidArgument("target '" + target + "' has a single class");
+      d.schema.task = k == 2 ? TaskKind::kBinary : TaskKind::kMulticlass;
+      for (int64_t v : raw) d.y.push_back(static_cast<float>(index[v]));
+    }
+  }
+  const Column* idc = nullptr;
+  if (!id.empty()) {
+    ASSIGN_OR_RETURN(idc, column(id));
+  }
+  for (size_t r = 0; r < static_cast<size_t>(d.rows); ++r) {
+    if (idc && idc->valid[r] && idc->dict) {
+      d.ids.push_back(idc->dict->Key(idc->codes[r]));
+    } else {
+      d.ids.push_back(std::to_string(r + 1));
+    }
+  }
+  return d;
+}
+
 }  // namespace opspilot::ml

@@ -13,6 +13,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "core/status.h"
+#include "store/snapshot.h"
 
 namespace opspilot::ml {
 
@@ -70,6 +71,14 @@ StatusOr<TabularData> ReadTabularCsv(const std::string& path, const TabularReadO
 // (extra columns ignored, missing ones are an error), unknown categories
 // become missing. The target, when present, is read too (for evaluation).
 StatusOr<TabularData> ReadTabularCsvWithSchema(const std::string& path, const TabularSchema& schema);
+
+// Builds TabularData from a snapshot Table (engine mode): the named columns
+// become features (numbers, timestamps and booleans numeric; text and JSON
+// categorical), `target` (may be "") the label, `id` the row ids. Task as in
+// ReadTabularCsv ("auto" decides from the target column).
+StatusOr<TabularData> TabularFromTable(const Table& table, const std::vector<std::string>& features,
+                                       const std::string& target, const std::string& id,
+                                       const std::string& task = "auto");
 
 }  // namespace opspilot::ml
 

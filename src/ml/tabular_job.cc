@@ -8,7 +8,9 @@
 #include "core/csv.h"
 #include "core/hash.h"
 #include "ml/metrics.h"
+#include "ml/drift.h"
 #include "ml/splits.h"
+#include "ml/tuning.h"
 
 namespace opspilot::ml {
 
@@ -38,6 +40,13 @@ std::string FormatNumber(double v) {
   char buf[32];
   std::snprintf(buf, sizeof(buf), "%.6g", v);
   return buf;
+}
+
+// Higher is better: AUC (binary), -logloss (multi-class), -RMSE (regression).
+double SelectionScore(const json& m) {
+  if (m.contains("auc")) return m["auc"].get<double>();
+  if (m.contains("logloss")) return -m["logloss"].get<double>();
+  return -m["rmse"].get<double>();
 }
 
 }  // namespace
@@ -105,11 +114,38 @@ StatusOr<TabularTrainResult> TrainTabular(const Context& ctx, const TabularTrain
   } else {
     const Split s = HoldOut(all, o.valid_fraction, ctx.seed());
     TabularData train = all.Take(s.train), valid = all.Take(s.test);
-    ASSIGN_OR_RETURN(model, GbmModel::Train(ctx, train, &valid, o.gbm, &history));
+    GbmOptions chosen = o.gbm;
+    if (o.tune_trials > 0) {
+      // Random search on the hold-out; rounds are the budget, early stopping trims each trial.
+      const std::vector<ParamRange> space = {{"learning_rate", {}, 0.02, 0.3, true},
+                                             {"max_depth", {}, 3, 10, false, true},
+                                             {"min_child_weight", {}, 1, 20, true},
+                                             {"subsample", {}, 0.6, 1.0}};
+      auto objective = [&](const ParamSet& p, int budget) -> StatusOr<double> {
+        GbmOptions g = o.gbm;
+        g.learning_rate = p.at("learning_rate");
+        g.max_depth = static_cast<int>(p.at("max_depth"));
+        g.min_child_weight = p.at("min_child_weight");
+        g.subsample = p.at("subsample");
+        g.rounds = budget;
+        ASSIGN_OR_RETURN(GbmModel m, GbmModel::Train(ctx, train, &valid, g, nullptr));
+        ASSIGN_OR_RETURN(std::vector<float> vp, m.Predict(valid));
+        return SelectionScore(TabularMetrics(valid, vp));
+      };
+      ASSIGN_OR_RETURN(SearchResult search, RandomSearch(ctx, space, objective, o.gbm.rounds, o.tune_trials));
+      chosen.learning_rate = search.best.params.at("learning_rate");
+      chosen.max_depth = static_cast<int>(search.best.params.at("max_depth"));
+      chosen.min_child_weight = search.best.params.at("min_child_weight");
+      chosen.subsample = search.best.params.at("subsample");
+      json trials = json::array();
+      for (const auto& t : search.trials) trials.push_back({{"params", t.params}, {"score", t.score}});
+      metrics["tuning"] = {{"trials", trials}, {"best", search.best.params}, {"best_score", search.best.score}};
+    }
+    ASSIGN_OR_RETURN(model, GbmModel::Train(ctx, train, &valid, chosen, &history));
     ASSIGN_OR_RETURN(std::vector<float> vp, model.Predict(valid));
     metrics["validation"] = TabularMetrics(valid, vp);
     if (o.refit) {
-      GbmOptions refit = o.gbm;
+      GbmOptions refit = chosen;
       refit.rounds = history.best_round + 1;
       refit.early_stopping_rounds = 0;
       ASSIGN_OR_RETURN(model, GbmModel::Train(ctx, all, nullptr, refit, nullptr));
@@ -203,6 +239,26 @@ Status PredictTabular(const Context& ctx, const std::string& model_dir, const st
   ctx.logger().Info("predicted", {{"rows", d.rows}, {"model", model_dir}});
   if (!out) return Internal("cannot write predictions");
   return Status::Ok();
+}
+
+StatusOr<json> TabularDrift(const std::string& reference, const std::string& current,
+                            const TabularReadOptions& read) {
+  ASSIGN_OR_RETURN(TabularData ref, ReadTabularCsv(reference, read));
+  TabularSchema schema = ref.schema;
+  schema.target.clear();  // the current data need not have a target
+  ASSIGN_OR_RETURN(TabularData cur, ReadTabularCsvWithSchema(current, schema));
+  ASSIGN_OR_RETURN(auto report, DriftReport(ref, cur));
+  json features = json::array();
+  int moved = 0;
+  for (const auto& d : report) {
+    moved += d.drifted;
+    features.push_back({{"feature", d.feature}, {"psi", d.psi},
+                        {"ks", std::isnan(d.ks) ? json(nullptr) : json(d.ks)},
+                        {"ks_p_value", std::isnan(d.ks_p_value) ? json(nullptr) : json(d.ks_p_value)},
+                        {"drifted", d.drifted}});
+  }
+  return json{{"reference_rows", ref.rows}, {"current_rows", cur.rows}, {"drifted_features", moved},
+              {"features", features}};
 }
 
 StatusOr<json> EvaluateTabular(const Context& ctx, const std::string& data, const TabularReadOptions& read,

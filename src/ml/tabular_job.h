@@ -21,6 +21,7 @@ struct TabularTrainOptions {
   bool refit = true;              // re-train on all rows with the best round count
   std::string out;                // model directory to write ("" = none)
   std::string register_task;      // also register in the registry under this task ("" = no)
+  int tune_trials = 0;            // > 0: random search of this many GBM configurations on the hold-out first
 };
 
 struct TabularTrainResult {
@@ -38,6 +39,12 @@ StatusOr<TabularTrainResult> TrainTabular(const Context& ctx, const TabularTrain
 // arg-max label and its probability; regression: the value.
 Status PredictTabular(const Context& ctx, const std::string& model_dir, const std::string& input,
                       int explain_k, std::ostream& out);
+
+// Drift of `current` against `reference` (two CSVs with the same features),
+// per feature: PSI, KS and whether it moved. The reference's schema decides
+// the features; `read` names the target and id columns to leave out.
+StatusOr<nlohmann::json> TabularDrift(const std::string& reference, const std::string& current,
+                                      const TabularReadOptions& read);
 
 // k-fold cross-validation (stratified for classes): per-fold and mean/std metrics.
 StatusOr<nlohmann::json> EvaluateTabular(const Context& ctx, const std::string& data,
