@@ -515,6 +515,7 @@ int Main(int argc, char** argv) {
   if (*serve) {
     so.max_body_bytes = static_cast<size_t>(max_body_mb * 1024 * 1024);
     so.reject_dir = (std::filesystem::path(g.data_dir) / "rejects").string();
+    so.models_dir = (std::filesystem::path(g.data_dir) / "models").string();
     Server server(ctx, **store, so);
     if (Status st = server.Start(); !st.ok()) return Fail(st, g.json);
     std::cout << "opspilot serving on http://" << so.host << ":" << server.port()

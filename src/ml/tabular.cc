@@ -339,6 +339,50 @@ StatusOr<TabularData> ReadTabularCsvWithSchema(const std::string& path, const Ta
   return d;
 }
 
+StatusOr<TabularData> TabularFromJsonRows(const TabularSchema& schema, const json& rows) {
+  if (!rows.is_array()) return InvalidArgument("expected a JSON array of objects");
+  TabularData d;
+  d.schema = schema;
+  d.rows = static_cast<int64_t>(rows.size());
+  const size_t nf = schema.features.size();
+  d.x.assign(rows.size() * nf, kMissing);
+  std::vector<std::map<std::string, float>> codes(nf);
+  for (size_t f = 0; f < nf; ++f) {
+    for (size_t k = 0; k < schema.features[f].categories.size(); ++k) {
+      codes[f][schema.features[f].categories[k]] = static_cast<float>(k);
+    }
+  }
+  for (size_t r = 0; r < rows.size(); ++r) {
+    const json& row = rows[r];
+    if (!row.is_object()) return InvalidArgument("row " + std::to_string(r + 1) + ": expected a JSON object");
+    for (size_t f = 0; f < nf; ++f) {
+      const Feature& feat = schema.features[f];
+      auto it = row.find(feat.name);
+      if (it == row.end() || it->is_null()) continue;
+      float& cell = d.x[r * nf + f];
+      if (feat.kind == FeatureKind::kCategorical) {
+        const std::string key = it->is_string() ? it->get<std::string>() : it->dump();
+        auto c = codes[f].find(key);
+        if (c != codes[f].end()) cell = c->second;
+      } else if (it->is_number()) {
+        cell = it->get<float>();
+      } else if (it->is_boolean()) {
+        cell = it->get<bool>() ? 1.0f : 0.0f;
+      } else {
+        double v = 0;
+        if (!it->is_string() || !ParseNumber(it->get<std::string>(), &v)) {
+          return InvalidArgument("row " + std::to_string(r + 1) + ": field '" + feat.name + "': expected a number");
+        }
+        cell = static_cast<float>(v);
+      }
+    }
+    auto id = row.find("id");
+    d.ids.push_back(id != row.end() && !id->is_null() ? (id->is_string() ? id->get<std::string>() : id->dump())
+                                                      : std::to_string(r + 1));
+  }
+  return d;
+}
+
 StatusOr<TabularData> TabularFromTable(const Table& table, const std::vector<std::string>& features,
                                        const std::string& target, const std::string& id, const std::string& task) {
   TabularData d;

@@ -72,6 +72,11 @@ StatusOr<TabularData> ReadTabularCsv(const std::string& path, const TabularReadO
 // become missing. The target, when present, is read too (for evaluation).
 StatusOr<TabularData> ReadTabularCsvWithSchema(const std::string& path, const TabularSchema& schema);
 
+// Rows given as JSON objects (feature name -> number or string; absent or
+// null = missing), encoded with a saved schema (HTTP scoring). "id" names a
+// row when present. Unknown categories become missing.
+StatusOr<TabularData> TabularFromJsonRows(const TabularSchema& schema, const nlohmann::json& rows);
+
 // Builds TabularData from a snapshot Table (engine mode): the named columns
 // become features (numbers, timestamps and booleans numeric; text and JSON
 // categorical), `target` (may be "") the label, `id` the row ids. Task as in

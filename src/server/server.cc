@@ -3,8 +3,13 @@
 #include <httplib.h>
 
 #include <nlohmann/json.hpp>
+#include <algorithm>
+#include <map>
+#include <mutex>
 #include <thread>
 
+#include "ml/gbm.h"
+#include "ml/registry.h"
 #include "server/auth.h"
 #include "store/ingest.h"
 
@@ -55,10 +60,32 @@ struct Server::Impl {
   httplib::Server http;
   std::thread thread;
   int port = 0;
+  // Loaded models by task, with the version they are (immutable, shared by requests).
+  std::mutex models_mu;
+  std::map<std::string, std::pair<std::string, std::shared_ptr<const ml::GbmModel>>> models;
+
+  StatusOr<std::shared_ptr<const ml::GbmModel>> ServingModel(const std::string& task, std::string* version) {
+    if (options.models_dir.empty()) return NotFound("this server has no model registry");
+    ml::ModelRegistry registry(options.models_dir);
+    ASSIGN_OR_RETURN(ml::ModelInfo info, registry.Serving(task));
+    *version = info.version;
+    {
+      std::lock_guard<std::mutex> lock(models_mu);
+      auto it = models.find(task);
+      if (it != models.end() && it->second.first == info.version) return it->second.second;
+    }
+    ASSIGN_OR_RETURN(ml::GbmModel model, ml::GbmModel::Load(info.dir));
+    auto shared = std::make_shared<const ml::GbmModel>(std::move(model));
+    std::lock_guard<std::mutex> lock(models_mu);
+    models[task] = {info.version, shared};
+    return shared;
+  }
 
   // The role a route needs; health needs none.
   static Role Needed(const httplib::Request& req) {
     if (req.path.rfind("/v1/keys", 0) == 0) return Role::kAdmin;
+    // Scoring reads a model; it changes nothing.
+    if (req.path.rfind("/v1/models/", 0) == 0) return Role::kRead;
     return req.method == "GET" || req.method == "HEAD" ? Role::kRead : Role::kWrite;
   }
 
@@ -149,6 +176,73 @@ struct Server::Impl {
                        {"created_at", k.created_at}, {"revoked", k.revoked}});
       }
       SendJson(res, 200, {{"keys", out}});
+    });
+
+    http.Get("/v1/models", [this](const httplib::Request&, httplib::Response& res) {
+      json out = json::array();
+      if (!options.models_dir.empty()) {
+        ml::ModelRegistry registry(options.models_dir);
+        auto tasks = registry.Tasks();
+        if (!tasks.ok()) return SendError(res, tasks.status());
+        for (const auto& t : *tasks) {
+          auto serving = registry.Serving(t);
+          json entry = {{"task", t}};
+          if (serving.ok()) {
+            entry["serving"] = serving->version;
+            entry["algorithm"] = serving->metadata.value("algorithm", "");
+            entry["created_at"] = serving->metadata.value("created_at", "");
+            if (serving->metadata.contains("metrics")) entry["metrics"] = serving->metadata["metrics"];
+          }
+          out.push_back(entry);
+        }
+      }
+      SendJson(res, 200, {{"models", out}});
+    });
+
+    // Scores JSON rows with the serving tabular model of a task.
+    http.Post(R"(/v1/models/([a-z0-9_:.\-]+)/predict)", [this](const httplib::Request& req, httplib::Response& res) {
+      const std::string task = req.matches[1].str();
+      std::string version;
+      auto model = ServingModel(task, &version);
+      if (!model.ok()) return SendError(res, model.status());
+      json body = json::parse(req.body, nullptr, false);
+      if (body.is_discarded()) return SendError(res, InvalidArgument("body is not valid JSON"));
+      if (body.is_object() && body.contains("rows")) body = body["rows"];
+      auto data = ml::TabularFromJsonRows((*model)->schema(), body);
+      if (!data.ok()) return SendError(res, data.status());
+      auto p = (*model)->Predict(*data);
+      if (!p.ok()) return SendError(res, p.status());
+      int explain = 0;
+      if (req.has_param("explain")) explain = std::clamp(std::atoi(req.get_param_value("explain").c_str()), 0, 20);
+      const ml::TabularSchema& s = (*model)->schema();
+      const int k = s.task == ml::TaskKind::kMulticlass ? static_cast<int>(s.classes.size()) : 1;
+      json preds = json::array();
+      for (int64_t r = 0; r < data->rows; ++r) {
+        json one = {{"id", data->ids[static_cast<size_t>(r)]}};
+        int cls = 0;
+        if (s.task == ml::TaskKind::kRegression) {
+          one["prediction"] = (*p)[static_cast<size_t>(r)];
+        } else if (s.task == ml::TaskKind::kBinary) {
+          const float prob = (*p)[static_cast<size_t>(r)];
+          one["prediction"] = s.classes[prob > 0.5f ? 1 : 0];
+          one["probability"] = prob;
+          cls = 1;
+        } else {
+          const float* row = p->data() + r * k;
+          cls = static_cast<int>(std::max_element(row, row + k) - row);
+          one["prediction"] = s.classes[static_cast<size_t>(cls)];
+          one["probability"] = row[cls];
+        }
+        if (explain > 0) {
+          auto reasons = (*model)->TopReasons(*data, r, explain, cls);
+          if (!reasons.ok()) return SendError(res, reasons.status());
+          json rs = json::array();
+          for (const auto& c : *reasons) rs.push_back({{"feature", c.feature}, {"contribution", c.value}});
+          one["reasons"] = rs;
+        }
+        preds.push_back(one);
+      }
+      SendJson(res, 200, {{"task", task}, {"version", version}, {"predictions", preds}});
     });
 
     http.Post(R"(/v1/([a-z_]+))", [this](const httplib::Request& req, httplib::Response& res) {

@@ -1,7 +1,9 @@
 // The HTTP API (cpp-httplib): health, batch ingestion through the same
 // validation as files, stats, key listing. Every endpoint but /healthz needs
 // an API key (Authorization: Bearer <key>, or X-API-Key). Errors are JSON:
-// {"error": {"code": "invalid_argument", "message": "..."}}. The full
+// {"error": {"code": "invalid_argument", "message": "..."}}. Models are served
+// from the registry: the serving version of a task is loaded on first use and
+// reloaded when another version is promoted. The full
 // reference is docs/api.md.
 #ifndef OPSPILOT_SERVER_SERVER_H_
 #define OPSPILOT_SERVER_SERVER_H_
@@ -20,6 +22,7 @@ struct ServerOptions {
   size_t max_body_bytes = 32u << 20;     // larger requests get 413
   std::string reject_dir;                // reject files for HTTP loads ("" = none)
   int threads = 8;                       // request worker threads
+  std::string models_dir;                // the model registry root ("" = no model endpoints)
 };
 
 Status ValidateServerOptions(const ServerOptions& options);

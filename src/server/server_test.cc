@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "ml/tabular_job.h"
 #include "server/auth.h"
 #include "testing/temp_dir.h"
 
@@ -25,6 +26,7 @@ class ServerTest : public ::testing::Test {
     so.port = 0;
     so.max_body_bytes = 64 * 1024;
     so.reject_dir = dir_.file("rejects");
+    so.models_dir = dir_.file("models");
     server_ = std::make_unique<Server>(*ctx_, *store_, so);
     ASSERT_TRUE(server_->Start().ok());
     client_ = std::make_unique<httplib::Client>("127.0.0.1", server_->port());
@@ -138,6 +140,47 @@ TEST_F(ServerTest, BadRequestsGetClearJsonErrors) {
   EXPECT_EQ(r->status, 413);
   EXPECT_EQ(Body(r)["error"]["code"], "resource_exhausted");
   EXPECT_EQ(store_->Stats("default", Entity::kUsers)->rows, 0);
+}
+
+TEST_F(ServerTest, ServesTheRegistrysModelAndSwapsOnPromote) {
+  std::string csv = "id,x,plan,label\n";
+  for (int i = 0; i < 400; ++i) {
+    const int x = i % 100;
+    csv += "r" + std::to_string(i) + "," + std::to_string(x) + "," + (i % 2 ? "pro" : "free") + "," +
+           ((x > 50) != (i % 2 == 1) ? "yes" : "no") + "\n";
+  }
+  ml::TabularTrainOptions o;
+  o.data = dir_.Write("train.csv", csv);
+  o.read.target = "label";
+  o.read.id = "id";
+  o.gbm.rounds = 50;
+  o.register_task = "churn";
+  ml::ModelRegistry registry(dir_.file("models"));
+  ASSERT_TRUE(ml::TrainTabular(*ctx_, o, &registry).ok());
+
+  const std::string rows = R"([{"id": "a", "x": 90, "plan": "free"}, {"id": "b", "x": 90, "plan": "pro"},
+                                {"id": "c", "plan": "unknown"}])";
+  auto r = client_->Post("/v1/models/churn/predict?explain=2", Auth(reader_), rows, "application/json");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  json j = Body(r);
+  EXPECT_EQ(j["version"], "v0001");
+  ASSERT_EQ(j["predictions"].size(), 3u);
+  EXPECT_EQ(j["predictions"][0]["prediction"], "yes");
+  EXPECT_EQ(j["predictions"][1]["prediction"], "no");
+  EXPECT_EQ(j["predictions"][0]["reasons"].size(), 2u);
+  EXPECT_EQ(j["predictions"][2]["id"], "c");
+
+  ASSERT_TRUE(ml::TrainTabular(*ctx_, o, &registry).ok());
+  ASSERT_TRUE(registry.Promote("churn", "v0002").ok());
+  EXPECT_EQ(Body(client_->Post("/v1/models/churn/predict", Auth(reader_), rows, "application/json"))["version"], "v0002");
+
+  auto list = Body(client_->Get("/v1/models", Auth(reader_)));
+  EXPECT_EQ(list["models"][0]["task"], "churn");
+  EXPECT_EQ(list["models"][0]["serving"], "v0002");
+  EXPECT_EQ(client_->Post("/v1/models/nope/predict", Auth(reader_), rows, "application/json")->status, 404);
+  EXPECT_EQ(client_->Post("/v1/models/churn/predict", Auth(reader_), "[{\"x\": \"abc\"}]", "application/json")->status, 400);
+  EXPECT_EQ(client_->Post("/v1/models/churn/predict", {}, rows, "application/json")->status, 401);
 }
 
 }  // namespace
