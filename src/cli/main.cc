@@ -46,6 +46,7 @@ struct GlobalFlags {
   bool quiet = false;
   int threads = 0;
   uint64_t seed = 42;
+  std::string device = "cpu";
 };
 
 int Fail(const Status& st, bool as_json) {
@@ -164,6 +165,8 @@ int Main(int argc, char** argv) {
   app.add_option("--threads", g.threads, "Worker threads (0 = all cores)")
       ->envname("OPSPILOT_THREADS")->check(CLI::Range(0, 1024));
   app.add_option("--seed", g.seed, "Random seed")->envname("OPSPILOT_SEED");
+  app.add_option("--device", g.device, "Neural models run on cpu or cuda[:N]")->envname("OPSPILOT_DEVICE")
+      ->capture_default_str();
   app.add_option("--log-level", g.log_level, "debug|info|warn|error|off")
       ->envname("OPSPILOT_LOG_LEVEL")->check(CLI::IsMember({"debug", "info", "warn", "error", "off"}));
   app.add_flag("--log-json", g.log_json, "Structured logs as JSON lines")->envname("OPSPILOT_LOG_JSON");
@@ -308,6 +311,7 @@ int Main(int argc, char** argv) {
   ContextOptions co;
   co.threads = g.threads;
   co.seed = g.seed;
+  co.device = g.device;
   co.progress = g.quiet || g.json ? ProgressMode::kQuiet : ProgressMode::kAuto;
   ParseLogLevel(g.log_level, &co.log.level);
   co.log.json = g.log_json;
