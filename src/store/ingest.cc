@@ -424,6 +424,28 @@ class Ingestor::Run {
     return Status::Ok();
   }
 
+  // A record that never became fields (bad structure, bad JSON): counted as read, then rejected.
+  Status RejectUnparsed(int64_t line, std::string field, std::string reason, std::string_view raw) {
+    ++report_->rows_read;
+    return Reject(line, std::move(field), std::move(reason), raw);
+  }
+
+  // One JSON object: known keys to their columns, the rest to the bag.
+  template <typename RawFn>
+  Status AddJsonObject(const json& obj, int64_t line, const RawFn& raw) {
+    if (!obj.is_object()) return RejectUnparsed(line, "", "expected a JSON object", raw());
+    RowBuilder& b = NewRow();
+    for (auto it = obj.begin(); it != obj.end(); ++it) {
+      const int col = schema_.ColumnIndex(it.key());
+      if (col >= 0) {
+        b.SetJson(col, it.value());
+      } else if (schema_.bag_column >= 0) {
+        b.AddExtraJson(it.key(), it.value());
+      }
+    }
+    return EndRow(line, raw);
+  }
+
   Status Reject(int64_t line, std::string field, std::string reason, std::string_view raw) {
     ++report_->rows_rejected;
     RejectRecord r{source_, line, std::move(field), std::move(reason), Truncated(raw)};
@@ -643,16 +665,14 @@ Status Ingestor::IngestSource(Entity entity, std::string_view source,
                                                 rec.fields.begin() + static_cast<long>(rec.num_fields)));
       };
       if (!rec.error.empty()) {
-        ++report->rows_read;
         std::string field = rec.error_field >= 0 && static_cast<size_t>(rec.error_field) < names.size()
                                 ? names[static_cast<size_t>(rec.error_field)]
                                 : "";
-        st = run.Reject(rec.line, field, rec.error, raw());
+        st = run.RejectUnparsed(rec.line, field, rec.error, raw());
         continue;
       }
       if (rec.num_fields != names.size()) {
-        ++report->rows_read;
-        st = run.Reject(rec.line, "", "expected " + std::to_string(names.size()) + " fields, found " +
+        st = run.RejectUnparsed(rec.line, "", "expected " + std::to_string(names.size()) + " fields, found " +
                                           std::to_string(rec.num_fields),
                         raw());
         continue;
@@ -678,23 +698,8 @@ Status Ingestor::IngestSource(Entity entity, std::string_view source,
     }
     for (size_t i = 0; st.ok() && i < arr.size(); ++i) {
       const json& obj = arr[i];
-      const auto line = static_cast<int64_t>(i + 1);
-      auto raw = [&] { return obj.dump(-1, ' ', false, json::error_handler_t::replace); };
-      if (!obj.is_object()) {
-        ++report->rows_read;
-        st = run.Reject(line, "", "expected a JSON object", raw());
-        continue;
-      }
-      RowBuilder& b = run.NewRow();
-      for (auto it = obj.begin(); it != obj.end(); ++it) {
-        const int col = schema.ColumnIndex(it.key());
-        if (col >= 0) {
-          b.SetJson(col, it.value());
-        } else if (schema.bag_column >= 0) {
-          b.AddExtraJson(it.key(), it.value());
-        }
-      }
-      st = run.EndRow(line, raw);
+      st = run.AddJsonObject(obj, static_cast<int64_t>(i + 1),
+                             [&] { return obj.dump(-1, ' ', false, json::error_handler_t::replace); });
     }
   } else {
     LineReader reader(std::move(in), options_.max_field_bytes * 4);
@@ -704,8 +709,8 @@ Status Ingestor::IngestSource(Entity entity, std::string_view source,
     while (st.ok() && reader.Next(&text, &line, &too_long)) {
       if (text.find_first_not_of(" \t") == std::string::npos && !too_long) continue;
       if (too_long) {
-        ++report->rows_read;
-        st = run.Reject(line, "", "line exceeds " + std::to_string(options_.max_field_bytes * 4) + " bytes", text);
+        st = run.RejectUnparsed(line, "", "line exceeds " + std::to_string(options_.max_field_bytes * 4) + " bytes",
+                                text);
         continue;
       }
       json obj;
@@ -714,26 +719,11 @@ Status Ingestor::IngestSource(Entity entity, std::string_view source,
       } catch (const json::parse_error& e) {
         std::string what = e.what();
         const size_t p = what.find("] ");
-        ++report->rows_read;
-        st = run.Reject(line, "", "invalid JSON: " + (p == std::string::npos ? what : what.substr(p + 2)),
-                        text);
+        st = run.RejectUnparsed(line, "", "invalid JSON: " + (p == std::string::npos ? what : what.substr(p + 2)),
+                                text);
         continue;
       }
-      if (!obj.is_object()) {
-        ++report->rows_read;
-        st = run.Reject(line, "", "expected a JSON object", text);
-        continue;
-      }
-      RowBuilder& b = run.NewRow();
-      for (auto it = obj.begin(); it != obj.end(); ++it) {
-        const int col = schema.ColumnIndex(it.key());
-        if (col >= 0) {
-          b.SetJson(col, it.value());
-        } else if (schema.bag_column >= 0) {
-          b.AddExtraJson(it.key(), it.value());
-        }
-      }
-      st = run.EndRow(line, [&] { return text; });
+      st = run.AddJsonObject(obj, line, [&] { return text; });
       if (progress && (line & 1023) == 0) progress->Update(reader.bytes_read());
     }
     if (st.ok()) st = reader.status();
