@@ -28,6 +28,54 @@ const Table& Snapshot::table(Entity e) const {
   return tables.front().second;
 }
 
+EventLogBuilder::EventLogBuilder(std::shared_ptr<Dictionary> users, std::shared_ptr<Dictionary> items)
+    : users_(std::move(users)), items_(std::move(items)) {}
+
+Status EventLogBuilder::Add(std::string_view user, std::string_view type, std::string_view item, int64_t time,
+                            std::string_view session, float value) {
+  const int32_t t = log_.event_types.Intern(type);
+  if (t >= std::numeric_limits<int16_t>::max()) return ResourceExhausted("more than 32766 distinct event types");
+  if (user_.size() >= UINT32_MAX) return ResourceExhausted("more than 4G events in one event log");
+  user_.push_back(users_->Intern(user));
+  log_.type.push_back(static_cast<int16_t>(t));
+  log_.item.push_back(item.empty() ? -1 : items_->Intern(item));
+  log_.time.push_back(time);
+  log_.session.push_back(session.empty() ? -1 : log_.sessions.Intern(session));
+  log_.value.push_back(value);
+  return Status::Ok();
+}
+
+EventLog EventLogBuilder::Finish() {
+  EventLog& log = log_;
+  const size_t n = user_.size();
+  const auto nu = static_cast<size_t>(users_->size());
+  log.user_begin.assign(nu + 1, 0);
+  for (int32_t u : user_) ++log.user_begin[static_cast<size_t>(u) + 1];
+  std::partial_sum(log.user_begin.begin(), log.user_begin.end(), log.user_begin.begin());
+  std::vector<int64_t> next(log.user_begin.begin(), log.user_begin.end() - 1);
+  std::vector<uint32_t> order(n);
+  for (size_t i = 0; i < n; ++i) order[static_cast<size_t>(next[static_cast<size_t>(user_[i])]++)] = static_cast<uint32_t>(i);
+  user_.clear();
+  user_.shrink_to_fit();
+  for (size_t u = 0; u < nu; ++u) {
+    auto b = order.begin() + log.user_begin[u], e = order.begin() + log.user_begin[u + 1];
+    std::stable_sort(b, e, [&](uint32_t x, uint32_t y) { return log.time[x] < log.time[y]; });
+  }
+  auto permute = [&](auto& v) {
+    std::remove_reference_t<decltype(v)> out(n);
+    for (size_t i = 0; i < n; ++i) out[i] = v[order[i]];
+    v.swap(out);
+  };
+  permute(log.item);
+  permute(log.type);
+  permute(log.time);
+  permute(log.session);
+  permute(log.value);
+  EventLog out = std::move(log_);
+  log_ = EventLog();
+  return out;
+}
+
 class SnapshotLoader {
  public:
   SnapshotLoader(Store& store, const SnapshotSpec& spec, Snapshot* snap)
@@ -86,54 +134,17 @@ class SnapshotLoader {
     req.columns = {"user_id", "event_type", "item_id", "timestamp", "session_id", "value"};
     req.since = spec_.since;
     req.until = spec_.until;
-    std::vector<int32_t> user;
-    std::vector<bool> type_wanted;
+    EventLogBuilder builder(snap_->users, snap_->items);
+    const auto& wanted = spec_.event_types;
     RETURN_IF_ERROR(store_.Scan(req, [&](const RowView& row) {
-      const int32_t type = log->event_types.Intern(row.Text(1));
-      if (type >= std::numeric_limits<int16_t>::max()) {
-        return ResourceExhausted("more than 32766 distinct event types");
+      if (!wanted.empty() && std::find(wanted.begin(), wanted.end(), row.Text(1)) == wanted.end()) {
+        return Status::Ok();
       }
-      if (!spec_.event_types.empty()) {
-        if (static_cast<size_t>(type) >= type_wanted.size()) {
-          type_wanted.push_back(std::find(spec_.event_types.begin(), spec_.event_types.end(),
-                                          row.Text(1)) != spec_.event_types.end());
-        }
-        if (!type_wanted[static_cast<size_t>(type)]) return Status::Ok();
-      }
-      user.push_back(snap_->users->Intern(row.Text(0)));
-      log->type.push_back(static_cast<int16_t>(type));
-      log->item.push_back(row.IsNull(2) ? -1 : snap_->items->Intern(row.Text(2)));
-      log->time.push_back(row.Int(3));
-      log->session.push_back(row.IsNull(4) ? -1 : log->sessions.Intern(row.Text(4)));
-      log->value.push_back(row.IsNull(5) ? std::numeric_limits<float>::quiet_NaN()
-                                         : static_cast<float>(row.Real(5)));
-      return Status::Ok();
+      return builder.Add(row.Text(0), row.Text(1), row.IsNull(2) ? std::string_view() : row.Text(2), row.Int(3),
+                         row.IsNull(4) ? std::string_view() : row.Text(4),
+                         row.IsNull(5) ? std::numeric_limits<float>::quiet_NaN() : static_cast<float>(row.Real(5)));
     }));
-    // Counting sort by user, then sort each user's slice by time: O(n log k).
-    const size_t n = user.size();
-    const auto nu = static_cast<size_t>(snap_->users->size());
-    log->user_begin.assign(nu + 1, 0);
-    for (int32_t u : user) ++log->user_begin[static_cast<size_t>(u) + 1];
-    std::partial_sum(log->user_begin.begin(), log->user_begin.end(), log->user_begin.begin());
-    std::vector<int64_t> next(log->user_begin.begin(), log->user_begin.end() - 1);
-    std::vector<uint32_t> order(n);
-    for (size_t i = 0; i < n; ++i) order[static_cast<size_t>(next[static_cast<size_t>(user[i])]++)] = static_cast<uint32_t>(i);
-    user.clear();
-    user.shrink_to_fit();
-    for (size_t u = 0; u < nu; ++u) {
-      auto b = order.begin() + log->user_begin[u], e = order.begin() + log->user_begin[u + 1];
-      std::stable_sort(b, e, [&](uint32_t x, uint32_t y) { return log->time[x] < log->time[y]; });
-    }
-    auto permute = [&](auto& v) {
-      std::remove_reference_t<decltype(v)> out(n);
-      for (size_t i = 0; i < n; ++i) out[i] = v[order[i]];
-      v.swap(out);
-    };
-    permute(log->item);
-    permute(log->type);
-    permute(log->time);
-    permute(log->session);
-    permute(log->value);
+    *log = builder.Finish();
     return Status::Ok();
   }
 
@@ -159,10 +170,6 @@ StatusOr<Snapshot> LoadSnapshot(const Context& ctx, Store& store, const Snapshot
     snap.tables.emplace_back(e, std::move(t));
   }
   if (spec.events) {
-    if (store.Stats(spec.tenant, Entity::kEvents).ok() &&
-        store.Stats(spec.tenant, Entity::kEvents)->rows > static_cast<int64_t>(UINT32_MAX)) {
-      return ResourceExhausted("more than 4G events in one snapshot");
-    }
     EventLog log;
     RETURN_IF_ERROR(loader.LoadEvents(&log));
     ctx.logger().Debug("snapshot events loaded", {{"events", log.size()}, {"users", static_cast<int64_t>(snap.users->size())}});

@@ -66,6 +66,26 @@ struct EventLog {
   int32_t num_users() const { return static_cast<int32_t>(user_begin.size()) - 1; }
 };
 
+// Accumulates events in any order and lays them out grouped by user and
+// sorted by time (a counting sort by user, then a stable sort per user).
+// Used by the snapshot loader and by file-mode readers of event CSVs.
+class EventLogBuilder {
+ public:
+  EventLogBuilder(std::shared_ptr<Dictionary> users, std::shared_ptr<Dictionary> items);
+  // `item` and `session` may be empty (none); `value` NaN when absent.
+  // ResourceExhausted past 32766 distinct event types or 4G events.
+  Status Add(std::string_view user, std::string_view type, std::string_view item, int64_t time,
+             std::string_view session, float value);
+  int64_t size() const { return static_cast<int64_t>(user_.size()); }
+  // The finished log; the builder is empty afterwards.
+  EventLog Finish();
+
+ private:
+  std::shared_ptr<Dictionary> users_, items_;
+  EventLog log_;
+  std::vector<int32_t> user_;
+};
+
 struct SnapshotSpec {
   std::string tenant = "default";
   bool events = true;
