@@ -1,0 +1,501 @@
+#include "analytics/analytics.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <map>
+#include <unordered_map>
+
+#include "core/csv.h"
+#include "core/time.h"
+
+namespace opspilot::analytics {
+
+namespace {
+
+constexpr int64_t kNone = INT64_MIN;
+
+// Users split into a fixed number of chunks so results merge in a fixed
+// order whatever the thread count (deterministic output).
+template <typename Acc, typename Fn>
+std::vector<Acc> ForUserChunks(const Context& ctx, const EventLog& log, const Fn& fn) {
+  const int64_t users = log.num_users();
+  const int64_t chunks = std::min<int64_t>(64, std::max<int64_t>(1, users / 1024));
+  std::vector<Acc> acc(static_cast<size_t>(chunks));
+  ctx.pool().ParallelFor(chunks, 1, [&](int64_t b, int64_t e) {
+    for (int64_t c = b; c < e; ++c) {
+      const int64_t u0 = users * c / chunks, u1 = users * (c + 1) / chunks;
+      for (int64_t u = u0; u < u1; ++u) fn(static_cast<int32_t>(u), &acc[static_cast<size_t>(c)]);
+    }
+  });
+  return acc;
+}
+
+// Event type code -> the step indexes it plays, descending (so one event
+// never advances two steps at once).
+std::vector<std::vector<int>> StepsByType(const EventLog& log, const std::vector<std::string>& steps) {
+  std::vector<std::vector<int>> out(static_cast<size_t>(log.event_types.size()));
+  for (int k = static_cast<int>(steps.size()) - 1; k >= 0; --k) {
+    const int32_t code = log.event_types.Find(steps[static_cast<size_t>(k)]);
+    if (code >= 0) out[static_cast<size_t>(code)].push_back(k);
+  }
+  return out;
+}
+
+std::vector<char> TypeMask(const EventLog& log, const std::vector<std::string>& names) {
+  std::vector<char> m(static_cast<size_t>(log.event_types.size()), 0);
+  for (const auto& n : names) {
+    const int32_t c = log.event_types.Find(n);
+    if (c >= 0) m[static_cast<size_t>(c)] = 1;
+  }
+  return m;
+}
+
+double Median(std::vector<double> v) {
+  if (v.empty()) return std::numeric_limits<double>::quiet_NaN();
+  const size_t mid = v.size() / 2;
+  std::nth_element(v.begin(), v.begin() + static_cast<long>(mid), v.end());
+  double m = v[mid];
+  if (v.size() % 2 == 0) m = (m + *std::max_element(v.begin(), v.begin() + static_cast<long>(mid))) / 2;
+  return m;
+}
+
+}  // namespace
+
+StatusOr<FunnelMode> ParseFunnelMode(std::string_view n) {
+  if (n == "ordered") return FunnelMode::kOrdered;
+  if (n == "strict") return FunnelMode::kStrict;
+  if (n == "any") return FunnelMode::kAny;
+  return InvalidArgument("funnel mode must be ordered, strict or any, got '" + std::string(n) + "'");
+}
+
+StatusOr<Period> ParsePeriod(std::string_view n) {
+  if (n == "day") return Period::kDay;
+  if (n == "week") return Period::kWeek;
+  if (n == "month") return Period::kMonth;
+  return InvalidArgument("period must be day, week or month, got '" + std::string(n) + "'");
+}
+
+int64_t PeriodStart(int64_t t, Period p) {
+  const int64_t day = t >= 0 ? t / 86400 : (t - 86399) / 86400;
+  switch (p) {
+    case Period::kDay: return day * 86400;
+    case Period::kWeek: {
+      const int64_t dow = ((day % 7) + 7 + 3) % 7;  // 1970-01-01 was a Thursday; 0 = Monday
+      return (day - dow) * 86400;
+    }
+    case Period::kMonth: {
+      int64_t y;
+      unsigned m, d;
+      CivilFromDays(day, &y, &m, &d);
+      return DaysFromCivil(y, m, 1) * 86400;
+    }
+  }
+  return day * 86400;
+}
+
+namespace {
+// Periods between two period starts.
+int64_t PeriodsBetween(int64_t from, int64_t to, Period p) {
+  if (p == Period::kDay) return (to - from) / 86400;
+  if (p == Period::kWeek) return (to - from) / (7 * 86400);
+  int64_t y1, y2;
+  unsigned m1, m2, d;
+  CivilFromDays(from / 86400, &y1, &m1, &d);
+  CivilFromDays(to / 86400, &y2, &m2, &d);
+  return (y2 - y1) * 12 + (static_cast<int64_t>(m2) - static_cast<int64_t>(m1));
+}
+}  // namespace
+
+StatusOr<Snapshot> ReadEventsCsv(const Context& ctx, const std::string& path, const EventsCsvOptions& o) {
+  ASSIGN_OR_RETURN(auto src, OpenFileSource(path));
+  const int64_t total = src->size();
+  CsvReader reader(std::move(src));
+  CsvRecord rec;
+  if (!reader.Next(&rec)) return InvalidArgument(path + ": empty file (expected a header row)");
+  auto find = [&](const std::string& name, bool required, int* out) -> Status {
+    *out = -1;
+    if (name.empty()) return Status::Ok();
+    for (size_t i = 0; i < rec.num_fields; ++i) {
+      if (rec.field(i) == name) *out = static_cast<int>(i);
+    }
+    if (*out < 0 && required) {
+      return InvalidArgument(path + ":1: field '" + name + "': column not in the header (set it with --" +
+                             (name == o.user_col ? "user" : name == o.event_col ? "event" : "time") + "-col)");
+    }
+    if (*out < 0) return InvalidArgument(path + ":1: field '" + name + "': column not in the header");
+    return Status::Ok();
+  };
+  int uc, ec, tc, ic, vc;
+  RETURN_IF_ERROR(find(o.user_col, true, &uc));
+  RETURN_IF_ERROR(find(o.event_col, true, &ec));
+  RETURN_IF_ERROR(find(o.time_col, true, &tc));
+  RETURN_IF_ERROR(find(o.item_col, false, &ic));
+  RETURN_IF_ERROR(find(o.value_col, false, &vc));
+  const size_t width = rec.num_fields;
+  Snapshot snap;
+  EventLogBuilder builder(snap.users, snap.items);
+  auto progress = ctx.StartProgress("read events", total, "bytes");
+  int64_t n = 0;
+  while (reader.Next(&rec)) {
+    const std::string where = path + ":" + std::to_string(rec.line);
+    if (!rec.error.empty()) return InvalidArgument(where + ": " + rec.error);
+    if (rec.num_fields != width) {
+      return InvalidArgument(where + ": expected " + std::to_string(width) + " fields, found " +
+                             std::to_string(rec.num_fields));
+    }
+    auto ts = ParseTimestamp(rec.field(static_cast<size_t>(tc)));
+    if (!ts.ok()) return InvalidArgument(where + ": field '" + o.time_col + "': " + ts.status().message());
+    if (rec.field(static_cast<size_t>(uc)).empty()) return InvalidArgument(where + ": field '" + o.user_col + "' is empty");
+    float value = std::numeric_limits<float>::quiet_NaN();
+    if (vc >= 0 && !rec.field(static_cast<size_t>(vc)).empty()) {
+      char* end = nullptr;
+      const std::string& v = rec.fields[static_cast<size_t>(vc)];
+      value = std::strtof(v.c_str(), &end);
+      if (end != v.c_str() + v.size()) return InvalidArgument(where + ": field '" + o.value_col + "': expected a number");
+    }
+    RETURN_IF_ERROR(builder.Add(rec.field(static_cast<size_t>(uc)), rec.field(static_cast<size_t>(ec)),
+                                ic >= 0 ? rec.field(static_cast<size_t>(ic)) : std::string_view(), *ts,
+                                std::string_view(), value));
+    if ((++n & 65535) == 0) progress->Update(reader.bytes_read());
+  }
+  RETURN_IF_ERROR(reader.status());
+  progress->Update(reader.bytes_read());
+  progress->Finish();
+  snap.events = builder.Finish();
+  return snap;
+}
+
+// ---- Funnel ----
+
+namespace {
+
+struct FunnelAcc {
+  std::vector<int64_t> reached;              // per step
+  std::vector<std::vector<double>> seconds;  // per step: time from the first step
+  std::vector<std::vector<int32_t>> dropped; // per step: users who stopped before it
+  std::vector<int64_t> dropped_count;
+};
+
+}  // namespace
+
+StatusOr<FunnelResult> Funnel(const Context& ctx, const EventLog& log, const Dictionary& users, const FunnelSpec& spec) {
+  const int k = static_cast<int>(spec.steps.size());
+  if (k < 1 || k > 64) return InvalidArgument("a funnel needs 1 to 64 steps");
+  if (spec.window <= 0) return InvalidArgument("the funnel window must be positive");
+  const auto by_type = StepsByType(log, spec.steps);
+  const auto excluded = TypeMask(log, spec.exclusions);
+  const auto ks = static_cast<size_t>(k);
+
+  auto per_user = [&](int32_t u, FunnelAcc* acc) {
+    if (acc->reached.empty()) {
+      acc->reached.assign(ks, 0);
+      acc->seconds.assign(ks, {});
+      acc->dropped.assign(ks, {});
+      acc->dropped_count.assign(ks, 0);
+    }
+    const int64_t b = log.user_begin[static_cast<size_t>(u)], e = log.user_begin[static_cast<size_t>(u) + 1];
+    int best = -1;
+    std::vector<int64_t> first_dt(ks, -1);
+    if (spec.mode == FunnelMode::kAny) {
+      // Sliding window over this user's step events; the most distinct steps inside one window.
+      std::vector<int> count(ks, 0);
+      int distinct = 0;
+      int64_t left = b;
+      for (int64_t i = b; i < e; ++i) {
+        const auto ii = static_cast<size_t>(i);
+        const int64_t t = log.time[ii];
+        if (t < spec.since || t >= spec.until) continue;
+        const auto type = static_cast<size_t>(log.type[ii]);
+        if (excluded[type]) {
+          std::fill(count.begin(), count.end(), 0);
+          distinct = 0;
+          left = i + 1;
+          continue;
+        }
+        if (by_type[type].empty()) continue;
+        for (int s : by_type[type]) distinct += count[static_cast<size_t>(s)]++ == 0;
+        // Drop events that fell out of the window.
+        for (; left < i; ++left) {
+          const auto li = static_cast<size_t>(left);
+          const int64_t lt = log.time[li];
+          if (t - lt <= spec.window && lt >= spec.since) break;
+          if (lt < spec.since || lt >= spec.until) continue;
+          for (int s : by_type[static_cast<size_t>(log.type[li])]) distinct -= --count[static_cast<size_t>(s)] == 0;
+        }
+        if (distinct - 1 > best) {
+          // The window's first step event is its start.
+          int64_t start = t;
+          for (int64_t j = left; j <= i; ++j) {
+            const auto jj = static_cast<size_t>(j);
+            if (!by_type[static_cast<size_t>(log.type[jj])].empty() && log.time[jj] >= spec.since) {
+              start = log.time[jj];
+              break;
+            }
+          }
+          for (int s = best + 1; s < distinct; ++s) first_dt[static_cast<size_t>(s)] = t - start;
+          best = distinct - 1;
+        }
+      }
+    } else {
+      // state[s]: latest start time of an attempt that completed steps 0..s.
+      std::vector<int64_t> state(ks, kNone), next(ks, kNone);
+      for (int64_t i = b; i < e; ++i) {
+        const auto ii = static_cast<size_t>(i);
+        const int64_t t = log.time[ii];
+        if (t < spec.since || t >= spec.until) continue;
+        const auto type = static_cast<size_t>(log.type[ii]);
+        if (excluded[type]) {
+          std::fill(state.begin(), state.end(), kNone);
+          continue;
+        }
+        if (spec.mode == FunnelMode::kStrict) {
+          std::fill(next.begin(), next.end(), kNone);
+          for (int s : by_type[type]) {
+            const auto ss = static_cast<size_t>(s);
+            if (s == 0) {
+              next[0] = t;
+            } else if (state[ss - 1] != kNone && t - state[ss - 1] <= spec.window) {
+              next[ss] = state[ss - 1];
+            }
+          }
+          state.swap(next);
+        } else {
+          for (int s : by_type[type]) {
+            const auto ss = static_cast<size_t>(s);
+            if (s == 0) {
+              state[0] = t;
+            } else if (state[ss - 1] != kNone && t - state[ss - 1] <= spec.window && state[ss - 1] > state[ss]) {
+              state[ss] = state[ss - 1];
+            }
+          }
+        }
+        for (int s = best + 1; s < k; ++s) {
+          if (state[static_cast<size_t>(s)] == kNone) break;
+          first_dt[static_cast<size_t>(s)] = t - state[static_cast<size_t>(s)];
+          best = s;
+        }
+      }
+    }
+    for (int s = 0; s <= best; ++s) {
+      acc->reached[static_cast<size_t>(s)]++;
+      acc->seconds[static_cast<size_t>(s)].push_back(static_cast<double>(first_dt[static_cast<size_t>(s)]));
+    }
+    if (best >= 0 && best + 1 < k) {
+      const auto d = static_cast<size_t>(best + 1);
+      acc->dropped_count[d]++;
+      if (static_cast<int>(acc->dropped[d].size()) < spec.keep_dropped) acc->dropped[d].push_back(u);
+    }
+  };
+  auto accs = ForUserChunks<FunnelAcc>(ctx, log, per_user);
+
+  FunnelResult r;
+  std::vector<std::vector<double>> seconds(ks);
+  for (int s = 0; s < k; ++s) {
+    FunnelStep step;
+    step.event = spec.steps[static_cast<size_t>(s)];
+    for (const auto& a : accs) {
+      if (a.reached.empty()) continue;
+      step.users += a.reached[static_cast<size_t>(s)];
+      step.dropped += a.dropped_count[static_cast<size_t>(s)];
+      auto& sec = seconds[static_cast<size_t>(s)];
+      sec.insert(sec.end(), a.seconds[static_cast<size_t>(s)].begin(), a.seconds[static_cast<size_t>(s)].end());
+      for (int32_t u : a.dropped[static_cast<size_t>(s)]) {
+        if (static_cast<int>(step.dropped_users.size()) < spec.keep_dropped) step.dropped_users.push_back(users.Key(u));
+      }
+    }
+    r.steps.push_back(std::move(step));
+  }
+  const double start_users = static_cast<double>(r.steps[0].users);
+  for (int s = 0; s < k; ++s) {
+    FunnelStep& step = r.steps[static_cast<size_t>(s)];
+    const double prev = s == 0 ? start_users : static_cast<double>(r.steps[static_cast<size_t>(s - 1)].users);
+    step.conversion_from_previous = prev > 0 ? static_cast<double>(step.users) / prev : 0;
+    step.conversion_from_start = start_users > 0 ? static_cast<double>(step.users) / start_users : 0;
+    const auto& sec = seconds[static_cast<size_t>(s)];
+    double sum = 0;
+    for (double v : sec) sum += v;
+    step.mean_seconds = sec.empty() ? std::numeric_limits<double>::quiet_NaN() : sum / static_cast<double>(sec.size());
+    step.median_seconds = Median(sec);
+  }
+  // Log-spaced histogram of time to full conversion.
+  const auto& full = seconds[ks - 1];
+  if (!full.empty() && spec.histogram_bins > 0) {
+    const double hi = std::max(1.0, *std::max_element(full.begin(), full.end()));
+    const int bins = spec.histogram_bins;
+    r.histogram_edges.push_back(0);
+    for (int i = 1; i <= bins; ++i) r.histogram_edges.push_back(std::pow(hi + 1, static_cast<double>(i) / bins) - 1);
+    r.histogram_counts.assign(static_cast<size_t>(bins), 0);
+    for (double v : full) {
+      auto it = std::lower_bound(r.histogram_edges.begin() + 1, r.histogram_edges.end(), v);
+      const auto bin = std::min<size_t>(static_cast<size_t>(it - r.histogram_edges.begin() - 1), static_cast<size_t>(bins - 1));
+      r.histogram_counts[bin]++;
+    }
+  }
+  return r;
+}
+
+// ---- Retention ----
+
+StatusOr<std::vector<RetentionRow>> Retention(const Context& ctx, const EventLog& log, const RetentionSpec& spec) {
+  if (spec.periods < 1 || spec.periods > 1000) return InvalidArgument("periods must be 1..1000");
+  const int32_t start_code = spec.start_event.empty() ? -1 : log.event_types.Find(spec.start_event);
+  const int32_t return_code = spec.return_event.empty() ? -1 : log.event_types.Find(spec.return_event);
+  if (!spec.start_event.empty() && start_code < 0) return std::vector<RetentionRow>{};
+  using Acc = std::map<int64_t, RetentionRow>;
+  const auto np = static_cast<size_t>(spec.periods);
+  auto per_user = [&](int32_t u, Acc* acc) {
+    const int64_t b = log.user_begin[static_cast<size_t>(u)], e = log.user_begin[static_cast<size_t>(u) + 1];
+    int64_t cohort = kNone, first = kNone;
+    std::vector<char> seen;
+    for (int64_t i = b; i < e; ++i) {
+      const auto ii = static_cast<size_t>(i);
+      const int64_t t = log.time[ii];
+      if (t < spec.since || t >= spec.until) continue;
+      const int32_t type = log.type[ii];
+      if (cohort == kNone) {
+        if (start_code >= 0 && type != start_code) continue;
+        first = t;
+        cohort = PeriodStart(t, spec.period);
+        seen.assign(np, 0);
+      }
+      if (return_code >= 0 && type != return_code) continue;
+      if (t < first) continue;
+      const int64_t k = PeriodsBetween(cohort, PeriodStart(t, spec.period), spec.period);
+      if (k >= 0 && k < spec.periods) seen[static_cast<size_t>(k)] = 1;
+    }
+    if (cohort == kNone) return;
+    RetentionRow& row = (*acc)[cohort];
+    if (row.retained.empty()) {
+      row.cohort_start = cohort;
+      row.retained.assign(np, 0);
+    }
+    row.size++;
+    for (size_t k = 0; k < np; ++k) row.retained[k] += seen[k];
+  };
+  auto accs = ForUserChunks<Acc>(ctx, log, per_user);
+  Acc merged;
+  for (const auto& a : accs) {
+    for (const auto& [c, row] : a) {
+      RetentionRow& m = merged[c];
+      if (m.retained.empty()) {
+        m.cohort_start = c;
+        m.retained.assign(np, 0);
+      }
+      m.size += row.size;
+      for (size_t k = 0; k < np; ++k) m.retained[k] += row.retained[k];
+    }
+  }
+  std::vector<RetentionRow> out;
+  for (auto& [c, row] : merged) out.push_back(std::move(row));
+  return out;
+}
+
+// ---- Trends ----
+
+StatusOr<std::vector<TrendPoint>> Trends(const Context& ctx, const EventLog& log, Period period,
+                                         const std::vector<std::string>& events) {
+  std::vector<char> wanted(static_cast<size_t>(log.event_types.size()), events.empty() ? 1 : 0);
+  for (const auto& n : events) {
+    const int32_t c = log.event_types.Find(n);
+    if (c >= 0) wanted[static_cast<size_t>(c)] = 1;
+  }
+  struct Cell {
+    int64_t events = 0, users = 0;
+    double value = 0;
+  };
+  using Acc = std::map<std::pair<int64_t, int32_t>, Cell>;
+  auto per_user = [&](int32_t u, Acc* acc) {
+    const int64_t b = log.user_begin[static_cast<size_t>(u)], e = log.user_begin[static_cast<size_t>(u) + 1];
+    int64_t current = kNone;
+    std::vector<int32_t> seen_types;  // types seen in the current period
+    for (int64_t i = b; i < e; ++i) {
+      const auto ii = static_cast<size_t>(i);
+      const int32_t type = log.type[ii];
+      if (!wanted[static_cast<size_t>(type)]) continue;
+      const int64_t p = PeriodStart(log.time[ii], period);
+      if (p != current) {
+        current = p;
+        seen_types.clear();
+      }
+      Cell& c = (*acc)[{p, type}];
+      c.events++;
+      if (!std::isnan(log.value[ii])) c.value += log.value[ii];
+      if (std::find(seen_types.begin(), seen_types.end(), type) == seen_types.end()) {
+        seen_types.push_back(type);
+        c.users++;
+      }
+    }
+  };
+  auto accs = ForUserChunks<Acc>(ctx, log, per_user);
+  Acc merged;
+  for (const auto& a : accs) {
+    for (const auto& [key, c] : a) {
+      Cell& m = merged[key];
+      m.events += c.events;
+      m.users += c.users;
+      m.value += c.value;
+    }
+  }
+  std::vector<TrendPoint> out;
+  for (const auto& [key, c] : merged) {
+    out.push_back({key.first, log.event_types.Key(key.second), c.events, c.users, c.value});
+  }
+  std::stable_sort(out.begin(), out.end(), [](const TrendPoint& a, const TrendPoint& b) {
+    return a.period_start != b.period_start ? a.period_start < b.period_start : a.event < b.event;
+  });
+  return out;
+}
+
+// ---- Paths ----
+
+StatusOr<std::vector<PathEdge>> Paths(const Context& ctx, const EventLog& log, const PathSpec& spec) {
+  if (spec.steps < 1 || spec.steps > 20) return InvalidArgument("path steps must be 1..20");
+  const int32_t anchor = log.event_types.Find(spec.anchor);
+  if (anchor < 0) return std::vector<PathEdge>{};
+  // (step, from, to) -> users; "from" is -1 for the anchor itself.
+  using Key = std::tuple<int, int32_t, int32_t>;
+  using Acc = std::map<Key, int64_t>;
+  auto per_user = [&](int32_t u, Acc* acc) {
+    const int64_t b = log.user_begin[static_cast<size_t>(u)], e = log.user_begin[static_cast<size_t>(u) + 1];
+    int64_t at = -1;
+    for (int64_t i = b; i < e; ++i) {
+      if (log.type[static_cast<size_t>(i)] == anchor) {
+        at = i;
+        break;
+      }
+    }
+    if (at < 0) return;
+    int32_t prev = anchor;
+    int step = 0;
+    const int64_t dir = spec.backward ? -1 : 1;
+    for (int64_t i = at + dir; i >= b && i < e && step < spec.steps; i += dir) {
+      const int32_t t = log.type[static_cast<size_t>(i)];
+      if (spec.collapse_repeats && t == prev) continue;
+      ++step;
+      (*acc)[{step, prev, t}]++;
+      prev = t;
+    }
+  };
+  auto accs = ForUserChunks<Acc>(ctx, log, per_user);
+  Acc merged;
+  for (const auto& a : accs) {
+    for (const auto& [key, n] : a) merged[key] += n;
+  }
+  // Keep the top targets per (step, from).
+  std::map<std::pair<int, int32_t>, std::vector<std::pair<int64_t, int32_t>>> groups;
+  for (const auto& [key, n] : merged) groups[{std::get<0>(key), std::get<1>(key)}].emplace_back(n, std::get<2>(key));
+  std::vector<PathEdge> out;
+  for (auto& [g, targets] : groups) {
+    std::stable_sort(targets.begin(), targets.end(), [](const auto& x, const auto& y) { return x.first > y.first; });
+    for (size_t i = 0; i < targets.size() && static_cast<int>(i) < spec.top; ++i) {
+      out.push_back({g.first, log.event_types.Key(g.second), log.event_types.Key(targets[i].second), targets[i].first});
+    }
+  }
+  std::stable_sort(out.begin(), out.end(), [](const PathEdge& a, const PathEdge& b) {
+    return a.step != b.step ? a.step < b.step : a.users > b.users;
+  });
+  return out;
+}
+
+}  // namespace opspilot::analytics

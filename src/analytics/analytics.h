@@ -1,0 +1,134 @@
+// Behaviour analytics over an EventLog (events grouped by user, sorted by
+// time): funnels, retention, trends and paths. Every query is one linear
+// pass per user, run in parallel over users with per-thread accumulators.
+// Inputs come from a store snapshot (engine mode) or an events CSV (file
+// mode, ReadEventsCsv).
+#ifndef OPSPILOT_ANALYTICS_ANALYTICS_H_
+#define OPSPILOT_ANALYTICS_ANALYTICS_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/context.h"
+#include "store/snapshot.h"
+
+namespace opspilot::analytics {
+
+// ---- Input ----
+
+struct EventsCsvOptions {
+  std::string user_col = "user_id";
+  std::string event_col = "event";
+  std::string time_col = "timestamp";
+  std::string item_col;   // optional
+  std::string value_col;  // optional
+};
+
+// Streams an events CSV into an EventLog (users/items dictionaries inside the
+// returned Snapshot). Bad rows are errors naming file, line and field.
+StatusOr<Snapshot> ReadEventsCsv(const Context& ctx, const std::string& path, const EventsCsvOptions& options);
+
+// ---- Funnels ----
+
+enum class FunnelMode {
+  kOrdered,  // steps in order, other events may come between
+  kStrict,   // steps in order with no other event between them
+  kAny,      // all steps within the window, in any order
+};
+StatusOr<FunnelMode> ParseFunnelMode(std::string_view name);
+
+struct FunnelSpec {
+  std::vector<std::string> steps;       // event types, 1..64
+  int64_t window = 86400;               // seconds from the first step to the last
+  FunnelMode mode = FunnelMode::kOrdered;
+  std::vector<std::string> exclusions;  // an exclusion event cancels the attempts in progress
+  int64_t since = INT64_MIN, until = INT64_MAX;  // only events in [since, until)
+  int keep_dropped = 100;               // user ids kept per step of those who stopped there
+  int histogram_bins = 10;              // time-to-convert histogram (log-spaced)
+};
+
+struct FunnelStep {
+  std::string event;
+  int64_t users = 0;                 // users who reached this step
+  double conversion_from_previous = 0;
+  double conversion_from_start = 0;
+  // Time from the first step to this one, over users who reached it (seconds).
+  double median_seconds = 0, mean_seconds = 0;
+  std::vector<std::string> dropped_users;  // reached the previous step, not this one (first keep_dropped)
+  int64_t dropped = 0;
+};
+
+struct FunnelResult {
+  std::vector<FunnelStep> steps;
+  // Histogram of time to convert (first step to last) over converted users.
+  std::vector<double> histogram_edges;  // bins + 1 edges in seconds
+  std::vector<int64_t> histogram_counts;
+};
+
+// Each user counts once, at the furthest step of their best attempt. In
+// ordered and strict modes an attempt starts at any occurrence of step 1 and
+// must finish within `window`; later starts are preferred when they reach as
+// far (they leave the most time).
+StatusOr<FunnelResult> Funnel(const Context& ctx, const EventLog& log, const Dictionary& users,
+                              const FunnelSpec& spec);
+
+// ---- Retention ----
+
+enum class Period { kDay, kWeek, kMonth };
+StatusOr<Period> ParsePeriod(std::string_view name);
+// Start of the period holding t (UTC; weeks start on Monday).
+int64_t PeriodStart(int64_t t, Period p);
+
+struct RetentionSpec {
+  std::string start_event;   // "" = any event; the cohort is the period of the first one
+  std::string return_event;  // "" = any event
+  Period period = Period::kWeek;
+  int periods = 8;           // columns: period 0 (the cohort's own) .. periods-1
+  int64_t since = INT64_MIN, until = INT64_MAX;
+};
+
+struct RetentionRow {
+  int64_t cohort_start = 0;        // unix seconds
+  int64_t size = 0;                // users whose first start event falls in the cohort period
+  std::vector<int64_t> retained;   // users with a return event k periods later
+};
+
+StatusOr<std::vector<RetentionRow>> Retention(const Context& ctx, const EventLog& log, const RetentionSpec& spec);
+
+// ---- Trends ----
+
+struct TrendPoint {
+  int64_t period_start = 0;
+  std::string event;
+  int64_t events = 0, users = 0;
+  double value_sum = 0;
+};
+
+// Events, unique users and value sums per period and event type (all types,
+// or those listed), in period then event order.
+StatusOr<std::vector<TrendPoint>> Trends(const Context& ctx, const EventLog& log, Period period,
+                                         const std::vector<std::string>& events);
+
+// ---- Paths ----
+
+struct PathEdge {
+  int step = 0;  // 1 = first event after (or before) the anchor
+  std::string from, to;
+  int64_t users = 0;
+};
+
+struct PathSpec {
+  std::string anchor;       // the event paths start from (or end at)
+  bool backward = false;    // paths leading to the anchor
+  int steps = 3;
+  int top = 10;             // keep the most common `top` targets per (step, from)
+  bool collapse_repeats = true;  // "view, view, view" counts as one "view"
+};
+
+// Sankey edges over each user's first occurrence of the anchor.
+StatusOr<std::vector<PathEdge>> Paths(const Context& ctx, const EventLog& log, const PathSpec& spec);
+
+}  // namespace opspilot::analytics
+
+#endif  // OPSPILOT_ANALYTICS_ANALYTICS_H_

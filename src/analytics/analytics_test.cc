@@ -1,0 +1,304 @@
+// Every analytics query against an independent brute-force implementation on
+// random events, plus hand-checked cases and planted structure.
+#include "analytics/analytics.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <random>
+#include <set>
+
+#include "core/time.h"
+#include "testing/temp_dir.h"
+
+namespace opspilot::analytics {
+namespace {
+
+struct Ev {
+  std::string user, type;
+  int64_t t;
+};
+
+ContextOptions Quiet() {
+  ContextOptions o;
+  o.progress = ProgressMode::kQuiet;
+  o.log.level = LogLevel::kOff;
+  o.threads = 2;
+  return o;
+}
+
+Snapshot Build(const std::vector<Ev>& evs) {
+  Snapshot s;
+  EventLogBuilder b(s.users, s.items);
+  for (const auto& e : evs) EXPECT_TRUE(b.Add(e.user, e.type, "", e.t, "", 1.0f).ok());
+  s.events = b.Finish();
+  return s;
+}
+
+std::vector<Ev> RandomEvents(int users, int per_user, uint64_t seed, int64_t span = 10 * 86400) {
+  std::mt19937_64 rng(seed);
+  const char* types[] = {"A", "B", "C", "D", "X"};
+  std::vector<Ev> out;
+  for (int u = 0; u < users; ++u) {
+    const int n = 1 + static_cast<int>(rng() % static_cast<uint64_t>(per_user));
+    for (int i = 0; i < n; ++i) {
+      // Coarse times so ties happen.
+      out.push_back({"u" + std::to_string(u), types[rng() % 5], 1735689600 + static_cast<int64_t>(rng() % static_cast<uint64_t>(span / 600)) * 600});
+    }
+  }
+  std::shuffle(out.begin(), out.end(), rng);
+  return out;
+}
+
+// Per user, events sorted by time (stable: the builder's order for ties).
+std::map<std::string, std::vector<Ev>> ByUser(const Snapshot& s) {
+  std::map<std::string, std::vector<Ev>> out;
+  const EventLog& log = *s.events;
+  for (int32_t u = 0; u < log.num_users(); ++u) {
+    for (int64_t i = log.user_begin[static_cast<size_t>(u)]; i < log.user_begin[static_cast<size_t>(u) + 1]; ++i) {
+      out[s.users->Key(u)].push_back({s.users->Key(u), log.event_types.Key(log.type[static_cast<size_t>(i)]), log.time[static_cast<size_t>(i)]});
+    }
+  }
+  return out;
+}
+
+// Brute force: furthest step (0-based, -1 none) over every start, by greedy
+// earliest matching (ordered), exact consecutive matching (strict), or the
+// most distinct steps in a window starting at a step event (any).
+int BruteFurthest(const std::vector<Ev>& evs, const FunnelSpec& spec) {
+  std::vector<Ev> e;
+  for (const auto& x : evs) {
+    if (x.t >= spec.since && x.t < spec.until) e.push_back(x);
+  }
+  auto is_excl = [&](const std::string& t) {
+    return std::find(spec.exclusions.begin(), spec.exclusions.end(), t) != spec.exclusions.end();
+  };
+  const int k = static_cast<int>(spec.steps.size());
+  int best = -1;
+  for (size_t i = 0; i < e.size(); ++i) {
+    if (spec.mode == FunnelMode::kAny) {
+      if (std::find(spec.steps.begin(), spec.steps.end(), e[i].type) == spec.steps.end()) continue;
+      std::set<int> got;
+      for (size_t j = i; j < e.size() && e[j].t - e[i].t <= spec.window; ++j) {
+        if (is_excl(e[j].type)) break;
+        for (int s = 0; s < k; ++s) {
+          if (spec.steps[static_cast<size_t>(s)] == e[j].type) got.insert(s);
+        }
+      }
+      best = std::max(best, static_cast<int>(got.size()) - 1);
+      continue;
+    }
+    if (e[i].type != spec.steps[0]) continue;
+    int reached = 0;
+    size_t j = i;
+    for (int s = 1; s < k; ++s) {
+      bool found = false;
+      for (size_t m = j + 1; m < e.size() && e[m].t - e[i].t <= spec.window; ++m) {
+        if (spec.mode == FunnelMode::kStrict) {
+          if (m == j + 1 && e[m].type == spec.steps[static_cast<size_t>(s)]) found = true, j = m;
+          break;
+        }
+        if (is_excl(e[m].type)) break;
+        if (e[m].type == spec.steps[static_cast<size_t>(s)]) {
+          found = true;
+          j = m;
+          break;
+        }
+      }
+      if (!found) break;
+      reached = s;
+    }
+    best = std::max(best, reached);
+  }
+  return best;
+}
+
+TEST(FunnelTest, MatchesBruteForceInEveryMode) {
+  Context ctx(Quiet());
+  Snapshot s = Build(RandomEvents(400, 25, 1));
+  auto by_user = ByUser(s);
+  for (FunnelMode mode : {FunnelMode::kOrdered, FunnelMode::kStrict, FunnelMode::kAny}) {
+    for (int64_t window : {int64_t{3600}, int64_t{86400}, int64_t{5 * 86400}}) {
+      for (bool excl : {false, true}) {
+        FunnelSpec spec;
+        spec.steps = {"A", "B", "C", "A"};
+        spec.mode = mode;
+        spec.window = window;
+        if (excl) spec.exclusions = {"X"};
+        spec.since = 1735689600 + 86400;
+        auto r = Funnel(ctx, *s.events, *s.users, spec);
+        ASSERT_TRUE(r.ok());
+        std::vector<int64_t> want(4, 0);
+        for (const auto& [u, evs] : by_user) {
+          const int f = BruteFurthest(evs, spec);
+          for (int k = 0; k <= f; ++k) want[static_cast<size_t>(k)]++;
+        }
+        for (size_t k = 0; k < 4; ++k) {
+          EXPECT_EQ(r->steps[k].users, want[k]) << "mode " << static_cast<int>(mode) << " window " << window
+                                                << " exclusions " << excl << " step " << k;
+        }
+        EXPECT_GT(want[1], 0);
+      }
+    }
+  }
+}
+
+TEST(FunnelTest, HandCheckedTimesDropOffsAndWindow) {
+  Context ctx(Quiet());
+  const int64_t t0 = 1735689600;
+  Snapshot s = Build({{"a", "view", t0}, {"a", "cart", t0 + 60}, {"a", "buy", t0 + 600},
+                      {"b", "view", t0}, {"b", "cart", t0 + 120},
+                      {"c", "view", t0}, {"c", "cart", t0 + 200000}, {"c", "buy", t0 + 200100},  // outside 1 day
+                      {"d", "cart", t0}, {"d", "view", t0 + 10}});
+  FunnelSpec spec;
+  spec.steps = {"view", "cart", "buy"};
+  auto r = Funnel(ctx, *s.events, *s.users, spec);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->steps[0].users, 4);
+  EXPECT_EQ(r->steps[1].users, 2);
+  EXPECT_EQ(r->steps[2].users, 1);
+  EXPECT_DOUBLE_EQ(r->steps[1].conversion_from_previous, 0.5);
+  EXPECT_DOUBLE_EQ(r->steps[1].median_seconds, 90);  // a: 60, b: 120
+  EXPECT_DOUBLE_EQ(r->steps[2].mean_seconds, 600);
+  EXPECT_EQ(r->steps[1].dropped, 2);  // c (window) and d (wrong order)
+  EXPECT_EQ(std::set<std::string>(r->steps[1].dropped_users.begin(), r->steps[1].dropped_users.end()),
+            (std::set<std::string>{"c", "d"}));
+  EXPECT_EQ(r->steps[2].dropped_users, std::vector<std::string>{"b"});
+  int64_t hist = 0;
+  for (auto c : r->histogram_counts) hist += c;
+  EXPECT_EQ(hist, 1);
+  spec.steps.clear();
+  EXPECT_FALSE(Funnel(ctx, *s.events, *s.users, spec).ok());
+}
+
+TEST(FunnelTest, TwentyStepsStayLinear) {
+  Context ctx(Quiet());
+  std::vector<Ev> evs;
+  std::vector<std::string> steps;
+  for (int k = 0; k < 20; ++k) steps.push_back("s" + std::to_string(k));
+  for (int u = 0; u < 2000; ++u) {
+    const int depth = u % 21;  // user u completes `depth` steps
+    for (int k = 0; k < depth; ++k) evs.push_back({"u" + std::to_string(u), steps[static_cast<size_t>(k)], 1735689600 + k * 10});
+  }
+  Snapshot s = Build(evs);
+  FunnelSpec spec;
+  spec.steps = steps;
+  auto r = Funnel(ctx, *s.events, *s.users, spec);
+  ASSERT_TRUE(r.ok());
+  for (int k = 0; k < 20; ++k) {
+    int64_t want = 0;
+    for (int u = 0; u < 2000; ++u) want += u % 21 > k;
+    EXPECT_EQ(r->steps[static_cast<size_t>(k)].users, want);
+  }
+}
+
+TEST(RetentionTest, MatchesBruteForceAndPlantedReturns) {
+  Context ctx(Quiet());
+  Snapshot s = Build(RandomEvents(500, 30, 2, 70 * 86400));
+  for (Period p : {Period::kDay, Period::kWeek, Period::kMonth}) {
+    RetentionSpec spec;
+    spec.start_event = "A";
+    spec.return_event = "B";
+    spec.period = p;
+    spec.periods = 6;
+    auto r = Retention(ctx, *s.events, spec);
+    ASSERT_TRUE(r.ok());
+    std::map<int64_t, std::pair<int64_t, std::vector<int64_t>>> want;
+    for (const auto& [u, evs] : ByUser(s)) {
+      int64_t first = INT64_MIN;
+      for (const auto& e : evs) {
+        if (e.type == "A") {
+          first = e.t;
+          break;
+        }
+      }
+      if (first == INT64_MIN) continue;
+      const int64_t cohort = PeriodStart(first, p);
+      auto& row = want[cohort];
+      row.first++;
+      row.second.resize(6, 0);
+      std::set<int64_t> ks;
+      for (const auto& e : evs) {
+        if (e.type != "B" || e.t < first) continue;
+        // Period index by walking period starts forward (independent of PeriodsBetween).
+        int64_t k = 0;
+        for (int64_t ps = cohort; ps < PeriodStart(e.t, p) && k < 100; ++k) ps = PeriodStart(ps + 32 * 86400 * (p == Period::kMonth) + 7 * 86400 * (p == Period::kWeek) + 86400 * (p == Period::kDay), p);
+        if (k < 6) ks.insert(k);
+      }
+      for (int64_t k : ks) row.second[static_cast<size_t>(k)]++;
+    }
+    ASSERT_EQ(r->size(), want.size());
+    for (const auto& row : *r) {
+      EXPECT_EQ(row.size, want[row.cohort_start].first);
+      EXPECT_EQ(row.retained, want[row.cohort_start].second);
+    }
+  }
+  EXPECT_EQ(PeriodStart(*ParseTimestamp("2025-01-08T13:00:00Z"), Period::kWeek), *ParseTimestamp("2025-01-06"));
+  EXPECT_EQ(PeriodStart(*ParseTimestamp("2025-03-31T23:59:59Z"), Period::kMonth), *ParseTimestamp("2025-03-01"));
+}
+
+TEST(TrendsAndPathsTest, MatchBruteForce) {
+  Context ctx(Quiet());
+  Snapshot s = Build(RandomEvents(300, 20, 3));
+  auto trends = Trends(ctx, *s.events, Period::kDay, {});
+  ASSERT_TRUE(trends.ok());
+  std::map<std::pair<int64_t, std::string>, std::pair<int64_t, std::set<std::string>>> want;
+  for (const auto& [u, evs] : ByUser(s)) {
+    for (const auto& e : evs) {
+      auto& w = want[{PeriodStart(e.t, Period::kDay), e.type}];
+      w.first++;
+      w.second.insert(u);
+    }
+  }
+  ASSERT_EQ(trends->size(), want.size());
+  for (const auto& p : *trends) {
+    const auto& w = want[{p.period_start, p.event}];
+    EXPECT_EQ(p.events, w.first);
+    EXPECT_EQ(p.users, static_cast<int64_t>(w.second.size()));
+    EXPECT_DOUBLE_EQ(p.value_sum, static_cast<double>(w.first));
+  }
+
+  PathSpec ps;
+  ps.anchor = "A";
+  ps.steps = 3;
+  ps.top = 100;
+  auto paths = Paths(ctx, *s.events, ps);
+  ASSERT_TRUE(paths.ok());
+  std::map<std::tuple<int, std::string, std::string>, int64_t> pw;
+  for (const auto& [u, evs] : ByUser(s)) {
+    size_t at = evs.size();
+    for (size_t i = 0; i < evs.size(); ++i) {
+      if (evs[i].type == "A") {
+        at = i;
+        break;
+      }
+    }
+    if (at == evs.size()) continue;
+    std::string prev = "A";
+    int step = 0;
+    for (size_t i = at + 1; i < evs.size() && step < 3; ++i) {
+      if (evs[i].type == prev) continue;
+      pw[{++step, prev, evs[i].type}]++;
+      prev = evs[i].type;
+    }
+  }
+  ASSERT_EQ(paths->size(), pw.size());
+  for (const auto& e : *paths) EXPECT_EQ(e.users, (pw[{e.step, e.from, e.to}])) << e.step << e.from << e.to;
+}
+
+TEST(EventsCsvTest, ReadsNamedColumnsAndReportsBadRows) {
+  Context ctx(Quiet());
+  testing::TempDir d;
+  auto s = ReadEventsCsv(ctx, d.Write("e.csv", "uid,what,when\nu1,view,2025-01-01T00:00:00Z\nu1,buy,1735689700\nu2,view,2025-01-02\n"),
+                         EventsCsvOptions{"uid", "what", "when", "", ""});
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  EXPECT_EQ(s->events->size(), 3);
+  EXPECT_EQ(s->events->num_users(), 2);
+  auto bad = ReadEventsCsv(ctx, d.Write("b.csv", "user_id,event,timestamp\nu1,view,soon\n"), EventsCsvOptions{});
+  EXPECT_NE(bad.status().message().find("b.csv:2: field 'timestamp'"), std::string::npos) << bad.status().message();
+  auto missing = ReadEventsCsv(ctx, d.Write("m.csv", "user,event,timestamp\n"), EventsCsvOptions{});
+  EXPECT_NE(missing.status().message().find("--user-col"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace opspilot::analytics
