@@ -386,8 +386,16 @@ StatusOr<std::vector<RetentionRow>> Retention(const Context& ctx, const EventLog
       for (size_t k = 0; k < np; ++k) m.retained[k] += row.retained[k];
     }
   }
+  int64_t last = INT64_MIN;
+  for (int64_t t : log.time) {
+    if (t >= spec.since && t < spec.until) last = std::max(last, t);
+  }
+  const int64_t last_period = last == INT64_MIN ? 0 : PeriodStart(last, spec.period);
   std::vector<RetentionRow> out;
-  for (auto& [c, row] : merged) out.push_back(std::move(row));
+  for (auto& [c, row] : merged) {
+    row.observed = static_cast<int>(std::min<int64_t>(spec.periods, PeriodsBetween(c, last_period, spec.period) + 1));
+    out.push_back(std::move(row));
+  }
   return out;
 }
 

@@ -92,6 +92,7 @@ struct RetentionRow {
   int64_t cohort_start = 0;        // unix seconds
   int64_t size = 0;                // users whose first start event falls in the cohort period
   std::vector<int64_t> retained;   // users with a return event k periods later
+  int observed = 0;                // periods that began before the data ends (later ones are unknown, not 0)
 };
 
 StatusOr<std::vector<RetentionRow>> Retention(const Context& ctx, const EventLog& log, const RetentionSpec& spec);

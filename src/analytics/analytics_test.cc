@@ -231,6 +231,8 @@ TEST(RetentionTest, MatchesBruteForceAndPlantedReturns) {
     for (const auto& row : *r) {
       EXPECT_EQ(row.size, want[row.cohort_start].first);
       EXPECT_EQ(row.retained, want[row.cohort_start].second);
+      EXPECT_GE(row.observed, 1);
+      for (int k = row.observed; k < 6; ++k) EXPECT_EQ(row.retained[static_cast<size_t>(k)], 0);
     }
   }
   EXPECT_EQ(PeriodStart(*ParseTimestamp("2025-01-08T13:00:00Z"), Period::kWeek), *ParseTimestamp("2025-01-06"));

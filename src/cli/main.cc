@@ -14,6 +14,8 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "analytics/analytics.h"
+#include "analytics/report.h"
 #include "core/context.h"
 #include "core/strings.h"
 #include "core/time.h"
@@ -24,6 +26,7 @@
 #include "server/auth.h"
 #include "server/server.h"
 #include "store/ingest.h"
+#include "store/snapshot.h"
 #include "store/store.h"
 
 namespace opspilot {
@@ -275,6 +278,47 @@ int Main(int argc, char** argv) {
   tdrift->add_option("--target", tto.read.target, "Target column to leave out");
   tdrift->add_option("--id", tto.read.id, "Id column to leave out");
 
+  // analytics
+  auto* analytics_cmd = app.add_subcommand("analytics", "Funnels, retention, trends and paths over events");
+  analytics_cmd->require_subcommand(1);
+  analytics::EventsCsvOptions eco;
+  std::string events_file, since_text, until_text, window_text = "1d", mode_text = "ordered", steps_text,
+      exclude_text, period_text = "week", types_text, path_from, path_to;
+  bool as_csv = false;
+  analytics::RetentionSpec rspec;
+  analytics::PathSpec pspec;
+  auto add_source = [&](CLI::App* cmd) {
+    cmd->add_option("--events", events_file, "File mode: an events CSV instead of the store")->check(CLI::ExistingFile);
+    cmd->add_option("--user-col", eco.user_col, "File mode: user column")->capture_default_str();
+    cmd->add_option("--event-col", eco.event_col, "File mode: event column")->capture_default_str();
+    cmd->add_option("--time-col", eco.time_col, "File mode: time column")->capture_default_str();
+    cmd->add_option("--since", since_text, "Only events at or after this time (ISO-8601 or unix seconds)");
+    cmd->add_option("--until", until_text, "Only events before this time");
+    cmd->add_flag("--csv", as_csv, "CSV output");
+  };
+  auto* afunnel = analytics_cmd->add_subcommand("funnel", "Conversion through ordered steps");
+  add_source(afunnel);
+  afunnel->add_option("--steps", steps_text, "Comma-separated event types")->required();
+  afunnel->add_option("--window", window_text, "Conversion window: seconds or 90m, 2h, 1d, 1w")->capture_default_str();
+  afunnel->add_option("--mode", mode_text, "ordered|strict|any")->capture_default_str();
+  afunnel->add_option("--exclude", exclude_text, "Comma-separated events that cancel an attempt in progress");
+  auto* aretention = analytics_cmd->add_subcommand("retention", "Cohort retention matrix");
+  add_source(aretention);
+  aretention->add_option("--start-event", rspec.start_event, "Event that puts a user in a cohort (default any)");
+  aretention->add_option("--return-event", rspec.return_event, "Event that counts as a return (default any)");
+  aretention->add_option("--period", period_text, "day|week|month")->capture_default_str();
+  aretention->add_option("--periods", rspec.periods, "Columns")->capture_default_str();
+  auto* atrends = analytics_cmd->add_subcommand("trends", "Events, users and value per period");
+  add_source(atrends);
+  atrends->add_option("--period", period_text, "day|week|month")->capture_default_str();
+  atrends->add_option("--event-types", types_text, "Comma-separated event types (default all)");
+  auto* apaths = analytics_cmd->add_subcommand("paths", "Most common next (or previous) events");
+  add_source(apaths);
+  apaths->add_option("--from", path_from, "Paths after the first occurrence of this event");
+  apaths->add_option("--to", path_to, "Paths leading to the first occurrence of this event");
+  apaths->add_option("--steps", pspec.steps, "Steps")->capture_default_str();
+  apaths->add_option("--top", pspec.top, "Targets kept per step and source")->capture_default_str();
+
   // models (registry)
   auto* models = app.add_subcommand("models", "The model registry in <data-dir>/models");
   models->require_subcommand(1);
@@ -419,6 +463,94 @@ int Main(int argc, char** argv) {
           std::printf("  %-14s %.4f +- %.4f\n", k.c_str(), v["mean"].get<double>(), v["std"].get<double>());
         }
       }
+      return 0;
+    }
+  }
+  if (*analytics_cmd) {
+    auto split = [](const std::string& text) {
+      std::vector<std::string> out;
+      std::stringstream ss(text);
+      for (std::string x; std::getline(ss, x, ',');) {
+        if (!x.empty()) out.push_back(x);
+      }
+      return out;
+    };
+    int64_t since = INT64_MIN, until = INT64_MAX;
+    if (!since_text.empty()) {
+      auto t = ParseTimestamp(since_text);
+      if (!t.ok()) return Fail(t.status().WithContext("--since"), g.json);
+      since = *t;
+    }
+    if (!until_text.empty()) {
+      auto t = ParseTimestamp(until_text);
+      if (!t.ok()) return Fail(t.status().WithContext("--until"), g.json);
+      until = *t;
+    }
+    StatusOr<Snapshot> snap = InvalidArgument("no events");
+    if (!events_file.empty()) {
+      snap = analytics::ReadEventsCsv(ctx, events_file, eco);
+    } else {
+      auto st = OpenStore(g);
+      if (!st.ok()) return Fail(st.status(), g.json);
+      SnapshotSpec spec;
+      spec.tenant = g.tenant;
+      if (since != INT64_MIN) spec.since = since;
+      if (until != INT64_MAX) spec.until = until;
+      snap = LoadSnapshot(ctx, **st, spec);
+    }
+    if (!snap.ok()) return Fail(snap.status(), g.json);
+    const EventLog& log = *snap->events;
+    auto emit = [&](const json& j, const std::string& csv, const std::string& table) {
+      if (g.json) {
+        std::cout << j.dump(2) << "\n";
+      } else if (as_csv) {
+        std::cout << csv;
+      } else {
+        std::cout << table;
+      }
+    };
+    if (*afunnel) {
+      analytics::FunnelSpec fs;
+      fs.steps = split(steps_text);
+      fs.exclusions = split(exclude_text);
+      fs.since = since;
+      fs.until = until;
+      auto w = ParseDuration(window_text);
+      if (!w.ok()) return Fail(w.status().WithContext("--window"), g.json);
+      fs.window = *w;
+      auto mode = analytics::ParseFunnelMode(mode_text);
+      if (!mode.ok()) return Fail(mode.status(), g.json);
+      fs.mode = *mode;
+      auto r = analytics::Funnel(ctx, log, *snap->users, fs);
+      if (!r.ok()) return Fail(r.status(), g.json);
+      emit(analytics::ToJson(*r), analytics::ToCsv(*r), analytics::ToTable(*r));
+      return 0;
+    }
+    auto period = analytics::ParsePeriod(period_text);
+    if (!period.ok()) return Fail(period.status(), g.json);
+    if (*aretention) {
+      rspec.period = *period;
+      rspec.since = since;
+      rspec.until = until;
+      auto r = analytics::Retention(ctx, log, rspec);
+      if (!r.ok()) return Fail(r.status(), g.json);
+      emit(analytics::ToJson(*r, rspec.periods), analytics::ToCsv(*r, rspec.periods),
+           analytics::ToTable(*r, rspec.periods));
+      return 0;
+    }
+    if (*atrends) {
+      auto r = analytics::Trends(ctx, log, *period, split(types_text));
+      if (!r.ok()) return Fail(r.status(), g.json);
+      emit(analytics::ToJson(*r), analytics::ToCsv(*r), analytics::ToCsv(*r));
+      return 0;
+    }
+    if (*apaths) {
+      if (path_from.empty() == path_to.empty()) return Fail(InvalidArgument("give one of --from or --to"), g.json);
+      pspec.anchor = path_from.empty() ? path_to : path_from;
+      pspec.backward = !path_to.empty();
+      auto r = analytics::Paths(ctx, log, pspec);
+      if (!r.ok()) return Fail(r.status(), g.json);
+      emit(analytics::ToJson(*r), analytics::ToCsv(*r), analytics::ToCsv(*r));
       return 0;
     }
   }

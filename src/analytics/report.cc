@@ -1,0 +1,144 @@
+#include "analytics/report.h"
+
+#include <cmath>
+#include <cstdio>
+
+#include "core/csv.h"
+#include "core/strings.h"
+#include "core/time.h"
+
+namespace opspilot::analytics {
+
+using nlohmann::json;
+
+namespace {
+json Num(double v) { return std::isnan(v) ? json(nullptr) : json(v); }
+std::string Fmt(const char* f, double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), f, v);
+  return buf;
+}
+std::string Duration(double s) {
+  if (std::isnan(s)) return "-";
+  if (s < 120) return Fmt("%.0fs", s);
+  if (s < 7200) return Fmt("%.1fm", s / 60);
+  if (s < 172800) return Fmt("%.1fh", s / 3600);
+  return Fmt("%.1fd", s / 86400);
+}
+}  // namespace
+
+json ToJson(const FunnelResult& r) {
+  json steps = json::array();
+  for (const auto& s : r.steps) {
+    steps.push_back({{"event", s.event},
+                     {"users", s.users},
+                     {"conversion_from_previous", s.conversion_from_previous},
+                     {"conversion_from_start", s.conversion_from_start},
+                     {"median_seconds", Num(s.median_seconds)},
+                     {"mean_seconds", Num(s.mean_seconds)},
+                     {"dropped", s.dropped},
+                     {"dropped_users", s.dropped_users}});
+  }
+  return {{"steps", steps},
+          {"time_to_convert", {{"edges_seconds", r.histogram_edges}, {"counts", r.histogram_counts}}}};
+}
+
+json ToJson(const std::vector<RetentionRow>& rows, int periods) {
+  json out = json::array();
+  for (const auto& r : rows) {
+    json pct = json::array(), kept = json::array();
+    for (size_t k = 0; k < r.retained.size(); ++k) {
+      const bool seen = static_cast<int>(k) < r.observed;
+      kept.push_back(seen ? json(r.retained[k]) : json(nullptr));
+      pct.push_back(seen && r.size ? json(static_cast<double>(r.retained[k]) / static_cast<double>(r.size)) : json(nullptr));
+    }
+    out.push_back({{"cohort", FormatDate(r.cohort_start)}, {"size", r.size}, {"retained", kept}, {"rate", pct}});
+  }
+  return {{"periods", periods}, {"cohorts", out}};
+}
+
+json ToJson(const std::vector<TrendPoint>& points) {
+  json out = json::array();
+  for (const auto& p : points) {
+    out.push_back({{"period", FormatDate(p.period_start)}, {"event", p.event}, {"events", p.events},
+                   {"users", p.users}, {"value", p.value_sum}});
+  }
+  return {{"points", out}};
+}
+
+json ToJson(const std::vector<PathEdge>& edges) {
+  json out = json::array();
+  for (const auto& e : edges) out.push_back({{"step", e.step}, {"from", e.from}, {"to", e.to}, {"users", e.users}});
+  return {{"edges", out}};
+}
+
+std::string ToCsv(const FunnelResult& r) {
+  std::string out = "step,event,users,conversion_from_previous,conversion_from_start,median_seconds,mean_seconds,dropped\n";
+  for (size_t i = 0; i < r.steps.size(); ++i) {
+    const auto& s = r.steps[i];
+    out += CsvLine({std::to_string(i + 1), s.event, std::to_string(s.users), Fmt("%.6f", s.conversion_from_previous),
+                    Fmt("%.6f", s.conversion_from_start), Fmt("%.0f", s.median_seconds), Fmt("%.1f", s.mean_seconds),
+                    std::to_string(s.dropped)}) + "\n";
+  }
+  return out;
+}
+
+std::string ToCsv(const std::vector<RetentionRow>& rows, int periods) {
+  std::string out = "cohort,size";
+  for (int k = 0; k < periods; ++k) out += ",period_" + std::to_string(k);
+  out += "\n";
+  for (const auto& r : rows) {
+    out += FormatDate(r.cohort_start) + "," + std::to_string(r.size);
+    for (size_t k = 0; k < r.retained.size(); ++k) {
+      out += "," + (static_cast<int>(k) < r.observed ? std::to_string(r.retained[k]) : std::string());
+    }
+    out += "\n";
+  }
+  return out;
+}
+
+std::string ToCsv(const std::vector<TrendPoint>& points) {
+  std::string out = "period,event,events,users,value\n";
+  for (const auto& p : points) {
+    out += CsvLine({FormatDate(p.period_start), p.event, std::to_string(p.events), std::to_string(p.users),
+                    Fmt("%.4f", p.value_sum)}) + "\n";
+  }
+  return out;
+}
+
+std::string ToCsv(const std::vector<PathEdge>& edges) {
+  std::string out = "step,from,to,users\n";
+  for (const auto& e : edges) out += CsvLine({std::to_string(e.step), e.from, e.to, std::to_string(e.users)}) + "\n";
+  return out;
+}
+
+std::string ToTable(const FunnelResult& r) {
+  std::string out = "  step  event                  users   from prev  from start  median time\n";
+  for (size_t i = 0; i < r.steps.size(); ++i) {
+    const auto& s = r.steps[i];
+    char buf[256];
+    std::snprintf(buf, sizeof(buf), "  %4zu  %-20s %9s   %7.1f%%   %8.1f%%  %11s\n", i + 1, s.event.substr(0, 20).c_str(),
+                  WithCommas(s.users).c_str(), 100 * s.conversion_from_previous, 100 * s.conversion_from_start,
+                  Duration(s.median_seconds).c_str());
+    out += buf;
+  }
+  return out;
+}
+
+std::string ToTable(const std::vector<RetentionRow>& rows, int periods) {
+  std::string out = "  cohort        users";
+  for (int k = 0; k < periods; ++k) out += Fmt("  %5.0f", k);
+  out += "\n";
+  for (const auto& r : rows) {
+    out += "  " + FormatDate(r.cohort_start) + Fmt("  %7.0f", static_cast<double>(r.size));
+    for (size_t k = 0; k < r.retained.size(); ++k) {
+      out += static_cast<int>(k) < r.observed
+                 ? Fmt("  %4.0f%%", r.size ? 100.0 * static_cast<double>(r.retained[k]) / static_cast<double>(r.size) : 0.0)
+                 : "       ";
+    }
+    out += "\n";
+  }
+  return out;
+}
+
+}  // namespace opspilot::analytics

@@ -1,0 +1,30 @@
+// JSON and CSV forms of analytics results, shared by the CLI and the server.
+#ifndef OPSPILOT_ANALYTICS_REPORT_H_
+#define OPSPILOT_ANALYTICS_REPORT_H_
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "analytics/analytics.h"
+
+namespace opspilot::analytics {
+
+nlohmann::json ToJson(const FunnelResult& r);
+nlohmann::json ToJson(const std::vector<RetentionRow>& rows, int periods);
+nlohmann::json ToJson(const std::vector<TrendPoint>& points);
+nlohmann::json ToJson(const std::vector<PathEdge>& edges);
+
+// CSV with a header row.
+std::string ToCsv(const FunnelResult& r);
+std::string ToCsv(const std::vector<RetentionRow>& rows, int periods);
+std::string ToCsv(const std::vector<TrendPoint>& points);
+std::string ToCsv(const std::vector<PathEdge>& edges);
+
+// Aligned text tables for a terminal.
+std::string ToTable(const FunnelResult& r);
+std::string ToTable(const std::vector<RetentionRow>& rows, int periods);
+
+}  // namespace opspilot::analytics
+
+#endif  // OPSPILOT_ANALYTICS_REPORT_H_
