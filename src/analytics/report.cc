@@ -112,6 +112,70 @@ std::string ToCsv(const std::vector<PathEdge>& edges) {
   return out;
 }
 
+std::vector<std::string> SplitList(std::string_view text) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= text.size()) {
+    const size_t comma = std::min(text.find(',', start), text.size());
+    if (comma > start) out.emplace_back(text.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return out;
+}
+
+Status TimeRangeFromParams(const ParamFn& get, int64_t* since, int64_t* until) {
+  *since = INT64_MIN;
+  *until = INT64_MAX;
+  for (const auto& [name, out] : {std::pair<const char*, int64_t*>{"since", since}, {"until", until}}) {
+    const std::string v = get(name);
+    if (v.empty()) continue;
+    auto t = ParseTimestamp(v);
+    if (!t.ok()) return t.status().WithContext(name);
+    *out = *t;
+  }
+  return Status::Ok();
+}
+
+StatusOr<FunnelSpec> FunnelSpecFromParams(const ParamFn& get) {
+  FunnelSpec f;
+  f.steps = SplitList(get("steps"));
+  if (f.steps.empty()) return InvalidArgument("steps: give comma-separated event types");
+  f.exclusions = SplitList(get("exclude"));
+  if (const std::string w = get("window"); !w.empty()) {
+    auto d = ParseDuration(w);
+    if (!d.ok()) return d.status().WithContext("window");
+    f.window = *d;
+  }
+  if (const std::string m = get("mode"); !m.empty()) {
+    ASSIGN_OR_RETURN(f.mode, ParseFunnelMode(m));
+  }
+  RETURN_IF_ERROR(TimeRangeFromParams(get, &f.since, &f.until));
+  return f;
+}
+
+StatusOr<RetentionSpec> RetentionSpecFromParams(const ParamFn& get) {
+  RetentionSpec r;
+  r.start_event = get("start_event");
+  r.return_event = get("return_event");
+  if (const std::string p = get("period"); !p.empty()) {
+    ASSIGN_OR_RETURN(r.period, ParsePeriod(p));
+  }
+  if (const std::string n = get("periods"); !n.empty()) r.periods = std::atoi(n.c_str());
+  RETURN_IF_ERROR(TimeRangeFromParams(get, &r.since, &r.until));
+  return r;
+}
+
+StatusOr<PathSpec> PathSpecFromParams(const ParamFn& get) {
+  PathSpec p;
+  const std::string from = get("from"), to = get("to");
+  if (from.empty() == to.empty()) return InvalidArgument("give one of from or to");
+  p.anchor = from.empty() ? to : from;
+  p.backward = !to.empty();
+  if (const std::string n = get("steps"); !n.empty()) p.steps = std::atoi(n.c_str());
+  if (const std::string n = get("top"); !n.empty()) p.top = std::atoi(n.c_str());
+  return p;
+}
+
 std::string ToTable(const FunnelResult& r) {
   std::string out = "  step  event                  users   from prev  from start  median time\n";
   for (size_t i = 0; i < r.steps.size(); ++i) {

@@ -3,6 +3,7 @@
 #define OPSPILOT_ANALYTICS_REPORT_H_
 
 #include <nlohmann/json.hpp>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,18 @@ std::string ToCsv(const FunnelResult& r);
 std::string ToCsv(const std::vector<RetentionRow>& rows, int periods);
 std::string ToCsv(const std::vector<TrendPoint>& points);
 std::string ToCsv(const std::vector<PathEdge>& edges);
+
+// "a,b,,c" -> {"a", "b", "c"}.
+std::vector<std::string> SplitList(std::string_view text);
+
+// Query specs from named string parameters (HTTP query strings); `get`
+// returns "" for an absent parameter. Errors name the parameter.
+using ParamFn = std::function<std::string(const char* name)>;
+StatusOr<FunnelSpec> FunnelSpecFromParams(const ParamFn& get);
+StatusOr<RetentionSpec> RetentionSpecFromParams(const ParamFn& get);
+StatusOr<PathSpec> PathSpecFromParams(const ParamFn& get);
+// since/until as unix seconds (INT64_MIN / INT64_MAX when absent).
+Status TimeRangeFromParams(const ParamFn& get, int64_t* since, int64_t* until);
 
 // Aligned text tables for a terminal.
 std::string ToTable(const FunnelResult& r);

@@ -467,25 +467,19 @@ int Main(int argc, char** argv) {
     }
   }
   if (*analytics_cmd) {
-    auto split = [](const std::string& text) {
-      std::vector<std::string> out;
-      std::stringstream ss(text);
-      for (std::string x; std::getline(ss, x, ',');) {
-        if (!x.empty()) out.push_back(x);
-      }
-      return out;
+    // One parameter table for the CLI and the HTTP API.
+    const std::map<std::string, std::string> params = {
+        {"steps", steps_text}, {"exclude", exclude_text}, {"window", window_text}, {"mode", mode_text},
+        {"since", since_text}, {"until", until_text}, {"start_event", rspec.start_event},
+        {"return_event", rspec.return_event}, {"period", period_text}, {"periods", std::to_string(rspec.periods)},
+        {"from", path_from}, {"to", path_to}, {"steps_path", std::to_string(pspec.steps)},
+        {"top", std::to_string(pspec.top)}};
+    auto get = [&](const char* name) {
+      auto it = params.find(name);
+      return it == params.end() ? std::string() : it->second;
     };
     int64_t since = INT64_MIN, until = INT64_MAX;
-    if (!since_text.empty()) {
-      auto t = ParseTimestamp(since_text);
-      if (!t.ok()) return Fail(t.status().WithContext("--since"), g.json);
-      since = *t;
-    }
-    if (!until_text.empty()) {
-      auto t = ParseTimestamp(until_text);
-      if (!t.ok()) return Fail(t.status().WithContext("--until"), g.json);
-      until = *t;
-    }
+    if (Status st = analytics::TimeRangeFromParams(get, &since, &until); !st.ok()) return Fail(st, g.json);
     StatusOr<Snapshot> snap = InvalidArgument("no events");
     if (!events_file.empty()) {
       snap = analytics::ReadEventsCsv(ctx, events_file, eco);
@@ -510,18 +504,9 @@ int Main(int argc, char** argv) {
       }
     };
     if (*afunnel) {
-      analytics::FunnelSpec fs;
-      fs.steps = split(steps_text);
-      fs.exclusions = split(exclude_text);
-      fs.since = since;
-      fs.until = until;
-      auto w = ParseDuration(window_text);
-      if (!w.ok()) return Fail(w.status().WithContext("--window"), g.json);
-      fs.window = *w;
-      auto mode = analytics::ParseFunnelMode(mode_text);
-      if (!mode.ok()) return Fail(mode.status(), g.json);
-      fs.mode = *mode;
-      auto r = analytics::Funnel(ctx, log, *snap->users, fs);
+      auto fs = analytics::FunnelSpecFromParams(get);
+      if (!fs.ok()) return Fail(fs.status(), g.json);
+      auto r = analytics::Funnel(ctx, log, *snap->users, *fs);
       if (!r.ok()) return Fail(r.status(), g.json);
       emit(analytics::ToJson(*r), analytics::ToCsv(*r), analytics::ToTable(*r));
       return 0;
@@ -529,26 +514,25 @@ int Main(int argc, char** argv) {
     auto period = analytics::ParsePeriod(period_text);
     if (!period.ok()) return Fail(period.status(), g.json);
     if (*aretention) {
-      rspec.period = *period;
-      rspec.since = since;
-      rspec.until = until;
-      auto r = analytics::Retention(ctx, log, rspec);
+      auto rs = analytics::RetentionSpecFromParams(get);
+      if (!rs.ok()) return Fail(rs.status(), g.json);
+      auto r = analytics::Retention(ctx, log, *rs);
       if (!r.ok()) return Fail(r.status(), g.json);
-      emit(analytics::ToJson(*r, rspec.periods), analytics::ToCsv(*r, rspec.periods),
-           analytics::ToTable(*r, rspec.periods));
+      emit(analytics::ToJson(*r, rs->periods), analytics::ToCsv(*r, rs->periods), analytics::ToTable(*r, rs->periods));
       return 0;
     }
     if (*atrends) {
-      auto r = analytics::Trends(ctx, log, *period, split(types_text));
+      auto r = analytics::Trends(ctx, log, *period, analytics::SplitList(types_text));
       if (!r.ok()) return Fail(r.status(), g.json);
       emit(analytics::ToJson(*r), analytics::ToCsv(*r), analytics::ToCsv(*r));
       return 0;
     }
     if (*apaths) {
-      if (path_from.empty() == path_to.empty()) return Fail(InvalidArgument("give one of --from or --to"), g.json);
-      pspec.anchor = path_from.empty() ? path_to : path_from;
-      pspec.backward = !path_to.empty();
-      auto r = analytics::Paths(ctx, log, pspec);
+      auto ps = analytics::PathSpecFromParams([&](const char* name) {
+        return std::string(name) == "steps" ? get("steps_path") : get(name);
+      });
+      if (!ps.ok()) return Fail(ps.status(), g.json);
+      auto r = analytics::Paths(ctx, log, *ps);
       if (!r.ok()) return Fail(r.status(), g.json);
       emit(analytics::ToJson(*r), analytics::ToCsv(*r), analytics::ToCsv(*r));
       return 0;

@@ -8,7 +8,10 @@
 #include <mutex>
 #include <thread>
 
+#include "analytics/analytics.h"
+#include "analytics/report.h"
 #include "ml/gbm.h"
+#include "store/snapshot.h"
 #include "ml/registry.h"
 #include "server/auth.h"
 #include "store/ingest.h"
@@ -63,6 +66,29 @@ struct Server::Impl {
   // Loaded models by task, with the version they are (immutable, shared by requests).
   std::mutex models_mu;
   std::map<std::string, std::pair<std::string, std::shared_ptr<const ml::GbmModel>>> models;
+
+  // Event snapshots by tenant, rebuilt when a load has been recorded since
+  // (every ingestion path records one).
+  struct CachedEvents {
+    int64_t load_id = -1;
+    std::shared_ptr<const Snapshot> snap;
+  };
+  std::mutex events_mu;
+  std::map<std::string, CachedEvents> events_cache;
+
+  StatusOr<std::shared_ptr<const Snapshot>> Events(const std::string& tenant) {
+    ASSIGN_OR_RETURN(auto loads, store.RecentLoads(tenant, 1));
+    const int64_t id = loads.empty() ? 0 : loads[0].id;
+    std::lock_guard<std::mutex> lock(events_mu);  // one rebuild at a time
+    auto it = events_cache.find(tenant);
+    if (it != events_cache.end() && it->second.load_id == id) return it->second.snap;
+    SnapshotSpec spec;
+    spec.tenant = tenant;
+    ASSIGN_OR_RETURN(Snapshot snap, LoadSnapshot(ctx, store, spec));
+    auto shared = std::make_shared<const Snapshot>(std::move(snap));
+    events_cache[tenant] = {id, shared};
+    return shared;
+  }
 
   StatusOr<std::shared_ptr<const ml::GbmModel>> ServingModel(const std::string& task, std::string* version) {
     if (options.models_dir.empty()) return NotFound("this server has no model registry");
@@ -176,6 +202,41 @@ struct Server::Impl {
                        {"created_at", k.created_at}, {"revoked", k.revoked}});
       }
       SendJson(res, 200, {{"keys", out}});
+    });
+
+    // Analytics over the tenant's events: query parameters as in docs/api.md.
+    http.Get(R"(/v1/analytics/(funnel|retention|trends|paths))", [this](const httplib::Request& req, httplib::Response& res) {
+      auto snap = Events(TenantOf(req));
+      if (!snap.ok()) return SendError(res, snap.status());
+      const EventLog& log = *(*snap)->events;
+      auto get = [&](const char* name) { return req.has_param(name) ? req.get_param_value(name) : std::string(); };
+      const std::string what = req.matches[1].str();
+      if (what == "funnel") {
+        auto spec = analytics::FunnelSpecFromParams(get);
+        if (!spec.ok()) return SendError(res, spec.status());
+        auto r = analytics::Funnel(ctx, log, *(*snap)->users, *spec);
+        if (!r.ok()) return SendError(res, r.status());
+        return SendJson(res, 200, analytics::ToJson(*r));
+      }
+      if (what == "retention") {
+        auto spec = analytics::RetentionSpecFromParams(get);
+        if (!spec.ok()) return SendError(res, spec.status());
+        auto r = analytics::Retention(ctx, log, *spec);
+        if (!r.ok()) return SendError(res, r.status());
+        return SendJson(res, 200, analytics::ToJson(*r, spec->periods));
+      }
+      if (what == "trends") {
+        auto period = analytics::ParsePeriod(get("period").empty() ? "day" : get("period"));
+        if (!period.ok()) return SendError(res, period.status());
+        auto r = analytics::Trends(ctx, log, *period, analytics::SplitList(get("events")));
+        if (!r.ok()) return SendError(res, r.status());
+        return SendJson(res, 200, analytics::ToJson(*r));
+      }
+      auto spec = analytics::PathSpecFromParams(get);
+      if (!spec.ok()) return SendError(res, spec.status());
+      auto r = analytics::Paths(ctx, log, *spec);
+      if (!r.ok()) return SendError(res, r.status());
+      SendJson(res, 200, analytics::ToJson(*r));
     });
 
     http.Get("/v1/models", [this](const httplib::Request&, httplib::Response& res) {

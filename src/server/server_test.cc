@@ -142,6 +142,32 @@ TEST_F(ServerTest, BadRequestsGetClearJsonErrors) {
   EXPECT_EQ(store_->Stats("default", Entity::kUsers)->rows, 0);
 }
 
+TEST_F(ServerTest, AnalyticsEndpointsFollowNewData) {
+  const std::string body =
+      "{\"user_id\":\"a\",\"event_type\":\"view\",\"timestamp\":1735689600}\n"
+      "{\"user_id\":\"a\",\"event_type\":\"buy\",\"timestamp\":1735689700}\n"
+      "{\"user_id\":\"b\",\"event_type\":\"view\",\"timestamp\":1735689600}\n";
+  ASSERT_EQ(client_->Post("/v1/events", Auth(writer_), body, "application/x-ndjson")->status, 200);
+  auto r = client_->Get("/v1/analytics/funnel?steps=view,buy&window=1h", Auth(reader_));
+  ASSERT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(Body(r)["steps"][0]["users"], 2);
+  EXPECT_EQ(Body(r)["steps"][1]["users"], 1);
+  // New events invalidate the cached snapshot.
+  ASSERT_EQ(client_->Post("/v1/events", Auth(writer_),
+                          "{\"user_id\":\"b\",\"event_type\":\"buy\",\"timestamp\":1735689900}\n",
+                          "application/x-ndjson")->status, 200);
+  EXPECT_EQ(Body(client_->Get("/v1/analytics/funnel?steps=view,buy&window=1h", Auth(reader_)))["steps"][1]["users"], 2);
+  auto ret = Body(client_->Get("/v1/analytics/retention?period=day&periods=2", Auth(reader_)));
+  EXPECT_EQ(ret["cohorts"][0]["size"], 2);
+  auto trends = Body(client_->Get("/v1/analytics/trends?period=day&events=view", Auth(reader_)));
+  EXPECT_EQ(trends["points"][0]["users"], 2);
+  auto paths = Body(client_->Get("/v1/analytics/paths?from=view&steps=1", Auth(reader_)));
+  EXPECT_EQ(paths["edges"][0]["to"], "buy");
+  EXPECT_EQ(client_->Get("/v1/analytics/funnel", Auth(reader_))->status, 400);
+  EXPECT_EQ(client_->Get("/v1/analytics/funnel?steps=a&mode=sideways", Auth(reader_))->status, 400);
+  EXPECT_EQ(client_->Get("/v1/analytics/funnel?steps=a", httplib::Headers{})->status, 401);
+}
+
 TEST_F(ServerTest, ServesTheRegistrysModelAndSwapsOnPromote) {
   std::string csv = "id,x,plan,label\n";
   for (int i = 0; i < 400; ++i) {
