@@ -304,3 +304,128 @@ TEST(EventsCsvTest, ReadsNamedColumnsAndReportsBadRows) {
 
 }  // namespace
 }  // namespace opspilot::analytics
+
+#include "analytics/profiles.h"
+
+namespace opspilot::analytics {
+namespace {
+
+TEST(ProfilesTest, FeaturesByHand) {
+  Context ctx(Quiet());
+  const int64_t t0 = 1735689600;  // a Wednesday
+  Snapshot s;
+  EventLogBuilder b(s.users, s.items);
+  ASSERT_TRUE(b.Add("a", "view", "i1", t0 + 3600, "", NAN).ok());           // 01:00, night
+  ASSERT_TRUE(b.Add("a", "purchase", "i1", t0 + 7200, "", 10).ok());
+  ASSERT_TRUE(b.Add("a", "purchase", "i2", t0 + 3 * 86400 + 50000, "", 5).ok());  // Saturday
+  ASSERT_TRUE(b.Add("a", "view", "i2", t0 + 20 * 86400, "", NAN).ok());     // after as_of
+  ASSERT_TRUE(b.Add("b", "view", "", t0 + 86400 * 2, "", NAN).ok());
+  s.events = b.Finish();
+  ProfileOptions po;
+  po.as_of = t0 + 10 * 86400;
+  po.item_category = {"tea", "cups"};  // item codes 0 (i1), 1 (i2)
+  auto p = Profiles(ctx, *s.events, *s.users, po);
+  ASSERT_TRUE(p.ok());
+  ASSERT_EQ(p->rows, 2);
+  auto col = [&](const char* n) {
+    for (size_t i = 0; i < p->schema.features.size(); ++i) {
+      if (p->schema.features[i].name == n) return static_cast<int64_t>(i);
+    }
+    return int64_t{-1};
+  };
+  EXPECT_EQ(p->ids[0], "a");
+  EXPECT_FLOAT_EQ(p->at(0, col("frequency")), 2);
+  EXPECT_FLOAT_EQ(p->at(0, col("monetary")), 15);
+  EXPECT_NEAR(p->at(0, col("recency_days")), (10 * 86400 - 3 * 86400 - 50000) / 86400.0, 1e-4);
+  EXPECT_FLOAT_EQ(p->at(0, col("active_days")), 2);
+  EXPECT_FLOAT_EQ(p->at(0, col("sessions")), 3);  // gaps over 30 minutes split sessions (1 h, 3 d)
+  EXPECT_FLOAT_EQ(p->at(0, col("events")), 3);
+  EXPECT_NEAR(p->at(0, col("night_share")), 2.0 / 3, 1e-6);
+  EXPECT_NEAR(p->at(0, col("weekend_share")), 1.0 / 3, 1e-6);
+  EXPECT_FLOAT_EQ(p->at(0, col("count_purchase")), 2);
+  const auto& fav = p->schema.features[static_cast<size_t>(col("favourite_category"))];
+  EXPECT_EQ(fav.categories[static_cast<size_t>(p->at(0, col("favourite_category")))], "tea");
+  EXPECT_TRUE(std::isnan(p->at(1, col("favourite_category"))));
+  EXPECT_EQ(Cohort(*s.events, *s.users, "purchase", 2, t0, t0 + 30 * 86400), std::vector<std::string>{"a"});
+}
+
+TEST(SegmentsTest, RfmNamesAndKMeansRecoversPlantedGroups) {
+  Context ctx(Quiet());
+  // Three planted behaviours: heavy buyers, browsers, sleepers.
+  std::mt19937_64 rng(5);
+  std::vector<Ev> evs;
+  std::map<std::string, int> truth;
+  const int64_t t0 = 1735689600, end = t0 + 60 * 86400;
+  for (int u = 0; u < 600; ++u) {
+    const int g = u % 3;
+    const std::string id = "u" + std::to_string(u);
+    truth[id] = g;
+    const int n = g == 0 ? 40 : g == 1 ? 60 : 4;
+    for (int i = 0; i < n; ++i) {
+      const int64_t t = g == 2 ? t0 + static_cast<int64_t>(rng() % (5 * 86400)) : end - static_cast<int64_t>(rng() % (20 * 86400));
+      evs.push_back({id, g == 0 && i % 2 ? "purchase" : "view", t});
+    }
+  }
+  Snapshot s = Build(evs);
+  auto p = Profiles(ctx, *s.events, *s.users, ProfileOptions{});
+  ASSERT_TRUE(p.ok());
+  auto rfm = Rfm(*p);
+  ASSERT_TRUE(rfm.ok());
+  std::map<int, std::map<std::string, int>> names;
+  for (int64_t i = 0; i < p->rows; ++i) names[truth[p->ids[static_cast<size_t>(i)]]][(*rfm)[static_cast<size_t>(i)].segment]++;
+  EXPECT_GT(names[0]["champions"] + names[0]["loyal"], 150);
+  EXPECT_EQ(names[2]["champions"], 0);
+  EXPECT_GT(names[2]["hibernating"], 150);
+
+  auto km = KMeansSegments(ctx, *p, 0);
+  ASSERT_TRUE(km.ok()) << km.status().ToString();
+  EXPECT_EQ(km->clusters.size(), 3u);
+  // Purity: each cluster is dominated by one planted group.
+  std::map<int, std::map<int, int>> counts;
+  for (int64_t i = 0; i < p->rows; ++i) counts[km->assignment[static_cast<size_t>(i)]][truth[p->ids[static_cast<size_t>(i)]]]++;
+  int pure = 0;
+  for (auto& [c, by] : counts) {
+    int mx = 0;
+    for (auto& [g, n] : by) mx = std::max(mx, n);
+    pure += mx;
+  }
+  EXPECT_GT(pure, 570);
+  EXPECT_GT(km->silhouette, 0.5);
+  for (const auto& c : km->clusters) EXPECT_FALSE(c.description.empty());
+}
+
+TEST(PropensityTest, FindsPlantedChurnersWithReasons) {
+  Context ctx(Quiet());
+  // Half the users go quiet over their last weeks and stop; the rest stay active.
+  std::mt19937_64 rng(6);
+  std::vector<Ev> evs;
+  const int64_t t0 = 1735689600;
+  for (int u = 0; u < 1500; ++u) {
+    const bool churner = u % 2 == 0;
+    const int64_t stop = churner ? t0 + static_cast<int64_t>(30 + rng() % 60) * 86400 : t0 + 120 * 86400;
+    for (int64_t t = t0 + static_cast<int64_t>(rng() % 86400); t < stop; t += static_cast<int64_t>(1 + rng() % 4) * 86400) {
+      // Churners fade: fewer purchases as they near their stop.
+      const bool fading = churner && stop - t < 20 * 86400;
+      evs.push_back({"u" + std::to_string(u), !fading && rng() % 3 == 0 ? "purchase" : "view", t});
+    }
+  }
+  Snapshot s = Build(evs);
+  PropensityOptions po;
+  po.horizon = 20 * 86400;
+  po.gbm.rounds = 200;
+  auto r = Propensity(ctx, *s.events, *s.users, po);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_GT(r->metrics["auc"].get<double>(), 0.8) << r->metrics.dump();
+  EXPECT_LT(r->train_cutoff, r->valid_cutoff);
+  ASSERT_FALSE(r->scores.empty());
+  EXPECT_GE(r->scores.front().probability, r->scores.back().probability);
+  EXPECT_FALSE(r->scores.front().reasons.empty());
+  po.kind = "purchase";
+  auto pr = Propensity(ctx, *s.events, *s.users, po);
+  ASSERT_TRUE(pr.ok()) << pr.status().ToString();
+  EXPECT_GT(pr->metrics["auc"].get<double>(), 0.7);
+  EXPECT_EQ(DescribeFeature("recency_days", 21.4), "no visit for 21 days");
+}
+
+}  // namespace
+}  // namespace opspilot::analytics
