@@ -34,6 +34,22 @@ std::string Fmt(const char* f, double v) {
 }
 }  // namespace
 
+std::vector<std::string> ItemCategories(const Snapshot& snap) {
+  std::vector<std::string> out(static_cast<size_t>(snap.items->size()));
+  for (const auto& [entity, table] : snap.tables) {
+    if (entity != Entity::kItems) continue;
+    const Column& id = table.col("item_id");
+    const Column& cat = table.col("category");
+    for (int64_t r = 0; r < table.rows(); ++r) {
+      const auto i = static_cast<size_t>(r);
+      if (cat.codes[i] >= 0 && id.codes[i] >= 0 && static_cast<size_t>(id.codes[i]) < out.size()) {
+        out[static_cast<size_t>(id.codes[i])] = cat.dict->Key(cat.codes[i]);
+      }
+    }
+  }
+  return out;
+}
+
 StatusOr<TabularData> Profiles(const Context& ctx, const EventLog& log, const Dictionary& users,
                                const ProfileOptions& o) {
   const int64_t as_of = o.as_of == INT64_MAX ? End(log) : o.as_of;
@@ -486,7 +502,9 @@ StatusOr<PropensityResult> Propensity(const Context& ctx, const EventLog& log, c
   ASSIGN_OR_RETURN(std::vector<float> p, model.Predict(now));
   ASSIGN_OR_RETURN(std::vector<float> contrib, model.Contributions(now));
   const size_t nf = static_cast<size_t>(now.cols());
+  const double horizon_days = static_cast<double>(o.horizon) / 86400;
   for (int64_t i = 0; i < now.rows; ++i) {
+    if (o.only_recently_active && now.at(i, 0) >= horizon_days) continue;  // column 0: recency_days
     ScoredUser su;
     su.user = now.ids[static_cast<size_t>(i)];
     su.probability = p[static_cast<size_t>(i)];

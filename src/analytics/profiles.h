@@ -26,6 +26,10 @@ struct ProfileOptions {
   std::vector<std::string> item_category;
 };
 
+// Category of every item code of the snapshot's items dictionary ("" when
+// unknown), from its items table when loaded.
+std::vector<std::string> ItemCategories(const Snapshot& snap);
+
 // One row per user with at least one event before as_of; ids are user ids.
 // Features: recency_days, frequency, monetary, sessions, active_days,
 // tenure_days, events, events_per_active_day, count_<type> for every event
@@ -70,6 +74,9 @@ struct PropensityOptions {
   ProfileOptions profile;         // as_of is ignored: cut-offs come from the data's end
   ml::GbmOptions gbm;
   int reasons = 3;                // reasons per scored user
+  // Score only users active within the last horizon (churn: the ones still
+  // worth saving; users gone for months are not news).
+  bool only_recently_active = true;
 };
 
 struct ScoredUser {
@@ -80,7 +87,7 @@ struct ScoredUser {
 
 struct PropensityResult {
   nlohmann::json metrics;          // validation AUC, PR-AUC, log-loss, Brier, calibration, lift
-  std::vector<ScoredUser> scores;  // every user active before the end, highest first
+  std::vector<ScoredUser> scores;  // users active before the end (recently, by default), highest first
   int64_t train_cutoff = 0, valid_cutoff = 0, score_time = 0;
 };
 

@@ -5,6 +5,8 @@
 #include <toml++/toml.h>
 
 #include <atomic>
+#include <cmath>
+#include <map>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -15,8 +17,10 @@
 #include <thread>
 
 #include "analytics/analytics.h"
+#include "analytics/profiles.h"
 #include "analytics/report.h"
 #include "core/context.h"
+#include "core/csv.h"
 #include "core/strings.h"
 #include "core/time.h"
 #include "demo/demo_job.h"
@@ -318,6 +322,19 @@ int Main(int argc, char** argv) {
   apaths->add_option("--to", path_to, "Paths leading to the first occurrence of this event");
   apaths->add_option("--steps", pspec.steps, "Steps")->capture_default_str();
   apaths->add_option("--top", pspec.top, "Targets kept per step and source")->capture_default_str();
+  auto* aprofiles = analytics_cmd->add_subcommand("profiles", "One row of behaviour features per user (CSV)");
+  add_source(aprofiles);
+  std::string as_of_text, horizon_text = "30d", prop_kind = "churn";
+  int seg_k = 0, top_users = 20;
+  aprofiles->add_option("--as-of", as_of_text, "Profile as of this time (default: after the last event)");
+  auto* asegments = analytics_cmd->add_subcommand("segments", "RFM segments and k-means clusters described in words");
+  add_source(asegments);
+  asegments->add_option("--k", seg_k, "Clusters (0 = choose 2..8 by silhouette)")->capture_default_str();
+  auto* apropensity = analytics_cmd->add_subcommand("propensity", "Who will churn or buy next, and why");
+  add_source(apropensity);
+  apropensity->add_option("--kind", prop_kind, "churn|purchase")->capture_default_str();
+  apropensity->add_option("--horizon", horizon_text, "Prediction horizon (30d, 2w, ...)")->capture_default_str();
+  apropensity->add_option("--top", top_users, "Users listed (all with --csv)")->capture_default_str();
 
   // models (registry)
   auto* models = app.add_subcommand("models", "The model registry in <data-dir>/models");
@@ -488,6 +505,7 @@ int Main(int argc, char** argv) {
       if (!st.ok()) return Fail(st.status(), g.json);
       SnapshotSpec spec;
       spec.tenant = g.tenant;
+      spec.tables = {Entity::kItems};
       if (since != INT64_MIN) spec.since = since;
       if (until != INT64_MAX) spec.until = until;
       snap = LoadSnapshot(ctx, **st, spec);
@@ -525,6 +543,117 @@ int Main(int argc, char** argv) {
       auto r = analytics::Trends(ctx, log, *period, analytics::SplitList(types_text));
       if (!r.ok()) return Fail(r.status(), g.json);
       emit(analytics::ToJson(*r), analytics::ToCsv(*r), analytics::ToCsv(*r));
+      return 0;
+    }
+    analytics::ProfileOptions po;
+    po.item_category = analytics::ItemCategories(*snap);
+    if (*aprofiles) {
+      if (!as_of_text.empty()) {
+        auto t = ParseTimestamp(as_of_text);
+        if (!t.ok()) return Fail(t.status().WithContext("--as-of"), g.json);
+        po.as_of = *t;
+      }
+      auto p = analytics::Profiles(ctx, log, *snap->users, po);
+      if (!p.ok()) return Fail(p.status(), g.json);
+      std::vector<std::string> header = {"user_id"};
+      for (const auto& f : p->schema.features) header.push_back(f.name);
+      std::cout << CsvLine(header) << "\n";
+      for (int64_t r = 0; r < p->rows; ++r) {
+        std::vector<std::string> row = {p->ids[static_cast<size_t>(r)]};
+        for (int64_t c = 0; c < p->cols(); ++c) {
+          const float v = p->at(r, c);
+          const auto& f = p->schema.features[static_cast<size_t>(c)];
+          if (std::isnan(v)) {
+            row.emplace_back();
+          } else if (f.kind == ml::FeatureKind::kCategorical) {
+            row.push_back(f.categories[static_cast<size_t>(v)]);
+          } else {
+            char buf[32];
+            std::snprintf(buf, sizeof(buf), "%.6g", v);
+            row.emplace_back(buf);
+          }
+        }
+        std::cout << CsvLine(row) << "\n";
+      }
+      return 0;
+    }
+    if (*asegments) {
+      auto p = analytics::Profiles(ctx, log, *snap->users, po);
+      if (!p.ok()) return Fail(p.status(), g.json);
+      auto rfm = analytics::Rfm(*p);
+      if (!rfm.ok()) return Fail(rfm.status(), g.json);
+      auto km = analytics::KMeansSegments(ctx, *p, seg_k);
+      if (!km.ok()) return Fail(km.status(), g.json);
+      if (as_csv) {
+        std::cout << "user_id,rfm_segment,r,f,m,cluster\n";
+        for (int64_t r = 0; r < p->rows; ++r) {
+          const auto& x = (*rfm)[static_cast<size_t>(r)];
+          std::cout << CsvLine({p->ids[static_cast<size_t>(r)], x.segment, std::to_string(x.r), std::to_string(x.f),
+                                std::to_string(x.m), std::to_string(km->assignment[static_cast<size_t>(r)])})
+                    << "\n";
+        }
+        return 0;
+      }
+      std::map<std::string, int64_t> counts;
+      for (const auto& x : *rfm) counts[x.segment]++;
+      json clusters = json::array();
+      for (size_t c = 0; c < km->clusters.size(); ++c) {
+        clusters.push_back({{"cluster", c}, {"users", km->clusters[c].size}, {"description", km->clusters[c].description}});
+      }
+      if (g.json) {
+        std::cout << json{{"users", p->rows}, {"rfm_segments", counts}, {"silhouette", km->silhouette},
+                          {"clusters", clusters}}.dump(2) << "\n";
+      } else {
+        std::cout << "RFM segments of " << WithCommas(p->rows) << " users:\n";
+        for (const auto& [name, n] : counts) std::printf("  %-20s %9s\n", name.c_str(), WithCommas(n).c_str());
+        std::printf("k-means: %zu clusters (silhouette %.2f)\n", km->clusters.size(), km->silhouette);
+        for (size_t c = 0; c < km->clusters.size(); ++c) {
+          std::printf("  %zu  %9s users  %s\n", c, WithCommas(km->clusters[c].size).c_str(),
+                      km->clusters[c].description.c_str());
+        }
+      }
+      return 0;
+    }
+    if (*apropensity) {
+      analytics::PropensityOptions pr;
+      pr.kind = prop_kind;
+      pr.profile = po;
+      auto h = ParseDuration(horizon_text);
+      if (!h.ok()) return Fail(h.status().WithContext("--horizon"), g.json);
+      pr.horizon = *h;
+      auto r = analytics::Propensity(ctx, log, *snap->users, pr);
+      if (!r.ok()) return Fail(r.status(), g.json);
+      if (as_csv) {
+        std::cout << "user_id,probability,reasons\n";
+        for (const auto& su : r->scores) {
+          std::string reasons;
+          for (const auto& x : su.reasons) reasons += (reasons.empty() ? "" : "; ") + x;
+          char buf[32];
+          std::snprintf(buf, sizeof(buf), "%.6f", su.probability);
+          std::cout << CsvLine({su.user, buf, reasons}) << "\n";
+        }
+        return 0;
+      }
+      json top = json::array();
+      for (size_t i = 0; i < r->scores.size() && static_cast<int>(i) < top_users; ++i) {
+        top.push_back({{"user", r->scores[i].user}, {"probability", r->scores[i].probability},
+                       {"reasons", r->scores[i].reasons}});
+      }
+      if (g.json) {
+        std::cout << json{{"metrics", r->metrics}, {"top", top}}.dump(2) << "\n";
+      } else {
+        std::printf("%s in the next %s: validation AUC %.3f, PR-AUC %.3f, Brier %.3f (%lld users, cut-off %s)\n",
+                    prop_kind.c_str(), horizon_text.c_str(), r->metrics["auc"].get<double>(),
+                    r->metrics["pr_auc"].get<double>(), r->metrics["brier"].get<double>(),
+                    static_cast<long long>(r->metrics["valid_users"].get<int64_t>()),
+                    FormatDate(r->valid_cutoff).c_str());
+        for (const auto& t : top) {
+          std::string reasons;
+          for (const auto& x : t["reasons"]) reasons += (reasons.empty() ? "" : "; ") + x.get<std::string>();
+          std::printf("  %-10s %5.1f%%  %s\n", t["user"].get<std::string>().c_str(),
+                      100 * t["probability"].get<double>(), reasons.c_str());
+        }
+      }
       return 0;
     }
     if (*apaths) {

@@ -9,6 +9,9 @@
 
 #include "core/strings.h"
 #include "core/time.h"
+#include "analytics/analytics.h"
+#include "analytics/profiles.h"
+#include "analytics/report.h"
 #include "store/snapshot.h"
 #include "store/store.h"
 
@@ -248,6 +251,48 @@ StatusOr<DemoJobResult> RunDemo(const Context& ctx, const DemoJobOptions& option
   t.Line("Metrics: " + WithCommas(metrics.rows()) + " rows; lowest hourly payment success " +
          Fmt("%.0f%%", worst * 100) + " at " + FormatTimestamp(worst_ts));
 
+  // Analytics on what was loaded.
+  {
+    analytics::FunnelSpec fs;
+    fs.steps = {"view", "add_to_cart", "purchase"};
+    fs.window = 86400;
+    ASSIGN_OR_RETURN(analytics::FunnelResult funnel, analytics::Funnel(ctx, ev, *snap.users, fs));
+    t.Line("");
+    t.Line("Funnel view -> add_to_cart -> purchase within a day (users):");
+    t.text += analytics::ToTable(funnel);
+    t.summary["funnel_users"] = analytics::ToJson(funnel)["steps"];
+    analytics::RetentionSpec rs;
+    rs.start_event = "purchase";
+    rs.return_event = "purchase";
+    rs.period = analytics::Period::kMonth;
+    rs.periods = 4;
+    ASSIGN_OR_RETURN(auto retention, analytics::Retention(ctx, ev, rs));
+    t.Line("Buyers who buy again, by month of first purchase:");
+    t.text += analytics::ToTable(retention, rs.periods);
+    analytics::ProfileOptions po;
+    po.item_category = analytics::ItemCategories(snap);
+    ASSIGN_OR_RETURN(ml::TabularData profiles, analytics::Profiles(ctx, ev, *snap.users, po));
+    ASSIGN_OR_RETURN(auto rfm, analytics::Rfm(profiles));
+    std::map<std::string, int64_t> segs;
+    for (const auto& x : rfm) segs[x.segment]++;
+    std::string seg_text;
+    for (const auto& [name, n] : segs) seg_text += (seg_text.empty() ? "" : ", ") + name + " " + WithCommas(n);
+    t.Line("RFM segments: " + seg_text);
+    t.summary["rfm_segments"] = segs;
+    analytics::PropensityOptions pr;
+    pr.horizon = 30 * 86400;
+    pr.profile = po;
+    ASSIGN_OR_RETURN(analytics::PropensityResult churn, analytics::Propensity(ctx, ev, *snap.users, pr));
+    t.Line("Churn in the next 30 days: validation AUC " + Fmt("%.3f", churn.metrics["auc"].get<double>()) +
+           " (time split at " + FormatDate(churn.valid_cutoff) + "); most at risk among active users:");
+    for (size_t i = 0; i < churn.scores.size() && i < 5; ++i) {
+      std::string reasons;
+      for (const auto& x : churn.scores[i].reasons) reasons += (reasons.empty() ? "" : "; ") + x;
+      t.Line("  " + churn.scores[i].user + "  " + Fmt("%.0f%%", 100 * churn.scores[i].probability) + "  " + reasons);
+    }
+    t.summary["churn"] = churn.metrics;
+  }
+
   const auto& an = truth["anomalies"];
   t.Line("");
   t.Line("Planted for the capabilities to find (ground truth in " + shop_dir + "/truth.json):");
@@ -273,6 +318,8 @@ StatusOr<DemoJobResult> RunDemo(const Context& ctx, const DemoJobOptions& option
   t.Line("Next:");
   t.Line("  build/opspilot --data-dir " + result.data_dir + " stats");
   t.Line("  build/opspilot --data-dir " + result.data_dir + " keys create --role admin");
+  t.Line("  build/opspilot --data-dir " + result.data_dir + " analytics funnel --steps view,add_to_cart,purchase");
+  t.Line("  build/opspilot --data-dir " + result.data_dir + " analytics propensity --kind churn --horizon 30d");
   t.Line("  build/opspilot --data-dir " + result.data_dir + " serve --port 8080");
   t.summary["data_dir"] = result.data_dir;
   t.summary["events"] = ev.size();

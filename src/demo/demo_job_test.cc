@@ -102,6 +102,9 @@ TEST_F(DemoJobTest, EverythingGeneratedIsLoadedWithNoRejects) {
   EXPECT_EQ(store_->Stats("default", Entity::kReviews)->rows, g.reviews);
   EXPECT_GT(g.events, 50000);
   EXPECT_NE(result_->tour.find("payment outage"), std::string::npos);
+  EXPECT_NE(result_->tour.find("Funnel view -> add_to_cart -> purchase"), std::string::npos);
+  // The planted churn mechanism is learnable from the loaded events alone.
+  EXPECT_GT(result_->summary["churn"]["auc"].get<double>(), 0.75) << result_->summary["churn"].dump();
   EXPECT_NE(result_->tour.find("view "), std::string::npos);
 }
 
