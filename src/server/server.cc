@@ -4,11 +4,13 @@
 
 #include <nlohmann/json.hpp>
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <mutex>
 #include <thread>
 
 #include "analytics/analytics.h"
+#include "analytics/profiles.h"
 #include "analytics/report.h"
 #include "ml/gbm.h"
 #include "store/snapshot.h"
@@ -69,9 +71,17 @@ struct Server::Impl {
 
   // Event snapshots by tenant, rebuilt when a load has been recorded since
   // (every ingestion path records one).
+  struct Insights {
+    ml::TabularData profiles;
+    std::vector<analytics::RfmScores> rfm;
+    std::map<std::string, size_t> row_of;                        // user id -> profile row
+    std::map<std::string, analytics::ScoredUser> churn, purchase;  // may be empty (too little history)
+    nlohmann::json churn_metrics, purchase_metrics;
+  };
   struct CachedEvents {
     int64_t load_id = -1;
     std::shared_ptr<const Snapshot> snap;
+    std::shared_ptr<const Insights> insights;  // built on first /v1/users request
   };
   std::mutex events_mu;
   std::map<std::string, CachedEvents> events_cache;
@@ -84,10 +94,38 @@ struct Server::Impl {
     if (it != events_cache.end() && it->second.load_id == id) return it->second.snap;
     SnapshotSpec spec;
     spec.tenant = tenant;
+    spec.tables = {Entity::kItems};
     ASSIGN_OR_RETURN(Snapshot snap, LoadSnapshot(ctx, store, spec));
     auto shared = std::make_shared<const Snapshot>(std::move(snap));
-    events_cache[tenant] = {id, shared};
+    events_cache[tenant] = {id, shared, nullptr};
     return shared;
+  }
+
+  // Profiles, RFM segments and both propensities for the tenant's current snapshot.
+  StatusOr<std::shared_ptr<const Insights>> UserInsights(const std::string& tenant) {
+    ASSIGN_OR_RETURN(auto snap, Events(tenant));
+    std::lock_guard<std::mutex> lock(events_mu);
+    auto& cached = events_cache[tenant];
+    if (cached.snap == snap && cached.insights) return cached.insights;
+    auto in = std::make_shared<Insights>();
+    analytics::ProfileOptions po;
+    po.item_category = analytics::ItemCategories(*snap);
+    ASSIGN_OR_RETURN(in->profiles, analytics::Profiles(ctx, *snap->events, *snap->users, po));
+    ASSIGN_OR_RETURN(in->rfm, analytics::Rfm(in->profiles));
+    for (size_t r = 0; r < in->profiles.ids.size(); ++r) in->row_of[in->profiles.ids[r]] = r;
+    for (const char* kind : {"churn", "purchase"}) {
+      analytics::PropensityOptions pr;
+      pr.kind = kind;
+      pr.profile = po;
+      pr.only_recently_active = false;
+      auto result = analytics::Propensity(ctx, *snap->events, *snap->users, pr);
+      if (!result.ok()) continue;  // too little history: profiles still serve
+      auto& target = std::string(kind) == "churn" ? in->churn : in->purchase;
+      (std::string(kind) == "churn" ? in->churn_metrics : in->purchase_metrics) = result->metrics;
+      for (auto& su : result->scores) target[su.user] = std::move(su);
+    }
+    if (cached.snap == snap) cached.insights = in;
+    return std::shared_ptr<const Insights>(in);
   }
 
   StatusOr<std::shared_ptr<const ml::GbmModel>> ServingModel(const std::string& task, std::string* version) {
@@ -237,6 +275,40 @@ struct Server::Impl {
       auto r = analytics::Paths(ctx, log, *spec);
       if (!r.ok()) return SendError(res, r.status());
       SendJson(res, 200, analytics::ToJson(*r));
+    });
+
+    // One user: profile, RFM segment and propensities with reasons.
+    http.Get(R"(/v1/users/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
+      auto in = UserInsights(TenantOf(req));
+      if (!in.ok()) return SendError(res, in.status());
+      const std::string user = req.matches[1].str();
+      auto it = (*in)->row_of.find(user);
+      if (it == (*in)->row_of.end()) return SendError(res, NotFound("no events for user '" + user + "'"));
+      const auto& p = (*in)->profiles;
+      json profile = json::object();
+      for (size_t f = 0; f < p.schema.features.size(); ++f) {
+        const float v = p.at(static_cast<int64_t>(it->second), static_cast<int64_t>(f));
+        const auto& feat = p.schema.features[f];
+        if (std::isnan(v)) {
+          profile[feat.name] = nullptr;
+        } else if (feat.kind == ml::FeatureKind::kCategorical) {
+          profile[feat.name] = feat.categories[static_cast<size_t>(v)];
+        } else {
+          profile[feat.name] = v;
+        }
+      }
+      const auto& rfm = (*in)->rfm[it->second];
+      json out = {{"user_id", user}, {"profile", profile},
+                  {"segment", {{"rfm", rfm.segment}, {"r", rfm.r}, {"f", rfm.f}, {"m", rfm.m}}}};
+      json props = json::object();
+      for (const auto& [name, scores] : {std::pair<const char*, const std::map<std::string, analytics::ScoredUser>*>{
+                                             "churn_30d", &(*in)->churn},
+                                         {"purchase_30d", &(*in)->purchase}}) {
+        auto s2 = scores->find(user);
+        if (s2 != scores->end()) props[name] = {{"probability", s2->second.probability}, {"reasons", s2->second.reasons}};
+      }
+      out["propensity"] = props;
+      SendJson(res, 200, out);
     });
 
     http.Get("/v1/models", [this](const httplib::Request&, httplib::Response& res) {

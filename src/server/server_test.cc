@@ -163,6 +163,11 @@ TEST_F(ServerTest, AnalyticsEndpointsFollowNewData) {
   EXPECT_EQ(trends["points"][0]["users"], 2);
   auto paths = Body(client_->Get("/v1/analytics/paths?from=view&steps=1", Auth(reader_)));
   EXPECT_EQ(paths["edges"][0]["to"], "buy");
+  auto user = Body(client_->Get("/v1/users/a", Auth(reader_)));
+  EXPECT_EQ(user["user_id"], "a");
+  EXPECT_EQ(user["profile"]["count_buy"], 1);
+  EXPECT_FALSE(user["segment"]["rfm"].get<std::string>().empty());
+  EXPECT_EQ(client_->Get("/v1/users/nobody", Auth(reader_))->status, 404);
   EXPECT_EQ(client_->Get("/v1/analytics/funnel", Auth(reader_))->status, 400);
   EXPECT_EQ(client_->Get("/v1/analytics/funnel?steps=a&mode=sideways", Auth(reader_))->status, 400);
   EXPECT_EQ(client_->Get("/v1/analytics/funnel?steps=a", httplib::Headers{})->status, 401);
