@@ -126,6 +126,7 @@ Status ValidateGbmOptions(const GbmOptions& o) {
   if (!o.class_weight.empty() && o.class_weight != "balanced") {
     return InvalidArgument("class weight must be empty or 'balanced'");
   }
+  if (o.one_hot_max_categories < 0) return InvalidArgument("one-hot max categories must be >= 0");
   return Status::Ok();
 }
 
@@ -165,6 +166,7 @@ StatusOr<GbmModel> GbmModel::Train(const Context& ctx, const TabularData& train,
       {"colsample_bytree", Num(o.colsample_bytree)},
       {"lambda", Num(o.reg_lambda)},
       {"max_bin", std::to_string(o.max_bin)},
+      {"max_cat_to_onehot", std::to_string(std::max(1, o.one_hot_max_categories))},
       {"nthread", std::to_string(ctx.threads())},
       {"seed", std::to_string(ctx.seed() % 2147483647)},
       {"verbosity", "0"},

@@ -30,6 +30,10 @@ struct GbmOptions {
   int early_stopping_rounds = 50;  // stop after this many rounds without improvement; 0 = off
   std::string class_weight;        // "" or "balanced" (weights n / (k * n_class))
   int max_bin = 256;               // histogram bins
+  // Categorical features with fewer than this many categories split one-hot
+  // (one category against the rest); larger ones use XGBoost's native
+  // partition splits. 0 = always native.
+  int one_hot_max_categories = 4;
 };
 
 Status ValidateGbmOptions(const GbmOptions& options);

@@ -28,7 +28,8 @@ json GbmParams(const GbmOptions& g) {
           {"reg_lambda", g.reg_lambda},
           {"early_stopping_rounds", g.early_stopping_rounds},
           {"class_weight", g.class_weight},
-          {"max_bin", g.max_bin}};
+          {"max_bin", g.max_bin},
+          {"one_hot_max_categories", g.one_hot_max_categories}};
 }
 
 Split HoldOut(const TabularData& d, double fraction, uint64_t seed) {
