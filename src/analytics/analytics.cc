@@ -399,6 +399,112 @@ StatusOr<std::vector<RetentionRow>> Retention(const Context& ctx, const EventLog
   return out;
 }
 
+// ---- Lifecycle and stickiness ----
+
+namespace {
+int64_t NextPeriod(int64_t p, Period period) {
+  return PeriodStart(p + (period == Period::kDay ? 86400 : period == Period::kWeek ? 7 * 86400 : 32 * 86400), period);
+}
+
+// Distinct active periods (ascending) and the days active in each, for one user.
+void ActivePeriods(const EventLog& log, int32_t u, int32_t code, Period period, int64_t since, int64_t until,
+                   std::vector<int64_t>* periods, std::vector<int64_t>* days) {
+  periods->clear();
+  days->clear();
+  int64_t last_day = INT64_MIN;
+  for (int64_t i = log.user_begin[static_cast<size_t>(u)]; i < log.user_begin[static_cast<size_t>(u) + 1]; ++i) {
+    const auto ii = static_cast<size_t>(i);
+    const int64_t t = log.time[ii];
+    if (t < since || t >= until || (code >= 0 && log.type[ii] != code)) continue;
+    const int64_t p = PeriodStart(t, period);
+    if (periods->empty() || periods->back() != p) {
+      periods->push_back(p);
+      days->push_back(0);
+    }
+    const int64_t day = PeriodStart(t, Period::kDay);
+    if (day != last_day) {
+      days->back()++;
+      last_day = day;
+    }
+  }
+}
+}  // namespace
+
+StatusOr<std::vector<LifecyclePoint>> Lifecycle(const Context& ctx, const EventLog& log, const std::string& event,
+                                                Period period, int64_t since, int64_t until) {
+  const int32_t code = event.empty() ? -1 : log.event_types.Find(event);
+  if (!event.empty() && code < 0) return std::vector<LifecyclePoint>{};
+  int64_t last = INT64_MIN;
+  for (int64_t t : log.time) {
+    if (t >= since && t < until) last = std::max(last, t);
+  }
+  if (last == INT64_MIN) return std::vector<LifecyclePoint>{};
+  const int64_t last_period = PeriodStart(last, period);
+  using Acc = std::map<int64_t, LifecyclePoint>;
+  auto per_user = [&](int32_t u, Acc* acc) {
+    std::vector<int64_t> periods, days;
+    ActivePeriods(log, u, code, period, since, until, &periods, &days);
+    for (size_t i = 0; i < periods.size(); ++i) {
+      LifecyclePoint& pt = (*acc)[periods[i]];
+      if (i == 0) {
+        pt.new_users++;
+      } else if (NextPeriod(periods[i - 1], period) == periods[i]) {
+        pt.returning++;
+      } else {
+        pt.resurrecting++;
+      }
+      const int64_t next = NextPeriod(periods[i], period);
+      if ((i + 1 == periods.size() || periods[i + 1] != next) && next <= last_period) (*acc)[next].dormant++;
+    }
+  };
+  auto accs = ForUserChunks<Acc>(ctx, log, per_user);
+  Acc merged;
+  for (const auto& a : accs) {
+    for (const auto& [p, pt] : a) {
+      LifecyclePoint& m = merged[p];
+      m.new_users += pt.new_users;
+      m.returning += pt.returning;
+      m.resurrecting += pt.resurrecting;
+      m.dormant += pt.dormant;
+    }
+  }
+  std::vector<LifecyclePoint> out;
+  for (auto& [p, pt] : merged) {
+    pt.period_start = p;
+    out.push_back(pt);
+  }
+  return out;
+}
+
+StatusOr<std::vector<StickinessRow>> Stickiness(const Context& ctx, const EventLog& log, const std::string& event,
+                                                Period period, int64_t since, int64_t until) {
+  const int32_t code = event.empty() ? -1 : log.event_types.Find(event);
+  if (!event.empty() && code < 0) return std::vector<StickinessRow>{};
+  const size_t max_days = period == Period::kDay ? 1 : period == Period::kWeek ? 7 : 31;
+  using Acc = std::map<int64_t, std::vector<int64_t>>;
+  auto per_user = [&](int32_t u, Acc* acc) {
+    std::vector<int64_t> periods, days;
+    ActivePeriods(log, u, code, period, since, until, &periods, &days);
+    for (size_t i = 0; i < periods.size(); ++i) {
+      auto& h = (*acc)[periods[i]];
+      h.resize(max_days, 0);
+      h[static_cast<size_t>(days[i] - 1)]++;
+    }
+  };
+  auto accs = ForUserChunks<Acc>(ctx, log, per_user);
+  Acc merged;
+  for (const auto& a : accs) {
+    for (const auto& [p, h] : a) {
+      auto& m = merged[p];
+      m.resize(max_days, 0);
+      for (size_t d = 0; d < h.size(); ++d) m[d] += h[d];
+    }
+  }
+  std::vector<StickinessRow> out;
+  for (auto& [p, h] : merged) out.push_back({p, std::move(h)});
+  return out;
+}
+
 // ---- Trends ----
 
 StatusOr<std::vector<TrendPoint>> Trends(const Context& ctx, const EventLog& log, Period period,

@@ -97,6 +97,28 @@ struct RetentionRow {
 
 StatusOr<std::vector<RetentionRow>> Retention(const Context& ctx, const EventLog& log, const RetentionSpec& spec);
 
+// ---- Lifecycle and stickiness ----
+
+struct LifecyclePoint {
+  int64_t period_start = 0;
+  int64_t new_users = 0;     // first active period ever
+  int64_t returning = 0;     // active in this period and the one before
+  int64_t resurrecting = 0;  // active now, not in the period before, not new
+  int64_t dormant = 0;       // active in the period before, not now
+};
+// Activity = the event `event` ("" = any) within [since, until).
+StatusOr<std::vector<LifecyclePoint>> Lifecycle(const Context& ctx, const EventLog& log, const std::string& event,
+                                                Period period, int64_t since = INT64_MIN,
+                                                int64_t until = INT64_MAX);
+
+struct StickinessRow {
+  int64_t period_start = 0;
+  std::vector<int64_t> users_by_days;  // [d] = users active on exactly d+1 distinct days of the period
+};
+StatusOr<std::vector<StickinessRow>> Stickiness(const Context& ctx, const EventLog& log, const std::string& event,
+                                                Period period, int64_t since = INT64_MIN,
+                                                int64_t until = INT64_MAX);
+
 // ---- Trends ----
 
 struct TrendPoint {

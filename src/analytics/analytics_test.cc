@@ -288,6 +288,45 @@ TEST(TrendsAndPathsTest, MatchBruteForce) {
   for (const auto& e : *paths) EXPECT_EQ(e.users, (pw[{e.step, e.from, e.to}])) << e.step << e.from << e.to;
 }
 
+TEST(LifecycleTest, HandCheckedWeeksAndStickinessMatchesBruteForce) {
+  Context ctx(Quiet());
+  const int64_t w0 = *ParseTimestamp("2025-01-06");  // a Monday
+  const int64_t wk = 7 * 86400;
+  // a: weeks 0,1,3 -> new w0, returning w1, dormant w2, resurrecting w3
+  // b: week 1 only -> new w1, dormant w2;  c: weeks 2,3 -> new w2, returning w3
+  Snapshot s = Build({{"a", "x", w0 + 100}, {"a", "x", w0 + wk + 100}, {"a", "x", w0 + 3 * wk + 100},
+                      {"b", "x", w0 + wk + 5}, {"c", "x", w0 + 2 * wk}, {"c", "x", w0 + 3 * wk + 86400 * 2}});
+  auto lc = Lifecycle(ctx, *s.events, "", Period::kWeek);
+  ASSERT_TRUE(lc.ok());
+  ASSERT_EQ(lc->size(), 4u);
+  auto at = [&](int w) { return (*lc)[static_cast<size_t>(w)]; };
+  EXPECT_EQ(at(0).new_users, 1);
+  EXPECT_EQ(at(1).new_users, 1);
+  EXPECT_EQ(at(1).returning, 1);
+  EXPECT_EQ(at(2).dormant, 2);
+  EXPECT_EQ(at(2).new_users, 1);
+  EXPECT_EQ(at(3).resurrecting, 1);
+  EXPECT_EQ(at(3).returning, 1);
+  EXPECT_EQ(at(3).dormant, 0);  // b was already dormant; nobody stopped after week 2
+
+  Snapshot r = Build(RandomEvents(300, 30, 4, 40 * 86400));
+  auto st = Stickiness(ctx, *r.events, "A", Period::kWeek);
+  ASSERT_TRUE(st.ok());
+  std::map<int64_t, std::vector<int64_t>> want;
+  for (const auto& [u, evs] : ByUser(r)) {
+    std::map<int64_t, std::set<int64_t>> days;
+    for (const auto& e : evs) {
+      if (e.type == "A") days[PeriodStart(e.t, Period::kWeek)].insert(e.t / 86400);
+    }
+    for (const auto& [p, d] : days) {
+      want[p].resize(7, 0);
+      want[p][d.size() - 1]++;
+    }
+  }
+  ASSERT_EQ(st->size(), want.size());
+  for (const auto& row : *st) EXPECT_EQ(row.users_by_days, want[row.period_start]);
+}
+
 TEST(EventsCsvTest, ReadsNamedColumnsAndReportsBadRows) {
   Context ctx(Quiet());
   testing::TempDir d;

@@ -72,6 +72,43 @@ json ToJson(const std::vector<PathEdge>& edges) {
   return {{"edges", out}};
 }
 
+json ToJson(const std::vector<LifecyclePoint>& points) {
+  json out = json::array();
+  for (const auto& p : points) {
+    out.push_back({{"period", FormatDate(p.period_start)}, {"new", p.new_users}, {"returning", p.returning},
+                   {"resurrecting", p.resurrecting}, {"dormant", p.dormant}});
+  }
+  return {{"lifecycle", out}};
+}
+
+json ToJson(const std::vector<StickinessRow>& rows) {
+  json out = json::array();
+  for (const auto& r : rows) out.push_back({{"period", FormatDate(r.period_start)}, {"users_by_active_days", r.users_by_days}});
+  return {{"stickiness", out}};
+}
+
+std::string ToCsv(const std::vector<LifecyclePoint>& points) {
+  std::string out = "period,new,returning,resurrecting,dormant\n";
+  for (const auto& p : points) {
+    out += FormatDate(p.period_start) + "," + std::to_string(p.new_users) + "," + std::to_string(p.returning) + "," +
+           std::to_string(p.resurrecting) + "," + std::to_string(p.dormant) + "\n";
+  }
+  return out;
+}
+
+std::string ToCsv(const std::vector<StickinessRow>& rows) {
+  std::string out = "period";
+  const size_t n = rows.empty() ? 0 : rows[0].users_by_days.size();
+  for (size_t d = 1; d <= n; ++d) out += ",days_" + std::to_string(d);
+  out += "\n";
+  for (const auto& r : rows) {
+    out += FormatDate(r.period_start);
+    for (int64_t v : r.users_by_days) out += "," + std::to_string(v);
+    out += "\n";
+  }
+  return out;
+}
+
 std::string ToCsv(const FunnelResult& r) {
   std::string out = "step,event,users,conversion_from_previous,conversion_from_start,median_seconds,mean_seconds,dropped\n";
   for (size_t i = 0; i < r.steps.size(); ++i) {

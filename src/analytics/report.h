@@ -15,12 +15,16 @@ nlohmann::json ToJson(const FunnelResult& r);
 nlohmann::json ToJson(const std::vector<RetentionRow>& rows, int periods);
 nlohmann::json ToJson(const std::vector<TrendPoint>& points);
 nlohmann::json ToJson(const std::vector<PathEdge>& edges);
+nlohmann::json ToJson(const std::vector<LifecyclePoint>& points);
+nlohmann::json ToJson(const std::vector<StickinessRow>& rows);
 
 // CSV with a header row.
 std::string ToCsv(const FunnelResult& r);
 std::string ToCsv(const std::vector<RetentionRow>& rows, int periods);
 std::string ToCsv(const std::vector<TrendPoint>& points);
 std::string ToCsv(const std::vector<PathEdge>& edges);
+std::string ToCsv(const std::vector<LifecyclePoint>& points);
+std::string ToCsv(const std::vector<StickinessRow>& rows);
 
 // "a,b,,c" -> {"a", "b", "c"}.
 std::vector<std::string> SplitList(std::string_view text);

@@ -322,6 +322,15 @@ int Main(int argc, char** argv) {
   apaths->add_option("--to", path_to, "Paths leading to the first occurrence of this event");
   apaths->add_option("--steps", pspec.steps, "Steps")->capture_default_str();
   apaths->add_option("--top", pspec.top, "Targets kept per step and source")->capture_default_str();
+  std::string activity_event;
+  auto* alifecycle = analytics_cmd->add_subcommand("lifecycle", "New, returning, resurrecting and dormant users per period");
+  add_source(alifecycle);
+  alifecycle->add_option("--event", activity_event, "Event that counts as activity (default any)");
+  alifecycle->add_option("--period", period_text, "day|week|month")->capture_default_str();
+  auto* asticky = analytics_cmd->add_subcommand("stickiness", "Users by number of active days per period");
+  add_source(asticky);
+  asticky->add_option("--event", activity_event, "Event that counts as activity (default any)");
+  asticky->add_option("--period", period_text, "week|month")->capture_default_str();
   auto* aprofiles = analytics_cmd->add_subcommand("profiles", "One row of behaviour features per user (CSV)");
   add_source(aprofiles);
   std::string as_of_text, horizon_text = "30d", prop_kind = "churn";
@@ -541,6 +550,18 @@ int Main(int argc, char** argv) {
     }
     if (*atrends) {
       auto r = analytics::Trends(ctx, log, *period, analytics::SplitList(types_text));
+      if (!r.ok()) return Fail(r.status(), g.json);
+      emit(analytics::ToJson(*r), analytics::ToCsv(*r), analytics::ToCsv(*r));
+      return 0;
+    }
+    if (*alifecycle) {
+      auto r = analytics::Lifecycle(ctx, log, activity_event, *period, since, until);
+      if (!r.ok()) return Fail(r.status(), g.json);
+      emit(analytics::ToJson(*r), analytics::ToCsv(*r), analytics::ToCsv(*r));
+      return 0;
+    }
+    if (*asticky) {
+      auto r = analytics::Stickiness(ctx, log, activity_event, *period, since, until);
       if (!r.ok()) return Fail(r.status(), g.json);
       emit(analytics::ToJson(*r), analytics::ToCsv(*r), analytics::ToCsv(*r));
       return 0;

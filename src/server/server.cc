@@ -243,7 +243,7 @@ struct Server::Impl {
     });
 
     // Analytics over the tenant's events: query parameters as in docs/api.md.
-    http.Get(R"(/v1/analytics/(funnel|retention|trends|paths))", [this](const httplib::Request& req, httplib::Response& res) {
+    http.Get(R"(/v1/analytics/(funnel|retention|trends|paths|lifecycle|stickiness))", [this](const httplib::Request& req, httplib::Response& res) {
       auto snap = Events(TenantOf(req));
       if (!snap.ok()) return SendError(res, snap.status());
       const EventLog& log = *(*snap)->events;
@@ -262,6 +262,20 @@ struct Server::Impl {
         auto r = analytics::Retention(ctx, log, *spec);
         if (!r.ok()) return SendError(res, r.status());
         return SendJson(res, 200, analytics::ToJson(*r, spec->periods));
+      }
+      if (what == "lifecycle" || what == "stickiness") {
+        auto period = analytics::ParsePeriod(get("period").empty() ? "week" : get("period"));
+        if (!period.ok()) return SendError(res, period.status());
+        int64_t since = 0, until = 0;
+        if (Status st = analytics::TimeRangeFromParams(get, &since, &until); !st.ok()) return SendError(res, st);
+        if (what == "lifecycle") {
+          auto r = analytics::Lifecycle(ctx, log, get("event"), *period, since, until);
+          if (!r.ok()) return SendError(res, r.status());
+          return SendJson(res, 200, analytics::ToJson(*r));
+        }
+        auto r = analytics::Stickiness(ctx, log, get("event"), *period, since, until);
+        if (!r.ok()) return SendError(res, r.status());
+        return SendJson(res, 200, analytics::ToJson(*r));
       }
       if (what == "trends") {
         auto period = analytics::ParsePeriod(get("period").empty() ? "day" : get("period"));

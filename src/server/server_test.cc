@@ -163,6 +163,10 @@ TEST_F(ServerTest, AnalyticsEndpointsFollowNewData) {
   EXPECT_EQ(trends["points"][0]["users"], 2);
   auto paths = Body(client_->Get("/v1/analytics/paths?from=view&steps=1", Auth(reader_)));
   EXPECT_EQ(paths["edges"][0]["to"], "buy");
+  auto lc = Body(client_->Get("/v1/analytics/lifecycle?period=day", Auth(reader_)));
+  EXPECT_EQ(lc["lifecycle"][0]["new"], 2);
+  auto sticky = Body(client_->Get("/v1/analytics/stickiness?period=week&event=view", Auth(reader_)));
+  EXPECT_EQ(sticky["stickiness"][0]["users_by_active_days"][0], 2);
   auto user = Body(client_->Get("/v1/users/a", Auth(reader_)));
   EXPECT_EQ(user["user_id"], "a");
   EXPECT_EQ(user["profile"]["count_buy"], 1);
