@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <unordered_map>
 
 #include "core/csv.h"
@@ -61,6 +62,34 @@ double Median(std::vector<double> v) {
 }
 
 }  // namespace
+
+StatusOr<std::pair<Attribution, int>> ParseAttribution(std::string_view t) {
+  if (t == "first" || t.empty()) return std::make_pair(Attribution::kFirstTouch, 0);
+  if (t == "last") return std::make_pair(Attribution::kLastTouch, 0);
+  if (t.rfind("step:", 0) == 0) {
+    const int n = std::atoi(std::string(t.substr(5)).c_str());
+    if (n >= 1 && n <= 64) return std::make_pair(Attribution::kStep, n - 1);
+  }
+  return InvalidArgument("attribution must be first, last or step:N, got '" + std::string(t) + "'");
+}
+
+std::vector<std::string> UserAttribute(const Snapshot& snap, const std::string& key) {
+  std::vector<std::string> out(static_cast<size_t>(snap.users->size()));
+  for (const auto& [entity, table] : snap.tables) {
+    if (entity != Entity::kUsers) continue;
+    const Column& id = table.col("user_id");
+    const Column& attr = table.col("attributes");
+    for (int64_t r = 0; r < table.rows(); ++r) {
+      const auto i = static_cast<size_t>(r);
+      if (attr.codes[i] < 0 || id.codes[i] < 0 || static_cast<size_t>(id.codes[i]) >= out.size()) continue;
+      nlohmann::json j = nlohmann::json::parse(attr.dict->Key(attr.codes[i]), nullptr, false);
+      if (j.is_object() && j.contains(key) && !j[key].is_null()) {
+        out[static_cast<size_t>(id.codes[i])] = j[key].is_string() ? j[key].get<std::string>() : j[key].dump();
+      }
+    }
+  }
+  return out;
+}
 
 StatusOr<FunnelMode> ParseFunnelMode(std::string_view n) {
   if (n == "ordered") return FunnelMode::kOrdered;
@@ -126,12 +155,13 @@ StatusOr<Snapshot> ReadEventsCsv(const Context& ctx, const std::string& path, co
     if (*out < 0) return InvalidArgument(path + ":1: field '" + name + "': column not in the header");
     return Status::Ok();
   };
-  int uc, ec, tc, ic, vc;
+  int uc, ec, tc, ic, vc, pc;
   RETURN_IF_ERROR(find(o.user_col, true, &uc));
   RETURN_IF_ERROR(find(o.event_col, true, &ec));
   RETURN_IF_ERROR(find(o.time_col, true, &tc));
   RETURN_IF_ERROR(find(o.item_col, false, &ic));
   RETURN_IF_ERROR(find(o.value_col, false, &vc));
+  RETURN_IF_ERROR(find(o.property_col, false, &pc));
   const size_t width = rec.num_fields;
   Snapshot snap;
   EventLogBuilder builder(snap.users, snap.items);
@@ -156,13 +186,16 @@ StatusOr<Snapshot> ReadEventsCsv(const Context& ctx, const std::string& path, co
     }
     RETURN_IF_ERROR(builder.Add(rec.field(static_cast<size_t>(uc)), rec.field(static_cast<size_t>(ec)),
                                 ic >= 0 ? rec.field(static_cast<size_t>(ic)) : std::string_view(), *ts,
-                                std::string_view(), value));
+                                std::string_view(), value,
+                                pc >= 0 ? std::optional<std::string_view>(rec.field(static_cast<size_t>(pc)))
+                                        : std::nullopt));
     if ((++n & 65535) == 0) progress->Update(reader.bytes_read());
   }
   RETURN_IF_ERROR(reader.status());
   progress->Update(reader.bytes_read());
   progress->Finish();
   snap.events = builder.Finish();
+  snap.events->property_name = o.property_col;
   return snap;
 }
 
@@ -170,7 +203,10 @@ StatusOr<Snapshot> ReadEventsCsv(const Context& ctx, const std::string& path, co
 
 namespace {
 
+constexpr const char* kNoValue = "(none)";
+
 struct FunnelAcc {
+  std::map<std::string, std::vector<int64_t>> breakdown;  // value -> users per step
   std::vector<int64_t> reached;              // per step
   std::vector<std::vector<double>> seconds;  // per step: time from the first step
   std::vector<std::vector<int32_t>> dropped; // per step: users who stopped before it
@@ -197,6 +233,10 @@ StatusOr<FunnelResult> Funnel(const Context& ctx, const EventLog& log, const Dic
     const int64_t b = log.user_begin[static_cast<size_t>(u)], e = log.user_begin[static_cast<size_t>(u) + 1];
     int best = -1;
     std::vector<int64_t> first_dt(ks, -1);
+    // Attributed breakdown values (codes into log.property_values; -1 none).
+    const bool by_prop = spec.breakdown_by_event_property && !log.property.empty();
+    auto prop_at = [&](int64_t i) { return by_prop ? log.property[static_cast<size_t>(i)] : -1; };
+    int32_t attributed = -1;
     if (spec.mode == FunnelMode::kAny) {
       // Sliding window over this user's step events; the most distinct steps inside one window.
       std::vector<int> count(ks, 0);
@@ -225,21 +265,26 @@ StatusOr<FunnelResult> Funnel(const Context& ctx, const EventLog& log, const Dic
         }
         if (distinct - 1 > best) {
           // The window's first step event is its start.
-          int64_t start = t;
+          int64_t start = t, start_index = i;
           for (int64_t j = left; j <= i; ++j) {
             const auto jj = static_cast<size_t>(j);
             if (!by_type[static_cast<size_t>(log.type[jj])].empty() && log.time[jj] >= spec.since) {
               start = log.time[jj];
+              start_index = j;
               break;
             }
           }
+          attributed = spec.attribution == Attribution::kLastTouch ? prop_at(i) : prop_at(start_index);
           for (int s = best + 1; s < distinct; ++s) first_dt[static_cast<size_t>(s)] = t - start;
           best = distinct - 1;
         }
       }
     } else {
-      // state[s]: latest start time of an attempt that completed steps 0..s.
+      // state[s]: latest start time of an attempt that completed steps 0..s;
+      // first[s] / at_step[s]: the breakdown values that attempt carries.
       std::vector<int64_t> state(ks, kNone), next(ks, kNone);
+      std::vector<int32_t> first(ks, -1), at_step(ks, -1), next_first(ks, -1), next_at_step(ks, -1);
+      const int astep = spec.attribution_step;
       for (int64_t i = b; i < e; ++i) {
         const auto ii = static_cast<size_t>(i);
         const int64_t t = log.time[ii];
@@ -249,24 +294,35 @@ StatusOr<FunnelResult> Funnel(const Context& ctx, const EventLog& log, const Dic
           std::fill(state.begin(), state.end(), kNone);
           continue;
         }
+        const int32_t pv = prop_at(i);
         if (spec.mode == FunnelMode::kStrict) {
           std::fill(next.begin(), next.end(), kNone);
           for (int s : by_type[type]) {
             const auto ss = static_cast<size_t>(s);
             if (s == 0) {
               next[0] = t;
+              next_first[0] = pv;
+              next_at_step[0] = astep == 0 ? pv : -1;
             } else if (state[ss - 1] != kNone && t - state[ss - 1] <= spec.window) {
               next[ss] = state[ss - 1];
+              next_first[ss] = first[ss - 1];
+              next_at_step[ss] = s == astep ? pv : at_step[ss - 1];
             }
           }
           state.swap(next);
+          first.swap(next_first);
+          at_step.swap(next_at_step);
         } else {
           for (int s : by_type[type]) {
             const auto ss = static_cast<size_t>(s);
             if (s == 0) {
               state[0] = t;
+              first[0] = pv;
+              at_step[0] = astep == 0 ? pv : -1;
             } else if (state[ss - 1] != kNone && t - state[ss - 1] <= spec.window && state[ss - 1] > state[ss]) {
               state[ss] = state[ss - 1];
+              first[ss] = first[ss - 1];
+              at_step[ss] = s == astep ? pv : at_step[ss - 1];
             }
           }
         }
@@ -274,8 +330,24 @@ StatusOr<FunnelResult> Funnel(const Context& ctx, const EventLog& log, const Dic
           if (state[static_cast<size_t>(s)] == kNone) break;
           first_dt[static_cast<size_t>(s)] = t - state[static_cast<size_t>(s)];
           best = s;
+          switch (spec.attribution) {
+            case Attribution::kFirstTouch: attributed = first[static_cast<size_t>(s)]; break;
+            case Attribution::kLastTouch: attributed = pv; break;
+            case Attribution::kStep: attributed = s >= astep ? at_step[static_cast<size_t>(s)] : -1; break;
+          }
         }
       }
+    }
+    if (best >= 0 && (spec.breakdown_by_event_property || spec.user_breakdown)) {
+      std::string value;
+      if (spec.user_breakdown) {
+        value = static_cast<size_t>(u) < spec.user_breakdown->size() ? (*spec.user_breakdown)[static_cast<size_t>(u)] : "";
+      } else if (attributed >= 0) {
+        value = log.property_values.Key(attributed);
+      }
+      auto& row = acc->breakdown[value.empty() ? kNoValue : value];
+      row.resize(ks, 0);
+      for (int s = 0; s <= best; ++s) row[static_cast<size_t>(s)]++;
     }
     for (int s = 0; s <= best; ++s) {
       acc->reached[static_cast<size_t>(s)]++;
@@ -317,6 +389,27 @@ StatusOr<FunnelResult> Funnel(const Context& ctx, const EventLog& log, const Dic
     for (double v : sec) sum += v;
     step.mean_seconds = sec.empty() ? std::numeric_limits<double>::quiet_NaN() : sum / static_cast<double>(sec.size());
     step.median_seconds = Median(sec);
+  }
+  if (spec.breakdown_by_event_property || spec.user_breakdown) {
+    std::map<std::string, std::vector<int64_t>> merged;
+    for (const auto& a : accs) {
+      for (const auto& [v, users_per_step] : a.breakdown) {
+        auto& m = merged[v];
+        m.resize(ks, 0);
+        for (size_t i = 0; i < ks; ++i) m[i] += users_per_step[i];
+      }
+    }
+    for (auto& [v, u] : merged) r.breakdown.push_back({v, std::move(u)});
+    std::stable_sort(r.breakdown.begin(), r.breakdown.end(),
+                     [](const auto& a, const auto& b) { return a.users[0] > b.users[0]; });
+    if (static_cast<int>(r.breakdown.size()) > spec.breakdown_limit) {
+      FunnelBreakdownRow other{"(other)", std::vector<int64_t>(ks, 0)};
+      for (size_t i = static_cast<size_t>(spec.breakdown_limit); i < r.breakdown.size(); ++i) {
+        for (size_t j = 0; j < ks; ++j) other.users[j] += r.breakdown[i].users[j];
+      }
+      r.breakdown.resize(static_cast<size_t>(spec.breakdown_limit));
+      r.breakdown.push_back(std::move(other));
+    }
   }
   // Log-spaced histogram of time to full conversion.
   const auto& full = seconds[ks - 1];

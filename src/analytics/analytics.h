@@ -23,6 +23,7 @@ struct EventsCsvOptions {
   std::string time_col = "timestamp";
   std::string item_col;   // optional
   std::string value_col;  // optional
+  std::string property_col;  // optional: loaded as the log's event property (for breakdowns)
 };
 
 // Streams an events CSV into an EventLog (users/items dictionaries inside the
@@ -38,6 +39,14 @@ enum class FunnelMode {
 };
 StatusOr<FunnelMode> ParseFunnelMode(std::string_view name);
 
+enum class Attribution {
+  kFirstTouch,  // the value on the attempt's first step event
+  kLastTouch,   // the value on the event of the furthest step reached
+  kStep,        // the value on the event of step `attribution_step` ("(none)" if not reached)
+};
+// "first", "last", or "step:N" (1-based).
+StatusOr<std::pair<Attribution, int>> ParseAttribution(std::string_view text);
+
 struct FunnelSpec {
   std::vector<std::string> steps;       // event types, 1..64
   int64_t window = 86400;               // seconds from the first step to the last
@@ -46,6 +55,18 @@ struct FunnelSpec {
   int64_t since = INT64_MIN, until = INT64_MAX;  // only events in [since, until)
   int keep_dropped = 100;               // user ids kept per step of those who stopped there
   int histogram_bins = 10;              // time-to-convert histogram (log-spaced)
+  // Breakdown: by the log's loaded event property (EventLog::property), or by
+  // a value per user code (a user attribute); at most one of the two.
+  bool breakdown_by_event_property = false;
+  const std::vector<std::string>* user_breakdown = nullptr;
+  Attribution attribution = Attribution::kFirstTouch;
+  int attribution_step = 0;             // 0-based, for kStep
+  int breakdown_limit = 25;             // values kept (most users at step 1); the rest are "(other)"
+};
+
+struct FunnelBreakdownRow {
+  std::string value;           // "(none)" when the attributed event has no value
+  std::vector<int64_t> users;  // per step
 };
 
 struct FunnelStep {
@@ -64,6 +85,7 @@ struct FunnelResult {
   // Histogram of time to convert (first step to last) over converted users.
   std::vector<double> histogram_edges;  // bins + 1 edges in seconds
   std::vector<int64_t> histogram_counts;
+  std::vector<FunnelBreakdownRow> breakdown;  // when a breakdown was asked for, largest first
 };
 
 // Each user counts once, at the furthest step of their best attempt. In
@@ -72,6 +94,10 @@ struct FunnelResult {
 // far (they leave the most time).
 StatusOr<FunnelResult> Funnel(const Context& ctx, const EventLog& log, const Dictionary& users,
                               const FunnelSpec& spec);
+
+// A user attribute (a key of users.attributes) by user code of the snapshot,
+// "" where unknown; needs the users table in the snapshot.
+std::vector<std::string> UserAttribute(const Snapshot& snap, const std::string& key);
 
 // ---- Retention ----
 

@@ -171,6 +171,74 @@ TEST(FunnelTest, HandCheckedTimesDropOffsAndWindow) {
   EXPECT_FALSE(Funnel(ctx, *s.events, *s.users, spec).ok());
 }
 
+TEST(FunnelTest, BreakdownsByEventAndUserPropertyWithAttribution) {
+  Context ctx(Quiet());
+  const int64_t t0 = 1735689600;
+  Snapshot s;
+  EventLogBuilder b(s.users, s.items);
+  // a: view(ad) -> view(seo) -> cart(app) -> buy(web);  b: view(seo) -> cart(web);  c: view(ad)
+  struct E {
+    const char *u, *type, *prop;
+    int64_t dt;
+  };
+  for (const E& e : {E{"a", "view", "ad", 0}, E{"a", "view", "seo", 10}, E{"a", "cart", "app", 20}, E{"a", "buy", "web", 30},
+                     E{"b", "view", "seo", 0}, E{"b", "cart", "web", 5}, E{"c", "view", "ad", 0}}) {
+    ASSERT_TRUE(b.Add(e.u, e.type, "", t0 + e.dt, "", NAN, std::string_view(e.prop)).ok());
+  }
+  s.events = b.Finish();
+  FunnelSpec spec;
+  spec.steps = {"view", "cart", "buy"};
+  spec.breakdown_by_event_property = true;
+  auto rows = [&](Attribution a, int step) {
+    spec.attribution = a;
+    spec.attribution_step = step;
+    auto r = Funnel(ctx, *s.events, *s.users, spec);
+    EXPECT_TRUE(r.ok());
+    std::map<std::string, std::vector<int64_t>> m;
+    for (const auto& row : r->breakdown) m[row.value] = row.users;
+    return m;
+  };
+  // First touch: a's best attempt starts at its latest view (seo), which leaves the most window.
+  auto first = rows(Attribution::kFirstTouch, 0);
+  EXPECT_EQ(first["seo"], (std::vector<int64_t>{2, 2, 1}));
+  EXPECT_EQ(first["ad"], (std::vector<int64_t>{1, 0, 0}));
+  auto last = rows(Attribution::kLastTouch, 0);
+  EXPECT_EQ(last["web"], (std::vector<int64_t>{2, 2, 1}));  // a's buy, b's cart
+  EXPECT_EQ(last["ad"], (std::vector<int64_t>{1, 0, 0}));
+  auto at_cart = rows(Attribution::kStep, 1);
+  EXPECT_EQ(at_cart["app"], (std::vector<int64_t>{1, 1, 1}));
+  EXPECT_EQ(at_cart["web"], (std::vector<int64_t>{1, 1, 0}));
+  EXPECT_EQ(at_cart["(none)"], (std::vector<int64_t>{1, 0, 0}));
+  EXPECT_EQ(*ParseAttribution("step:2"), std::make_pair(Attribution::kStep, 1));
+  EXPECT_FALSE(ParseAttribution("middle").ok());
+}
+
+TEST(FunnelTest, UserBreakdownMatchesBruteForceAndRowsSumToTotals) {
+  Context ctx(Quiet());
+  Snapshot s = Build(RandomEvents(400, 25, 9));
+  std::vector<std::string> region(static_cast<size_t>(s.users->size()));
+  for (int32_t u = 0; u < s.users->size(); ++u) region[static_cast<size_t>(u)] = u % 3 ? "east" : "west";
+  FunnelSpec spec;
+  spec.steps = {"A", "B", "C"};
+  spec.user_breakdown = &region;
+  auto r = Funnel(ctx, *s.events, *s.users, spec);
+  ASSERT_TRUE(r.ok());
+  std::map<std::string, std::vector<int64_t>> want;
+  auto by_user = ByUser(s);
+  for (int32_t u = 0; u < s.users->size(); ++u) {
+    const int f = BruteFurthest(by_user[s.users->Key(u)], spec);
+    auto& w = want[region[static_cast<size_t>(u)]];
+    w.resize(3, 0);
+    for (int k = 0; k <= f; ++k) w[static_cast<size_t>(k)]++;
+  }
+  std::vector<int64_t> total(3, 0);
+  for (const auto& row : r->breakdown) {
+    EXPECT_EQ(row.users, want[row.value]) << row.value;
+    for (size_t k = 0; k < 3; ++k) total[k] += row.users[k];
+  }
+  for (size_t k = 0; k < 3; ++k) EXPECT_EQ(total[k], r->steps[k].users);
+}
+
 TEST(FunnelTest, TwentyStepsStayLinear) {
   Context ctx(Quiet());
   std::vector<Ev> evs;
@@ -331,7 +399,7 @@ TEST(EventsCsvTest, ReadsNamedColumnsAndReportsBadRows) {
   Context ctx(Quiet());
   testing::TempDir d;
   auto s = ReadEventsCsv(ctx, d.Write("e.csv", "uid,what,when\nu1,view,2025-01-01T00:00:00Z\nu1,buy,1735689700\nu2,view,2025-01-02\n"),
-                         EventsCsvOptions{"uid", "what", "when", "", ""});
+                         EventsCsvOptions{"uid", "what", "when", "", "", ""});
   ASSERT_TRUE(s.ok()) << s.status().ToString();
   EXPECT_EQ(s->events->size(), 3);
   EXPECT_EQ(s->events->num_users(), 2);

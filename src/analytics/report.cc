@@ -39,8 +39,14 @@ json ToJson(const FunnelResult& r) {
                      {"dropped", s.dropped},
                      {"dropped_users", s.dropped_users}});
   }
-  return {{"steps", steps},
-          {"time_to_convert", {{"edges_seconds", r.histogram_edges}, {"counts", r.histogram_counts}}}};
+  json out = {{"steps", steps},
+              {"time_to_convert", {{"edges_seconds", r.histogram_edges}, {"counts", r.histogram_counts}}}};
+  if (!r.breakdown.empty()) {
+    json rows = json::array();
+    for (const auto& b : r.breakdown) rows.push_back({{"value", b.value}, {"users", b.users}});
+    out["breakdown"] = rows;
+  }
+  return out;
 }
 
 json ToJson(const std::vector<RetentionRow>& rows, int periods) {
@@ -186,6 +192,11 @@ StatusOr<FunnelSpec> FunnelSpecFromParams(const ParamFn& get) {
   if (const std::string m = get("mode"); !m.empty()) {
     ASSIGN_OR_RETURN(f.mode, ParseFunnelMode(m));
   }
+  ASSIGN_OR_RETURN(auto attribution, ParseAttribution(get("attribution")));
+  f.attribution = attribution.first;
+  f.attribution_step = attribution.second;
+  if (f.attribution_step >= static_cast<int>(f.steps.size())) return InvalidArgument("attribution step beyond the funnel");
+  f.breakdown_by_event_property = !get("breakdown").empty();
   RETURN_IF_ERROR(TimeRangeFromParams(get, &f.since, &f.until));
   return f;
 }
@@ -214,6 +225,18 @@ StatusOr<PathSpec> PathSpecFromParams(const ParamFn& get) {
 }
 
 std::string ToTable(const FunnelResult& r) {
+  if (!r.breakdown.empty()) {
+    std::string out = "  value                ";
+    auto pad = [](const std::string& v) { return std::string(v.size() < 12 ? 12 - v.size() : 0, ' ') + v; };
+    for (const auto& s : r.steps) out += pad(s.event.substr(0, 11));
+    out += "   conversion\n";
+    for (const auto& b : r.breakdown) {
+      out += "  " + b.value.substr(0, 20) + std::string(21 - std::min<size_t>(20, b.value.size()), ' ');
+      for (int64_t u : b.users) out += pad(WithCommas(u));
+      out += Fmt("   %9.1f%%\n", b.users[0] ? 100.0 * static_cast<double>(b.users.back()) / static_cast<double>(b.users[0]) : 0.0);
+    }
+    return out;
+  }
   std::string out = "  step  event                  users   from prev  from start  median time\n";
   for (size_t i = 0; i < r.steps.size(); ++i) {
     const auto& s = r.steps[i];

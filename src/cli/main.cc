@@ -306,6 +306,11 @@ int Main(int argc, char** argv) {
   afunnel->add_option("--window", window_text, "Conversion window: seconds or 90m, 2h, 1d, 1w")->capture_default_str();
   afunnel->add_option("--mode", mode_text, "ordered|strict|any")->capture_default_str();
   afunnel->add_option("--exclude", exclude_text, "Comma-separated events that cancel an attempt in progress");
+  std::string breakdown_key, breakdown_user, attribution_text = "first";
+  afunnel->add_option("--breakdown", breakdown_key, "Break down by this event property (file mode: a column)");
+  afunnel->add_option("--breakdown-user", breakdown_user, "Break down by this user attribute (engine mode)");
+  afunnel->add_option("--attribution", attribution_text, "Event property breakdown: first|last|step:N")
+      ->capture_default_str();
   auto* aretention = analytics_cmd->add_subcommand("retention", "Cohort retention matrix");
   add_source(aretention);
   aretention->add_option("--start-event", rspec.start_event, "Event that puts a user in a cohort (default any)");
@@ -499,7 +504,7 @@ int Main(int argc, char** argv) {
         {"since", since_text}, {"until", until_text}, {"start_event", rspec.start_event},
         {"return_event", rspec.return_event}, {"period", period_text}, {"periods", std::to_string(rspec.periods)},
         {"from", path_from}, {"to", path_to}, {"steps_path", std::to_string(pspec.steps)},
-        {"top", std::to_string(pspec.top)}};
+        {"top", std::to_string(pspec.top)}, {"breakdown", breakdown_key}, {"attribution", attribution_text}};
     auto get = [&](const char* name) {
       auto it = params.find(name);
       return it == params.end() ? std::string() : it->second;
@@ -508,6 +513,8 @@ int Main(int argc, char** argv) {
     if (Status st = analytics::TimeRangeFromParams(get, &since, &until); !st.ok()) return Fail(st, g.json);
     StatusOr<Snapshot> snap = InvalidArgument("no events");
     if (!events_file.empty()) {
+      if (!breakdown_user.empty()) return Fail(InvalidArgument("--breakdown-user needs the store (engine mode)"), g.json);
+      eco.property_col = breakdown_key;
       snap = analytics::ReadEventsCsv(ctx, events_file, eco);
     } else {
       auto st = OpenStore(g);
@@ -515,6 +522,8 @@ int Main(int argc, char** argv) {
       SnapshotSpec spec;
       spec.tenant = g.tenant;
       spec.tables = {Entity::kItems};
+      spec.event_property = breakdown_key;
+      if (!breakdown_user.empty()) spec.tables.push_back(Entity::kUsers);
       if (since != INT64_MIN) spec.since = since;
       if (until != INT64_MAX) spec.until = until;
       snap = LoadSnapshot(ctx, **st, spec);
@@ -533,6 +542,11 @@ int Main(int argc, char** argv) {
     if (*afunnel) {
       auto fs = analytics::FunnelSpecFromParams(get);
       if (!fs.ok()) return Fail(fs.status(), g.json);
+      std::vector<std::string> user_values;
+      if (!breakdown_user.empty()) {
+        user_values = analytics::UserAttribute(*snap, breakdown_user);
+        fs->user_breakdown = &user_values;
+      }
       auto r = analytics::Funnel(ctx, log, *snap->users, *fs);
       if (!r.ok()) return Fail(r.status(), g.json);
       emit(analytics::ToJson(*r), analytics::ToCsv(*r), analytics::ToTable(*r));

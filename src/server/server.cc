@@ -244,14 +244,31 @@ struct Server::Impl {
 
     // Analytics over the tenant's events: query parameters as in docs/api.md.
     http.Get(R"(/v1/analytics/(funnel|retention|trends|paths|lifecycle|stickiness))", [this](const httplib::Request& req, httplib::Response& res) {
-      auto snap = Events(TenantOf(req));
-      if (!snap.ok()) return SendError(res, snap.status());
-      const EventLog& log = *(*snap)->events;
       auto get = [&](const char* name) { return req.has_param(name) ? req.get_param_value(name) : std::string(); };
       const std::string what = req.matches[1].str();
+      StatusOr<std::shared_ptr<const Snapshot>> snap = Internal("unset");
+      if (!get("breakdown").empty() || !get("breakdown_user").empty()) {
+        // Breakdowns need a property or the users table: a snapshot of their own.
+        SnapshotSpec spec;
+        spec.tenant = TenantOf(req);
+        spec.event_property = get("breakdown");
+        if (!get("breakdown_user").empty()) spec.tables = {Entity::kUsers};
+        auto loaded = LoadSnapshot(ctx, store, spec);
+        if (!loaded.ok()) return SendError(res, loaded.status());
+        snap = std::make_shared<const Snapshot>(std::move(loaded).value());
+      } else {
+        snap = Events(TenantOf(req));
+      }
+      if (!snap.ok()) return SendError(res, snap.status());
+      const EventLog& log = *(*snap)->events;
       if (what == "funnel") {
         auto spec = analytics::FunnelSpecFromParams(get);
         if (!spec.ok()) return SendError(res, spec.status());
+        std::vector<std::string> user_values;
+        if (!get("breakdown_user").empty()) {
+          user_values = analytics::UserAttribute(**snap, get("breakdown_user"));
+          spec->user_breakdown = &user_values;
+        }
         auto r = analytics::Funnel(ctx, log, *(*snap)->users, *spec);
         if (!r.ok()) return SendError(res, r.status());
         return SendJson(res, 200, analytics::ToJson(*r));

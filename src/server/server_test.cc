@@ -163,6 +163,9 @@ TEST_F(ServerTest, AnalyticsEndpointsFollowNewData) {
   EXPECT_EQ(trends["points"][0]["users"], 2);
   auto paths = Body(client_->Get("/v1/analytics/paths?from=view&steps=1", Auth(reader_)));
   EXPECT_EQ(paths["edges"][0]["to"], "buy");
+  auto bd = Body(client_->Get("/v1/analytics/funnel?steps=view,buy&breakdown=device&attribution=last", Auth(reader_)));
+  ASSERT_TRUE(bd.contains("breakdown")) << bd.dump();
+  EXPECT_EQ(bd["breakdown"][0]["value"], "(none)");  // no event carries a device property
   auto lc = Body(client_->Get("/v1/analytics/lifecycle?period=day", Auth(reader_)));
   EXPECT_EQ(lc["lifecycle"][0]["new"], 2);
   auto sticky = Body(client_->Get("/v1/analytics/stickiness?period=week&event=view", Auth(reader_)));

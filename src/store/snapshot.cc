@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <nlohmann/json.hpp>
 #include <numeric>
 
 namespace opspilot {
@@ -32,7 +33,10 @@ EventLogBuilder::EventLogBuilder(std::shared_ptr<Dictionary> users, std::shared_
     : users_(std::move(users)), items_(std::move(items)) {}
 
 Status EventLogBuilder::Add(std::string_view user, std::string_view type, std::string_view item, int64_t time,
-                            std::string_view session, float value) {
+                            std::string_view session, float value, std::optional<std::string_view> property) {
+  if (property) {
+    log_.property.push_back(property->empty() ? -1 : log_.property_values.Intern(*property));
+  }
   const int32_t t = log_.event_types.Intern(type);
   if (t >= std::numeric_limits<int16_t>::max()) return ResourceExhausted("more than 32766 distinct event types");
   if (user_.size() >= UINT32_MAX) return ResourceExhausted("more than 4G events in one event log");
@@ -71,6 +75,7 @@ EventLog EventLogBuilder::Finish() {
   permute(log.time);
   permute(log.session);
   permute(log.value);
+  if (!log.property.empty()) permute(log.property);
   EventLog out = std::move(log_);
   log_ = EventLog();
   return out;
@@ -132,19 +137,36 @@ class SnapshotLoader {
     req.tenant = spec_.tenant;
     req.entity = Entity::kEvents;
     req.columns = {"user_id", "event_type", "item_id", "timestamp", "session_id", "value"};
+    const std::string& key = spec_.event_property;
+    if (!key.empty()) req.columns.push_back("properties");
     req.since = spec_.since;
     req.until = spec_.until;
     EventLogBuilder builder(snap_->users, snap_->items);
     const auto& wanted = spec_.event_types;
+    const std::string quoted_key = "\"" + key + "\"";
+    std::string prop;
     RETURN_IF_ERROR(store_.Scan(req, [&](const RowView& row) {
       if (!wanted.empty() && std::find(wanted.begin(), wanted.end(), row.Text(1)) == wanted.end()) {
         return Status::Ok();
       }
+      std::optional<std::string_view> p;
+      if (!key.empty()) {
+        prop.clear();
+        const std::string_view bag = row.IsNull(6) ? std::string_view() : row.Text(6);
+        if (bag.find(quoted_key) != std::string_view::npos) {  // parse only bags that hold the key
+          nlohmann::json j = nlohmann::json::parse(bag, nullptr, false);
+          if (j.is_object() && j.contains(key) && !j[key].is_null()) {
+            prop = j[key].is_string() ? j[key].get<std::string>() : j[key].dump();
+          }
+        }
+        p = prop;
+      }
       return builder.Add(row.Text(0), row.Text(1), row.IsNull(2) ? std::string_view() : row.Text(2), row.Int(3),
                          row.IsNull(4) ? std::string_view() : row.Text(4),
-                         row.IsNull(5) ? std::numeric_limits<float>::quiet_NaN() : static_cast<float>(row.Real(5)));
+                         row.IsNull(5) ? std::numeric_limits<float>::quiet_NaN() : static_cast<float>(row.Real(5)), p);
     }));
     *log = builder.Finish();
+    log->property_name = key;
     return Status::Ok();
   }
 

@@ -61,6 +61,11 @@ struct EventLog {
   std::vector<float> value;         // NaN where absent
   std::vector<int32_t> session;     // code into sessions or -1
   Dictionary event_types, sessions;
+  // One event property, loaded on request (SnapshotSpec::event_property):
+  // code into property_values per event, -1 where absent; empty otherwise.
+  std::vector<int32_t> property;
+  Dictionary property_values;
+  std::string property_name;
 
   int64_t size() const { return static_cast<int64_t>(time.size()); }
   int32_t num_users() const { return static_cast<int32_t>(user_begin.size()) - 1; }
@@ -74,8 +79,10 @@ class EventLogBuilder {
   EventLogBuilder(std::shared_ptr<Dictionary> users, std::shared_ptr<Dictionary> items);
   // `item` and `session` may be empty (none); `value` NaN when absent.
   // ResourceExhausted past 32766 distinct event types or 4G events.
+  // `property`: the value of the log's one loaded property ("" = absent);
+  // pass it for every event or for none.
   Status Add(std::string_view user, std::string_view type, std::string_view item, int64_t time,
-             std::string_view session, float value);
+             std::string_view session, float value, std::optional<std::string_view> property = std::nullopt);
   int64_t size() const { return static_cast<int64_t>(user_.size()); }
   // The finished log; the builder is empty afterwards.
   EventLog Finish();
@@ -92,6 +99,7 @@ struct SnapshotSpec {
   std::vector<Entity> tables;             // other entities to load as Tables
   std::optional<int64_t> since, until;    // time window for events and the tables' time column
   std::vector<std::string> event_types;   // empty = all types
+  std::string event_property;             // also load this key of events.properties ("" = none)
 };
 
 struct Snapshot {
