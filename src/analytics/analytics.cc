@@ -601,7 +601,8 @@ StatusOr<std::vector<StickinessRow>> Stickiness(const Context& ctx, const EventL
 // ---- Trends ----
 
 StatusOr<std::vector<TrendPoint>> Trends(const Context& ctx, const EventLog& log, Period period,
-                                         const std::vector<std::string>& events) {
+                                         const std::vector<std::string>& events, bool by_property) {
+  if (by_property && log.property.empty()) return InvalidArgument("no event property loaded for a breakdown");
   std::vector<char> wanted(static_cast<size_t>(log.event_types.size()), events.empty() ? 1 : 0);
   for (const auto& n : events) {
     const int32_t c = log.event_types.Find(n);
@@ -611,11 +612,13 @@ StatusOr<std::vector<TrendPoint>> Trends(const Context& ctx, const EventLog& log
     int64_t events = 0, users = 0;
     double value = 0;
   };
-  using Acc = std::map<std::pair<int64_t, int32_t>, Cell>;
+  // (period, type, property code or -1).
+  using Key = std::tuple<int64_t, int32_t, int32_t>;
+  using Acc = std::map<Key, Cell>;
   auto per_user = [&](int32_t u, Acc* acc) {
     const int64_t b = log.user_begin[static_cast<size_t>(u)], e = log.user_begin[static_cast<size_t>(u) + 1];
     int64_t current = kNone;
-    std::vector<int32_t> seen_types;  // types seen in the current period
+    std::vector<std::pair<int32_t, int32_t>> seen;  // (type, property) seen in the current period
     for (int64_t i = b; i < e; ++i) {
       const auto ii = static_cast<size_t>(i);
       const int32_t type = log.type[ii];
@@ -623,13 +626,14 @@ StatusOr<std::vector<TrendPoint>> Trends(const Context& ctx, const EventLog& log
       const int64_t p = PeriodStart(log.time[ii], period);
       if (p != current) {
         current = p;
-        seen_types.clear();
+        seen.clear();
       }
-      Cell& c = (*acc)[{p, type}];
+      const int32_t prop = by_property ? log.property[ii] : -1;
+      Cell& c = (*acc)[{p, type, prop}];
       c.events++;
       if (!std::isnan(log.value[ii])) c.value += log.value[ii];
-      if (std::find(seen_types.begin(), seen_types.end(), type) == seen_types.end()) {
-        seen_types.push_back(type);
+      if (std::find(seen.begin(), seen.end(), std::make_pair(type, prop)) == seen.end()) {
+        seen.emplace_back(type, prop);
         c.users++;
       }
     }
@@ -646,10 +650,13 @@ StatusOr<std::vector<TrendPoint>> Trends(const Context& ctx, const EventLog& log
   }
   std::vector<TrendPoint> out;
   for (const auto& [key, c] : merged) {
-    out.push_back({key.first, log.event_types.Key(key.second), c.events, c.users, c.value});
+    const auto& [p, type, prop] = key;
+    std::string value = !by_property ? "" : prop >= 0 ? log.property_values.Key(prop) : "(none)";
+    out.push_back({p, log.event_types.Key(type), std::move(value), c.events, c.users, c.value});
   }
   std::stable_sort(out.begin(), out.end(), [](const TrendPoint& a, const TrendPoint& b) {
-    return a.period_start != b.period_start ? a.period_start < b.period_start : a.event < b.event;
+    if (a.period_start != b.period_start) return a.period_start < b.period_start;
+    return a.event != b.event ? a.event < b.event : a.breakdown < b.breakdown;
   });
   return out;
 }

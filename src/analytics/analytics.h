@@ -150,14 +150,16 @@ StatusOr<std::vector<StickinessRow>> Stickiness(const Context& ctx, const EventL
 struct TrendPoint {
   int64_t period_start = 0;
   std::string event;
+  std::string breakdown;  // the event property's value with by_property ("(none)" if absent), else ""
   int64_t events = 0, users = 0;
   double value_sum = 0;
 };
 
 // Events, unique users and value sums per period and event type (all types,
-// or those listed), in period then event order.
+// or those listed), in period then event order; with by_property also per
+// value of the log's loaded event property.
 StatusOr<std::vector<TrendPoint>> Trends(const Context& ctx, const EventLog& log, Period period,
-                                         const std::vector<std::string>& events);
+                                         const std::vector<std::string>& events, bool by_property = false);
 
 // ---- Paths ----
 

@@ -328,6 +328,23 @@ TEST(TrendsAndPathsTest, MatchBruteForce) {
     EXPECT_DOUBLE_EQ(p.value_sum, static_cast<double>(w.first));
   }
 
+  // By property: with every event's property = its user, each point has one user.
+  Snapshot sp;
+  EventLogBuilder bp(sp.users, sp.items);
+  for (const auto& [u, evs] : ByUser(s)) {
+    for (const auto& e : evs) ASSERT_TRUE(bp.Add(u, e.type, "", e.t, "", 1.0f, std::string_view(u)).ok());
+  }
+  sp.events = bp.Finish();
+  auto by_prop = Trends(ctx, *sp.events, Period::kDay, {}, true);
+  ASSERT_TRUE(by_prop.ok());
+  int64_t total_events = 0;
+  for (const auto& p : *by_prop) {
+    EXPECT_EQ(p.users, 1);
+    total_events += p.events;
+  }
+  EXPECT_EQ(total_events, s.events->size());
+  EXPECT_FALSE(Trends(ctx, *s.events, Period::kDay, {}, true).ok());
+
   PathSpec ps;
   ps.anchor = "A";
   ps.steps = 3;
@@ -453,6 +470,15 @@ TEST(ProfilesTest, FeaturesByHand) {
   const auto& fav = p->schema.features[static_cast<size_t>(col("favourite_category"))];
   EXPECT_EQ(fav.categories[static_cast<size_t>(p->at(0, col("favourite_category")))], "tea");
   EXPECT_TRUE(std::isnan(p->at(1, col("favourite_category"))));
+  // User attributes join in as categorical features, by user code.
+  po.user_attributes = {{"region", {"east", ""}}};
+  auto joined = Profiles(ctx, *s.events, *s.users, po);
+  ASSERT_TRUE(joined.ok());
+  const auto& region = joined->schema.features.back();
+  EXPECT_EQ(region.name, "region");
+  EXPECT_EQ(region.categories, std::vector<std::string>{"east"});
+  EXPECT_FLOAT_EQ(joined->at(0, joined->cols() - 1), 0);
+  EXPECT_TRUE(std::isnan(joined->at(1, joined->cols() - 1)));
   EXPECT_EQ(Cohort(*s.events, *s.users, "purchase", 2, t0, t0 + 30 * 86400), std::vector<std::string>{"a"});
 }
 

@@ -50,6 +50,36 @@ std::vector<std::string> ItemCategories(const Snapshot& snap) {
   return out;
 }
 
+std::vector<std::pair<std::string, std::vector<std::string>>> UserAttributes(const Snapshot& snap, int max_values) {
+  std::map<std::string, std::vector<std::string>> by_key;
+  std::map<std::string, std::set<std::string>> distinct;
+  const auto n = static_cast<size_t>(snap.users->size());
+  for (const auto& [entity, table] : snap.tables) {
+    if (entity != Entity::kUsers) continue;
+    const Column& id = table.col("user_id");
+    const Column& attr = table.col("attributes");
+    for (int64_t r = 0; r < table.rows(); ++r) {
+      const auto i = static_cast<size_t>(r);
+      if (attr.codes[i] < 0 || id.codes[i] < 0) continue;
+      nlohmann::json j = nlohmann::json::parse(attr.dict->Key(attr.codes[i]), nullptr, false);
+      if (!j.is_object()) continue;
+      for (auto it = j.begin(); it != j.end(); ++it) {
+        if (it->is_null() || it->is_object() || it->is_array()) continue;
+        auto& values = by_key[it.key()];
+        values.resize(n);
+        const std::string v = it->is_string() ? it->get<std::string>() : it->dump();
+        values[static_cast<size_t>(id.codes[i])] = v;
+        if (distinct[it.key()].size() <= static_cast<size_t>(max_values)) distinct[it.key()].insert(v);
+      }
+    }
+  }
+  std::vector<std::pair<std::string, std::vector<std::string>>> out;
+  for (auto& [k, v] : by_key) {
+    if (distinct[k].size() <= static_cast<size_t>(max_values)) out.emplace_back(k, std::move(v));
+  }
+  return out;
+}
+
 StatusOr<TabularData> Profiles(const Context& ctx, const EventLog& log, const Dictionary& users,
                                const ProfileOptions& o) {
   const int64_t as_of = o.as_of == INT64_MAX ? End(log) : o.as_of;
@@ -79,6 +109,17 @@ StatusOr<TabularData> Profiles(const Context& ctx, const EventLog& log, const Di
   for (int t = 0; t < ntypes; ++t) d.schema.features.push_back({"count_" + log.event_types.Key(t), FeatureKind::kNumeric, {}});
   const bool with_category = !categories.empty();
   if (with_category) d.schema.features.push_back({"favourite_category", FeatureKind::kCategorical, categories});
+  const size_t behaviour_features = d.schema.features.size();
+  std::vector<std::map<std::string, float>> attr_codes;
+  for (const auto& [name, values] : o.user_attributes) {
+    std::set<std::string> s(values.begin(), values.end());
+    s.erase("");
+    Feature f{name, FeatureKind::kCategorical, std::vector<std::string>(s.begin(), s.end())};
+    std::map<std::string, float> codes;
+    for (size_t i = 0; i < f.categories.size(); ++i) codes[f.categories[i]] = static_cast<float>(i);
+    attr_codes.push_back(std::move(codes));
+    d.schema.features.push_back(std::move(f));
+  }
   const size_t nf = d.schema.features.size();
   const int32_t nu = log.num_users();
   std::vector<float> rows(static_cast<size_t>(nu) * nf, kNaN);
@@ -141,7 +182,13 @@ StatusOr<TabularData> Profiles(const Context& ctx, const EventLog& log, const Di
       for (int t = 0; t < ntypes; ++t) row[10 + t] = static_cast<float>(type_count[static_cast<size_t>(t)]);
       if (with_category) {
         auto best = std::max_element(cat_count.begin(), cat_count.end());
-        if (*best > 0) row[nf - 1] = static_cast<float>(best - cat_count.begin());
+        if (*best > 0) row[behaviour_features - 1] = static_cast<float>(best - cat_count.begin());
+      }
+      for (size_t a = 0; a < o.user_attributes.size(); ++a) {
+        const auto& values = o.user_attributes[a].second;
+        if (static_cast<size_t>(u) >= values.size()) continue;
+        auto it = attr_codes[a].find(values[static_cast<size_t>(u)]);
+        if (it != attr_codes[a].end()) row[behaviour_features + a] = it->second;
       }
     }
   });
@@ -514,9 +561,12 @@ StatusOr<PropensityResult> Propensity(const Context& ctx, const EventLog& log, c
     for (size_t j = 0; j < c.size() && static_cast<int>(su.reasons.size()) < o.reasons && c[j].first > 0; ++j) {
       const auto& feat = now.schema.features[c[j].second];
       const float v = now.at(i, static_cast<int64_t>(c[j].second));
-      su.reasons.push_back(feat.kind == FeatureKind::kCategorical
-                               ? (std::isnan(v) ? "no favourite category" : "mostly " + feat.categories[static_cast<size_t>(v)])
-                               : DescribeFeature(feat.name, v));
+      if (feat.kind == FeatureKind::kCategorical) {
+        const std::string value = std::isnan(v) ? "unknown" : feat.categories[static_cast<size_t>(v)];
+        su.reasons.push_back(feat.name == "favourite_category" ? "mostly buys " + value : feat.name + " " + value);
+      } else {
+        su.reasons.push_back(DescribeFeature(feat.name, v));
+      }
     }
     r.scores.push_back(std::move(su));
   }

@@ -24,7 +24,15 @@ struct ProfileOptions {
   std::string purchase_event = "purchase";
   // Item categories by item code (from the items table); empty = no favourite category.
   std::vector<std::string> item_category;
+  // User attributes joined in as categorical features: (name, value by user code).
+  std::vector<std::pair<std::string, std::vector<std::string>>> user_attributes;
 };
+
+// Every attribute key of the snapshot's users table with at most
+// `max_values` distinct values, as (key, value by user code); needs the users
+// table in the snapshot.
+std::vector<std::pair<std::string, std::vector<std::string>>> UserAttributes(const Snapshot& snap,
+                                                                            int max_values = 100);
 
 // Category of every item code of the snapshot's items dictionary ("" when
 // unknown), from its items table when loaded.
@@ -32,8 +40,9 @@ std::vector<std::string> ItemCategories(const Snapshot& snap);
 
 // One row per user with at least one event before as_of; ids are user ids.
 // Features: recency_days, frequency, monetary, sessions, active_days,
-// tenure_days, events, events_per_active_day, count_<type> for every event
-// type, night_share (00-06 UTC), weekend_share, favourite_category (categorical).
+// tenure_days, events, events_per_active_day, night_share (00-06 UTC),
+// weekend_share, count_<type> for every event type, favourite_category and
+// the joined user attributes (categorical).
 StatusOr<ml::TabularData> Profiles(const Context& ctx, const EventLog& log, const Dictionary& users,
                                    const ProfileOptions& options);
 

@@ -66,8 +66,10 @@ json ToJson(const std::vector<RetentionRow>& rows, int periods) {
 json ToJson(const std::vector<TrendPoint>& points) {
   json out = json::array();
   for (const auto& p : points) {
-    out.push_back({{"period", FormatDate(p.period_start)}, {"event", p.event}, {"events", p.events},
-                   {"users", p.users}, {"value", p.value_sum}});
+    json point = {{"period", FormatDate(p.period_start)}, {"event", p.event}, {"events", p.events},
+                  {"users", p.users}, {"value", p.value_sum}};
+    if (!p.breakdown.empty()) point["breakdown"] = p.breakdown;
+    out.push_back(point);
   }
   return {{"points", out}};
 }
@@ -141,9 +143,9 @@ std::string ToCsv(const std::vector<RetentionRow>& rows, int periods) {
 }
 
 std::string ToCsv(const std::vector<TrendPoint>& points) {
-  std::string out = "period,event,events,users,value\n";
+  std::string out = "period,event,breakdown,events,users,value\n";
   for (const auto& p : points) {
-    out += CsvLine({FormatDate(p.period_start), p.event, std::to_string(p.events), std::to_string(p.users),
+    out += CsvLine({FormatDate(p.period_start), p.event, p.breakdown, std::to_string(p.events), std::to_string(p.users),
                     Fmt("%.4f", p.value_sum)}) + "\n";
   }
   return out;

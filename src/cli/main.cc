@@ -289,6 +289,7 @@ int Main(int argc, char** argv) {
   std::string events_file, since_text, until_text, window_text = "1d", mode_text = "ordered", steps_text,
       exclude_text, period_text = "week", types_text, path_from, path_to;
   bool as_csv = false;
+  std::string breakdown_key, breakdown_user, attribution_text = "first";
   analytics::RetentionSpec rspec;
   analytics::PathSpec pspec;
   auto add_source = [&](CLI::App* cmd) {
@@ -306,7 +307,6 @@ int Main(int argc, char** argv) {
   afunnel->add_option("--window", window_text, "Conversion window: seconds or 90m, 2h, 1d, 1w")->capture_default_str();
   afunnel->add_option("--mode", mode_text, "ordered|strict|any")->capture_default_str();
   afunnel->add_option("--exclude", exclude_text, "Comma-separated events that cancel an attempt in progress");
-  std::string breakdown_key, breakdown_user, attribution_text = "first";
   afunnel->add_option("--breakdown", breakdown_key, "Break down by this event property (file mode: a column)");
   afunnel->add_option("--breakdown-user", breakdown_user, "Break down by this user attribute (engine mode)");
   afunnel->add_option("--attribution", attribution_text, "Event property breakdown: first|last|step:N")
@@ -321,6 +321,7 @@ int Main(int argc, char** argv) {
   add_source(atrends);
   atrends->add_option("--period", period_text, "day|week|month")->capture_default_str();
   atrends->add_option("--event-types", types_text, "Comma-separated event types (default all)");
+  atrends->add_option("--breakdown", breakdown_key, "Also by this event property (file mode: a column)");
   auto* apaths = analytics_cmd->add_subcommand("paths", "Most common next (or previous) events");
   add_source(apaths);
   apaths->add_option("--from", path_from, "Paths after the first occurrence of this event");
@@ -336,6 +337,13 @@ int Main(int argc, char** argv) {
   add_source(asticky);
   asticky->add_option("--event", activity_event, "Event that counts as activity (default any)");
   asticky->add_option("--period", period_text, "week|month")->capture_default_str();
+  auto* acohort = analytics_cmd->add_subcommand("cohort", "Users who did an event at least N times (and match attributes)");
+  add_source(acohort);
+  std::string cohort_event, cohort_where;
+  int cohort_min = 1;
+  acohort->add_option("--event", cohort_event, "The event")->required();
+  acohort->add_option("--min-count", cohort_min, "At least this many times in [--since, --until)")->capture_default_str();
+  acohort->add_option("--where", cohort_where, "User attribute filter KEY=VALUE (engine mode)");
   auto* aprofiles = analytics_cmd->add_subcommand("profiles", "One row of behaviour features per user (CSV)");
   add_source(aprofiles);
   std::string as_of_text, horizon_text = "30d", prop_kind = "churn";
@@ -521,9 +529,8 @@ int Main(int argc, char** argv) {
       if (!st.ok()) return Fail(st.status(), g.json);
       SnapshotSpec spec;
       spec.tenant = g.tenant;
-      spec.tables = {Entity::kItems};
+      spec.tables = {Entity::kItems, Entity::kUsers};
       spec.event_property = breakdown_key;
-      if (!breakdown_user.empty()) spec.tables.push_back(Entity::kUsers);
       if (since != INT64_MIN) spec.since = since;
       if (until != INT64_MAX) spec.until = until;
       snap = LoadSnapshot(ctx, **st, spec);
@@ -563,9 +570,29 @@ int Main(int argc, char** argv) {
       return 0;
     }
     if (*atrends) {
-      auto r = analytics::Trends(ctx, log, *period, analytics::SplitList(types_text));
+      auto r = analytics::Trends(ctx, log, *period, analytics::SplitList(types_text), !breakdown_key.empty());
       if (!r.ok()) return Fail(r.status(), g.json);
       emit(analytics::ToJson(*r), analytics::ToCsv(*r), analytics::ToCsv(*r));
+      return 0;
+    }
+    if (*acohort) {
+      std::vector<std::string> users = analytics::Cohort(log, *snap->users, cohort_event, cohort_min, since, until);
+      if (!cohort_where.empty()) {
+        const size_t eq = cohort_where.find('=');
+        if (eq == std::string::npos) return Fail(InvalidArgument("--where must be KEY=VALUE"), g.json);
+        const auto values = analytics::UserAttribute(*snap, cohort_where.substr(0, eq));
+        const std::string want = cohort_where.substr(eq + 1);
+        std::erase_if(users, [&](const std::string& u) {
+          const int32_t code = snap->users->Find(u);
+          return code < 0 || static_cast<size_t>(code) >= values.size() || values[static_cast<size_t>(code)] != want;
+        });
+      }
+      if (g.json) {
+        std::cout << json{{"users", users}, {"count", users.size()}}.dump(2) << "\n";
+      } else {
+        std::cout << "user_id\n";
+        for (const auto& u : users) std::cout << u << "\n";
+      }
       return 0;
     }
     if (*alifecycle) {
@@ -582,6 +609,7 @@ int Main(int argc, char** argv) {
     }
     analytics::ProfileOptions po;
     po.item_category = analytics::ItemCategories(*snap);
+    po.user_attributes = analytics::UserAttributes(*snap);
     if (*aprofiles) {
       if (!as_of_text.empty()) {
         auto t = ParseTimestamp(as_of_text);

@@ -271,6 +271,7 @@ StatusOr<DemoJobResult> RunDemo(const Context& ctx, const DemoJobOptions& option
     t.text += analytics::ToTable(retention, rs.periods);
     analytics::ProfileOptions po;
     po.item_category = analytics::ItemCategories(snap);
+    po.user_attributes = analytics::UserAttributes(snap);
     ASSIGN_OR_RETURN(ml::TabularData profiles, analytics::Profiles(ctx, ev, *snap.users, po));
     ASSIGN_OR_RETURN(auto rfm, analytics::Rfm(profiles));
     std::map<std::string, int64_t> segs;

@@ -94,7 +94,7 @@ struct Server::Impl {
     if (it != events_cache.end() && it->second.load_id == id) return it->second.snap;
     SnapshotSpec spec;
     spec.tenant = tenant;
-    spec.tables = {Entity::kItems};
+    spec.tables = {Entity::kItems, Entity::kUsers};
     ASSIGN_OR_RETURN(Snapshot snap, LoadSnapshot(ctx, store, spec));
     auto shared = std::make_shared<const Snapshot>(std::move(snap));
     events_cache[tenant] = {id, shared, nullptr};
@@ -110,6 +110,7 @@ struct Server::Impl {
     auto in = std::make_shared<Insights>();
     analytics::ProfileOptions po;
     po.item_category = analytics::ItemCategories(*snap);
+    po.user_attributes = analytics::UserAttributes(*snap);
     ASSIGN_OR_RETURN(in->profiles, analytics::Profiles(ctx, *snap->events, *snap->users, po));
     ASSIGN_OR_RETURN(in->rfm, analytics::Rfm(in->profiles));
     for (size_t r = 0; r < in->profiles.ids.size(); ++r) in->row_of[in->profiles.ids[r]] = r;
@@ -297,7 +298,7 @@ struct Server::Impl {
       if (what == "trends") {
         auto period = analytics::ParsePeriod(get("period").empty() ? "day" : get("period"));
         if (!period.ok()) return SendError(res, period.status());
-        auto r = analytics::Trends(ctx, log, *period, analytics::SplitList(get("events")));
+        auto r = analytics::Trends(ctx, log, *period, analytics::SplitList(get("events")), !get("breakdown").empty());
         if (!r.ok()) return SendError(res, r.status());
         return SendJson(res, 200, analytics::ToJson(*r));
       }
