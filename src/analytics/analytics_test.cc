@@ -470,6 +470,20 @@ TEST(ProfilesTest, FeaturesByHand) {
   const auto& fav = p->schema.features[static_cast<size_t>(col("favourite_category"))];
   EXPECT_EQ(fav.categories[static_cast<size_t>(p->at(0, col("favourite_category")))], "tea");
   EXPECT_TRUE(std::isnan(p->at(1, col("favourite_category"))));
+  // Facts (support tickets) count only before as_of.
+  ProfileOptions with_facts = po;
+  with_facts.fact_labels = {"tickets_refund"};
+  with_facts.facts = {{0, t0 + 86400, 0}, {0, t0 + 2 * 86400, 0}, {0, t0 + 30 * 86400, 0}};
+  auto pf = Profiles(ctx, *s.events, *s.users, with_facts);
+  ASSERT_TRUE(pf.ok());
+  int64_t fc = -1;
+  for (size_t i = 0; i < pf->schema.features.size(); ++i) {
+    if (pf->schema.features[i].name == "tickets_refund") fc = static_cast<int64_t>(i);
+  }
+  ASSERT_GE(fc, 0);
+  EXPECT_FLOAT_EQ(pf->at(0, fc), 2);
+  EXPECT_FLOAT_EQ(pf->at(1, fc), 0);
+  EXPECT_EQ(DescribeFeature("tickets_refund", 3), "3 refund tickets");
   // User attributes join in as categorical features, by user code.
   po.user_attributes = {{"region", {"east", ""}}};
   auto joined = Profiles(ctx, *s.events, *s.users, po);

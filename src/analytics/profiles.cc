@@ -80,6 +80,28 @@ std::vector<std::pair<std::string, std::vector<std::string>>> UserAttributes(con
   return out;
 }
 
+void AddTicketFacts(const Snapshot& snap, ProfileOptions* o) {
+  for (const auto& [entity, table] : snap.tables) {
+    if (entity != Entity::kTickets) continue;
+    const Column& user = table.col("user_id");
+    const Column& ts = table.col("timestamp");
+    const Column& intent = table.col("intent");
+    std::map<std::string, int32_t> label_of;
+    for (int64_t r = 0; r < table.rows(); ++r) {
+      const auto i = static_cast<size_t>(r);
+      if (user.codes[i] < 0) continue;
+      const std::string label =
+          intent.codes[i] >= 0 ? "tickets_" + intent.dict->Key(intent.codes[i]) : std::string("tickets");
+      auto it = label_of.find(label);
+      if (it == label_of.end()) {
+        it = label_of.emplace(label, static_cast<int32_t>(o->fact_labels.size())).first;
+        o->fact_labels.push_back(label);
+      }
+      o->facts.push_back({user.codes[i], ts.ints[i], it->second});
+    }
+  }
+}
+
 StatusOr<TabularData> Profiles(const Context& ctx, const EventLog& log, const Dictionary& users,
                                const ProfileOptions& o) {
   const int64_t as_of = o.as_of == INT64_MAX ? End(log) : o.as_of;
@@ -109,6 +131,8 @@ StatusOr<TabularData> Profiles(const Context& ctx, const EventLog& log, const Di
   for (int t = 0; t < ntypes; ++t) d.schema.features.push_back({"count_" + log.event_types.Key(t), FeatureKind::kNumeric, {}});
   const bool with_category = !categories.empty();
   if (with_category) d.schema.features.push_back({"favourite_category", FeatureKind::kCategorical, categories});
+  const size_t fact_features = d.schema.features.size();
+  for (const auto& label : o.fact_labels) d.schema.features.push_back({label, FeatureKind::kNumeric, {}});
   const size_t behaviour_features = d.schema.features.size();
   std::vector<std::map<std::string, float>> attr_codes;
   for (const auto& [name, values] : o.user_attributes) {
@@ -182,7 +206,7 @@ StatusOr<TabularData> Profiles(const Context& ctx, const EventLog& log, const Di
       for (int t = 0; t < ntypes; ++t) row[10 + t] = static_cast<float>(type_count[static_cast<size_t>(t)]);
       if (with_category) {
         auto best = std::max_element(cat_count.begin(), cat_count.end());
-        if (*best > 0) row[behaviour_features - 1] = static_cast<float>(best - cat_count.begin());
+        if (*best > 0) row[fact_features - 1] = static_cast<float>(best - cat_count.begin());
       }
       for (size_t a = 0; a < o.user_attributes.size(); ++a) {
         const auto& values = o.user_attributes[a].second;
@@ -192,6 +216,14 @@ StatusOr<TabularData> Profiles(const Context& ctx, const EventLog& log, const Di
       }
     }
   });
+  // Facts: counts per label before as_of (zero for profiled users without any).
+  for (size_t f = 0; f < o.fact_labels.size(); ++f) {
+    for (int32_t u = 0; u < nu; ++u) rows[static_cast<size_t>(u) * nf + fact_features + f] = 0;
+  }
+  for (const auto& fact : o.facts) {
+    if (fact.user < 0 || fact.user >= nu || fact.time >= as_of) continue;
+    rows[static_cast<size_t>(fact.user) * nf + fact_features + static_cast<size_t>(fact.label)] += 1;
+  }
   for (int32_t u = 0; u < nu; ++u) {
     if (!present[static_cast<size_t>(u)]) continue;
     d.x.insert(d.x.end(), rows.begin() + static_cast<long>(static_cast<size_t>(u) * nf),
@@ -463,6 +495,11 @@ std::string DescribeFeature(const std::string& f, double v) {
   if (f == "night_share") return Fmt("%.0f%% of activity at night", 100 * v);
   if (f == "weekend_share") return Fmt("%.0f%% of activity at weekends", 100 * v);
   if (f.rfind("count_", 0) == 0) return Fmt("%.0f ", v) + f.substr(6) + " events";
+  if (f.rfind("tickets_", 0) == 0) {
+    std::string intent = f.substr(8);
+    std::replace(intent.begin(), intent.end(), '_', ' ');
+    return Fmt("%.0f ", v) + intent + (v == 1 ? " ticket" : " tickets");
+  }
   return f + Fmt(" = %g", v);
 }
 

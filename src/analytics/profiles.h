@@ -26,7 +26,20 @@ struct ProfileOptions {
   std::vector<std::string> item_category;
   // User attributes joined in as categorical features: (name, value by user code).
   std::vector<std::pair<std::string, std::vector<std::string>>> user_attributes;
+  // Other dated facts about users (support tickets by intent, ...): each
+  // label becomes a feature counting the user's facts before as_of.
+  struct Fact {
+    int32_t user = -1;  // user code
+    int64_t time = 0;
+    int32_t label = 0;  // index into fact_labels
+  };
+  std::vector<Fact> facts;
+  std::vector<std::string> fact_labels;  // feature names, e.g. "tickets_refund"
 };
+
+// Support tickets of the snapshot's tickets table as profile facts, one
+// label per intent ("tickets_<intent>", "tickets" when unlabelled).
+void AddTicketFacts(const Snapshot& snap, ProfileOptions* options);
 
 // Every attribute key of the snapshot's users table with at most
 // `max_values` distinct values, as (key, value by user code); needs the users

@@ -529,7 +529,7 @@ int Main(int argc, char** argv) {
       if (!st.ok()) return Fail(st.status(), g.json);
       SnapshotSpec spec;
       spec.tenant = g.tenant;
-      spec.tables = {Entity::kItems, Entity::kUsers};
+      spec.tables = {Entity::kItems, Entity::kUsers, Entity::kTickets};
       spec.event_property = breakdown_key;
       if (since != INT64_MIN) spec.since = since;
       if (until != INT64_MAX) spec.until = until;
@@ -610,6 +610,7 @@ int Main(int argc, char** argv) {
     analytics::ProfileOptions po;
     po.item_category = analytics::ItemCategories(*snap);
     po.user_attributes = analytics::UserAttributes(*snap);
+    analytics::AddTicketFacts(*snap, &po);
     if (*aprofiles) {
       if (!as_of_text.empty()) {
         auto t = ParseTimestamp(as_of_text);
@@ -618,11 +619,18 @@ int Main(int argc, char** argv) {
       }
       auto p = analytics::Profiles(ctx, log, *snap->users, po);
       if (!p.ok()) return Fail(p.status(), g.json);
-      std::vector<std::string> header = {"user_id"};
+      std::vector<std::string> header = {"user_id", "last_seen"};
       for (const auto& f : p->schema.features) header.push_back(f.name);
       std::cout << CsvLine(header) << "\n";
+      int64_t as_of = po.as_of;
+      if (as_of == INT64_MAX) {
+        as_of = INT64_MIN;
+        for (int64_t t : log.time) as_of = std::max(as_of, t + 1);
+      }
       for (int64_t r = 0; r < p->rows; ++r) {
-        std::vector<std::string> row = {p->ids[static_cast<size_t>(r)]};
+        // Column 0 is recency_days: the last event is that long before as_of.
+        const auto seen = as_of - static_cast<int64_t>(std::llround(static_cast<double>(p->at(r, 0)) * 86400.0));
+        std::vector<std::string> row = {p->ids[static_cast<size_t>(r)], FormatTimestamp(seen)};
         for (int64_t c = 0; c < p->cols(); ++c) {
           const float v = p->at(r, c);
           const auto& f = p->schema.features[static_cast<size_t>(c)];

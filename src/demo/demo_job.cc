@@ -272,6 +272,7 @@ StatusOr<DemoJobResult> RunDemo(const Context& ctx, const DemoJobOptions& option
     analytics::ProfileOptions po;
     po.item_category = analytics::ItemCategories(snap);
     po.user_attributes = analytics::UserAttributes(snap);
+    analytics::AddTicketFacts(snap, &po);
     ASSIGN_OR_RETURN(ml::TabularData profiles, analytics::Profiles(ctx, ev, *snap.users, po));
     ASSIGN_OR_RETURN(auto rfm, analytics::Rfm(profiles));
     std::map<std::string, int64_t> segs;
@@ -285,7 +286,8 @@ StatusOr<DemoJobResult> RunDemo(const Context& ctx, const DemoJobOptions& option
     pr.profile = po;
     ASSIGN_OR_RETURN(analytics::PropensityResult churn, analytics::Propensity(ctx, ev, *snap.users, pr));
     t.Line("Churn in the next 30 days: validation AUC " + Fmt("%.3f", churn.metrics["auc"].get<double>()) +
-           " (time split at " + FormatDate(churn.valid_cutoff) + "); most at risk among active users:");
+           ", calibration error " + Fmt("%.3f", churn.metrics["ece"].get<double>()) + " (time split at " +
+           FormatDate(churn.valid_cutoff) + "); most at risk among active users:");
     for (size_t i = 0; i < churn.scores.size() && i < 5; ++i) {
       std::string reasons;
       for (const auto& x : churn.scores[i].reasons) reasons += (reasons.empty() ? "" : "; ") + x;

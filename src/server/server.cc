@@ -94,7 +94,7 @@ struct Server::Impl {
     if (it != events_cache.end() && it->second.load_id == id) return it->second.snap;
     SnapshotSpec spec;
     spec.tenant = tenant;
-    spec.tables = {Entity::kItems, Entity::kUsers};
+    spec.tables = {Entity::kItems, Entity::kUsers, Entity::kTickets};
     ASSIGN_OR_RETURN(Snapshot snap, LoadSnapshot(ctx, store, spec));
     auto shared = std::make_shared<const Snapshot>(std::move(snap));
     events_cache[tenant] = {id, shared, nullptr};
@@ -111,6 +111,7 @@ struct Server::Impl {
     analytics::ProfileOptions po;
     po.item_category = analytics::ItemCategories(*snap);
     po.user_attributes = analytics::UserAttributes(*snap);
+    analytics::AddTicketFacts(*snap, &po);
     ASSIGN_OR_RETURN(in->profiles, analytics::Profiles(ctx, *snap->events, *snap->users, po));
     ASSIGN_OR_RETURN(in->rfm, analytics::Rfm(in->profiles));
     for (size_t r = 0; r < in->profiles.ids.size(); ++r) in->row_of[in->profiles.ids[r]] = r;
