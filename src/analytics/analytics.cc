@@ -73,24 +73,6 @@ StatusOr<std::pair<Attribution, int>> ParseAttribution(std::string_view t) {
   return InvalidArgument("attribution must be first, last or step:N, got '" + std::string(t) + "'");
 }
 
-std::vector<std::string> UserAttribute(const Snapshot& snap, const std::string& key) {
-  std::vector<std::string> out(static_cast<size_t>(snap.users->size()));
-  for (const auto& [entity, table] : snap.tables) {
-    if (entity != Entity::kUsers) continue;
-    const Column& id = table.col("user_id");
-    const Column& attr = table.col("attributes");
-    for (int64_t r = 0; r < table.rows(); ++r) {
-      const auto i = static_cast<size_t>(r);
-      if (attr.codes[i] < 0 || id.codes[i] < 0 || static_cast<size_t>(id.codes[i]) >= out.size()) continue;
-      nlohmann::json j = nlohmann::json::parse(attr.dict->Key(attr.codes[i]), nullptr, false);
-      if (j.is_object() && j.contains(key) && !j[key].is_null()) {
-        out[static_cast<size_t>(id.codes[i])] = j[key].is_string() ? j[key].get<std::string>() : j[key].dump();
-      }
-    }
-  }
-  return out;
-}
-
 StatusOr<FunnelMode> ParseFunnelMode(std::string_view n) {
   if (n == "ordered") return FunnelMode::kOrdered;
   if (n == "strict") return FunnelMode::kStrict;

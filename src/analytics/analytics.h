@@ -95,10 +95,6 @@ struct FunnelResult {
 StatusOr<FunnelResult> Funnel(const Context& ctx, const EventLog& log, const Dictionary& users,
                               const FunnelSpec& spec);
 
-// A user attribute (a key of users.attributes) by user code of the snapshot,
-// "" where unknown; needs the users table in the snapshot.
-std::vector<std::string> UserAttribute(const Snapshot& snap, const std::string& key);
-
 // ---- Retention ----
 
 enum class Period { kDay, kWeek, kMonth };

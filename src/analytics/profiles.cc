@@ -102,6 +102,13 @@ void AddTicketFacts(const Snapshot& snap, ProfileOptions* o) {
   }
 }
 
+std::vector<std::string> UserAttribute(const Snapshot& snap, const std::string& key) {
+  for (auto& [k, values] : UserAttributes(snap, INT32_MAX)) {
+    if (k == key) return std::move(values);
+  }
+  return std::vector<std::string>(static_cast<size_t>(snap.users->size()));
+}
+
 StatusOr<TabularData> Profiles(const Context& ctx, const EventLog& log, const Dictionary& users,
                                const ProfileOptions& o) {
   const int64_t as_of = o.as_of == INT64_MAX ? End(log) : o.as_of;

@@ -46,6 +46,8 @@ void AddTicketFacts(const Snapshot& snap, ProfileOptions* options);
 // table in the snapshot.
 std::vector<std::pair<std::string, std::vector<std::string>>> UserAttributes(const Snapshot& snap,
                                                                             int max_values = 100);
+// One user attribute by user code ("" where unknown), whatever its number of values.
+std::vector<std::string> UserAttribute(const Snapshot& snap, const std::string& key);
 
 // Category of every item code of the snapshot's items dictionary ("" when
 // unknown), from its items table when loaded.
