@@ -32,6 +32,16 @@ std::vector<Acc> ForUserChunks(const Context& ctx, const EventLog& log, const Fn
   return acc;
 }
 
+// Merges per-chunk maps in chunk order: add(&merged[key], value) for every entry.
+template <typename Map, typename Add>
+Map MergeChunks(const std::vector<Map>& chunks, const Add& add) {
+  Map merged;
+  for (const auto& chunk : chunks) {
+    for (const auto& [key, value] : chunk) add(&merged[key], value);
+  }
+  return merged;
+}
+
 // Event type code -> the step indexes it plays, descending (so one event
 // never advances two steps at once).
 std::vector<std::vector<int>> StepsByType(const EventLog& log, const std::vector<std::string>& steps) {
@@ -373,14 +383,12 @@ StatusOr<FunnelResult> Funnel(const Context& ctx, const EventLog& log, const Dic
     step.median_seconds = Median(sec);
   }
   if (spec.breakdown_by_event_property || spec.user_breakdown) {
-    std::map<std::string, std::vector<int64_t>> merged;
-    for (const auto& a : accs) {
-      for (const auto& [v, users_per_step] : a.breakdown) {
-        auto& m = merged[v];
-        m.resize(ks, 0);
-        for (size_t i = 0; i < ks; ++i) m[i] += users_per_step[i];
-      }
-    }
+    std::vector<std::map<std::string, std::vector<int64_t>>> chunks;
+    for (const auto& a : accs) chunks.push_back(a.breakdown);
+    auto merged = MergeChunks(chunks, [&](std::vector<int64_t>* m, const std::vector<int64_t>& users_per_step) {
+      m->resize(ks, 0);
+      for (size_t i = 0; i < ks; ++i) (*m)[i] += users_per_step[i];
+    });
     for (auto& [v, u] : merged) r.breakdown.push_back({v, std::move(u)});
     std::stable_sort(r.breakdown.begin(), r.breakdown.end(),
                      [](const auto& a, const auto& b) { return a.users[0] > b.users[0]; });
@@ -449,18 +457,14 @@ StatusOr<std::vector<RetentionRow>> Retention(const Context& ctx, const EventLog
     for (size_t k = 0; k < np; ++k) row.retained[k] += seen[k];
   };
   auto accs = ForUserChunks<Acc>(ctx, log, per_user);
-  Acc merged;
-  for (const auto& a : accs) {
-    for (const auto& [c, row] : a) {
-      RetentionRow& m = merged[c];
-      if (m.retained.empty()) {
-        m.cohort_start = c;
-        m.retained.assign(np, 0);
-      }
-      m.size += row.size;
-      for (size_t k = 0; k < np; ++k) m.retained[k] += row.retained[k];
+  Acc merged = MergeChunks(accs, [&](RetentionRow* m, const RetentionRow& row) {
+    if (m->retained.empty()) {
+      m->cohort_start = row.cohort_start;
+      m->retained.assign(np, 0);
     }
-  }
+    m->size += row.size;
+    for (size_t k = 0; k < np; ++k) m->retained[k] += row.retained[k];
+  });
   int64_t last = INT64_MIN;
   for (int64_t t : log.time) {
     if (t >= spec.since && t < spec.until) last = std::max(last, t);
@@ -533,16 +537,12 @@ StatusOr<std::vector<LifecyclePoint>> Lifecycle(const Context& ctx, const EventL
     }
   };
   auto accs = ForUserChunks<Acc>(ctx, log, per_user);
-  Acc merged;
-  for (const auto& a : accs) {
-    for (const auto& [p, pt] : a) {
-      LifecyclePoint& m = merged[p];
-      m.new_users += pt.new_users;
-      m.returning += pt.returning;
-      m.resurrecting += pt.resurrecting;
-      m.dormant += pt.dormant;
-    }
-  }
+  Acc merged = MergeChunks(accs, [](LifecyclePoint* m, const LifecyclePoint& pt) {
+    m->new_users += pt.new_users;
+    m->returning += pt.returning;
+    m->resurrecting += pt.resurrecting;
+    m->dormant += pt.dormant;
+  });
   std::vector<LifecyclePoint> out;
   for (auto& [p, pt] : merged) {
     pt.period_start = p;
@@ -567,14 +567,10 @@ StatusOr<std::vector<StickinessRow>> Stickiness(const Context& ctx, const EventL
     }
   };
   auto accs = ForUserChunks<Acc>(ctx, log, per_user);
-  Acc merged;
-  for (const auto& a : accs) {
-    for (const auto& [p, h] : a) {
-      auto& m = merged[p];
-      m.resize(max_days, 0);
-      for (size_t d = 0; d < h.size(); ++d) m[d] += h[d];
-    }
-  }
+  Acc merged = MergeChunks(accs, [&](std::vector<int64_t>* m, const std::vector<int64_t>& h) {
+    m->resize(max_days, 0);
+    for (size_t d = 0; d < h.size(); ++d) (*m)[d] += h[d];
+  });
   std::vector<StickinessRow> out;
   for (auto& [p, h] : merged) out.push_back({p, std::move(h)});
   return out;
@@ -621,15 +617,11 @@ StatusOr<std::vector<TrendPoint>> Trends(const Context& ctx, const EventLog& log
     }
   };
   auto accs = ForUserChunks<Acc>(ctx, log, per_user);
-  Acc merged;
-  for (const auto& a : accs) {
-    for (const auto& [key, c] : a) {
-      Cell& m = merged[key];
-      m.events += c.events;
-      m.users += c.users;
-      m.value += c.value;
-    }
-  }
+  Acc merged = MergeChunks(accs, [](Cell* m, const Cell& c) {
+    m->events += c.events;
+    m->users += c.users;
+    m->value += c.value;
+  });
   std::vector<TrendPoint> out;
   for (const auto& [key, c] : merged) {
     const auto& [p, type, prop] = key;
@@ -674,10 +666,7 @@ StatusOr<std::vector<PathEdge>> Paths(const Context& ctx, const EventLog& log, c
     }
   };
   auto accs = ForUserChunks<Acc>(ctx, log, per_user);
-  Acc merged;
-  for (const auto& a : accs) {
-    for (const auto& [key, n] : a) merged[key] += n;
-  }
+  Acc merged = MergeChunks(accs, [](int64_t* m, int64_t n) { *m += n; });
   // Keep the top targets per (step, from).
   std::map<std::pair<int, int32_t>, std::vector<std::pair<int64_t, int32_t>>> groups;
   for (const auto& [key, n] : merged) groups[{std::get<0>(key), std::get<1>(key)}].emplace_back(n, std::get<2>(key));

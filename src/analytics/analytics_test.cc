@@ -9,6 +9,7 @@
 #include <set>
 
 #include "core/time.h"
+#include "testing/context.h"
 #include "testing/temp_dir.h"
 
 namespace opspilot::analytics {
@@ -18,14 +19,6 @@ struct Ev {
   std::string user, type;
   int64_t t;
 };
-
-ContextOptions Quiet() {
-  ContextOptions o;
-  o.progress = ProgressMode::kQuiet;
-  o.log.level = LogLevel::kOff;
-  o.threads = 2;
-  return o;
-}
 
 Snapshot Build(const std::vector<Ev>& evs) {
   Snapshot s;
@@ -114,7 +107,7 @@ int BruteFurthest(const std::vector<Ev>& evs, const FunnelSpec& spec) {
 }
 
 TEST(FunnelTest, MatchesBruteForceInEveryMode) {
-  Context ctx(Quiet());
+  Context ctx(testing::QuietOptions());
   Snapshot s = Build(RandomEvents(400, 25, 1));
   auto by_user = ByUser(s);
   for (FunnelMode mode : {FunnelMode::kOrdered, FunnelMode::kStrict, FunnelMode::kAny}) {
@@ -144,7 +137,7 @@ TEST(FunnelTest, MatchesBruteForceInEveryMode) {
 }
 
 TEST(FunnelTest, HandCheckedTimesDropOffsAndWindow) {
-  Context ctx(Quiet());
+  Context ctx(testing::QuietOptions());
   const int64_t t0 = 1735689600;
   Snapshot s = Build({{"a", "view", t0}, {"a", "cart", t0 + 60}, {"a", "buy", t0 + 600},
                       {"b", "view", t0}, {"b", "cart", t0 + 120},
@@ -172,7 +165,7 @@ TEST(FunnelTest, HandCheckedTimesDropOffsAndWindow) {
 }
 
 TEST(FunnelTest, BreakdownsByEventAndUserPropertyWithAttribution) {
-  Context ctx(Quiet());
+  Context ctx(testing::QuietOptions());
   const int64_t t0 = 1735689600;
   Snapshot s;
   EventLogBuilder b(s.users, s.items);
@@ -214,7 +207,7 @@ TEST(FunnelTest, BreakdownsByEventAndUserPropertyWithAttribution) {
 }
 
 TEST(FunnelTest, UserBreakdownMatchesBruteForceAndRowsSumToTotals) {
-  Context ctx(Quiet());
+  Context ctx(testing::QuietOptions());
   Snapshot s = Build(RandomEvents(400, 25, 9));
   std::vector<std::string> region(static_cast<size_t>(s.users->size()));
   for (int32_t u = 0; u < s.users->size(); ++u) region[static_cast<size_t>(u)] = u % 3 ? "east" : "west";
@@ -240,7 +233,7 @@ TEST(FunnelTest, UserBreakdownMatchesBruteForceAndRowsSumToTotals) {
 }
 
 TEST(FunnelTest, TwentyStepsStayLinear) {
-  Context ctx(Quiet());
+  Context ctx(testing::QuietOptions());
   std::vector<Ev> evs;
   std::vector<std::string> steps;
   for (int k = 0; k < 20; ++k) steps.push_back("s" + std::to_string(k));
@@ -261,7 +254,7 @@ TEST(FunnelTest, TwentyStepsStayLinear) {
 }
 
 TEST(RetentionTest, MatchesBruteForceAndPlantedReturns) {
-  Context ctx(Quiet());
+  Context ctx(testing::QuietOptions());
   Snapshot s = Build(RandomEvents(500, 30, 2, 70 * 86400));
   for (Period p : {Period::kDay, Period::kWeek, Period::kMonth}) {
     RetentionSpec spec;
@@ -308,7 +301,7 @@ TEST(RetentionTest, MatchesBruteForceAndPlantedReturns) {
 }
 
 TEST(TrendsAndPathsTest, MatchBruteForce) {
-  Context ctx(Quiet());
+  Context ctx(testing::QuietOptions());
   Snapshot s = Build(RandomEvents(300, 20, 3));
   auto trends = Trends(ctx, *s.events, Period::kDay, {});
   ASSERT_TRUE(trends.ok());
@@ -374,7 +367,7 @@ TEST(TrendsAndPathsTest, MatchBruteForce) {
 }
 
 TEST(LifecycleTest, HandCheckedWeeksAndStickinessMatchesBruteForce) {
-  Context ctx(Quiet());
+  Context ctx(testing::QuietOptions());
   const int64_t w0 = *ParseTimestamp("2025-01-06");  // a Monday
   const int64_t wk = 7 * 86400;
   // a: weeks 0,1,3 -> new w0, returning w1, dormant w2, resurrecting w3
@@ -413,7 +406,7 @@ TEST(LifecycleTest, HandCheckedWeeksAndStickinessMatchesBruteForce) {
 }
 
 TEST(EventsCsvTest, ReadsNamedColumnsAndReportsBadRows) {
-  Context ctx(Quiet());
+  Context ctx(testing::QuietOptions());
   testing::TempDir d;
   auto s = ReadEventsCsv(ctx, d.Write("e.csv", "uid,what,when\nu1,view,2025-01-01T00:00:00Z\nu1,buy,1735689700\nu2,view,2025-01-02\n"),
                          EventsCsvOptions{"uid", "what", "when", "", "", ""});
@@ -435,7 +428,7 @@ namespace opspilot::analytics {
 namespace {
 
 TEST(ProfilesTest, FeaturesByHand) {
-  Context ctx(Quiet());
+  Context ctx(testing::QuietOptions());
   const int64_t t0 = 1735689600;  // a Wednesday
   Snapshot s;
   EventLogBuilder b(s.users, s.items);
@@ -497,7 +490,7 @@ TEST(ProfilesTest, FeaturesByHand) {
 }
 
 TEST(SegmentsTest, RfmNamesAndKMeansRecoversPlantedGroups) {
-  Context ctx(Quiet());
+  Context ctx(testing::QuietOptions());
   // Three planted behaviours: heavy buyers, browsers, sleepers.
   std::mt19937_64 rng(5);
   std::vector<Ev> evs;
@@ -542,7 +535,7 @@ TEST(SegmentsTest, RfmNamesAndKMeansRecoversPlantedGroups) {
 }
 
 TEST(PropensityTest, FindsPlantedChurnersWithReasons) {
-  Context ctx(Quiet());
+  Context ctx(testing::QuietOptions());
   // Half the users go quiet over their last weeks and stop; the rest stay active.
   std::mt19937_64 rng(6);
   std::vector<Ev> evs;

@@ -8,18 +8,11 @@
 
 #include "ml/metrics.h"
 #include "ml/splits.h"
+#include "testing/context.h"
 #include "testing/temp_dir.h"
 
 namespace opspilot::ml {
 namespace {
-
-ContextOptions Quiet() {
-  ContextOptions o;
-  o.progress = ProgressMode::kQuiet;
-  o.log.level = LogLevel::kOff;
-  o.threads = 2;
-  return o;
-}
 
 // A quadrant (XOR) rule on x1, x2 flipped by region == "west", with noise
 // columns and blanks: no linear model separates it, trees must.
@@ -46,7 +39,7 @@ std::string XorCsv(int n, uint64_t seed, double positive_share = -1) {
 class GbmTest : public ::testing::Test {
  protected:
   testing::TempDir dir_;
-  Context ctx_{Quiet()};
+  Context ctx_{testing::QuietOptions()};
 };
 
 TEST_F(GbmTest, ReadsMixedCsvWithoutPreparation) {

@@ -7,18 +7,11 @@
 #include <cmath>
 #include <random>
 
+#include "testing/context.h"
 #include "testing/temp_dir.h"
 
 namespace opspilot::ml::nn {
 namespace {
-
-ContextOptions Quiet(int threads = 2) {
-  ContextOptions o;
-  o.progress = ProgressMode::kQuiet;
-  o.log.level = LogLevel::kOff;
-  o.threads = threads;
-  return o;
-}
 
 double Accuracy(const torch::Tensor& logits, const torch::Tensor& y) {
   return logits.argmax(1).eq(y).to(torch::kDouble).mean().item<double>();
@@ -40,7 +33,7 @@ TensorData Circles(int n, uint64_t seed) {
 }
 
 TEST(NnTest, MlpSeparatesCirclesDeterministically) {
-  Context ctx(Quiet());
+  Context ctx(testing::QuietOptions());
   TensorData train = Circles(2000, 1), valid = Circles(500, 2), test = Circles(1000, 3);
   TrainerOptions o;
   o.epochs = 40;
@@ -90,7 +83,7 @@ TensorData Order(int n, uint64_t seed) {
 
 template <typename Encoder>
 double TrainOrder(Encoder enc, int64_t dim, int epochs) {
-  Context ctx(Quiet());
+  Context ctx(testing::QuietOptions());
   TensorData train = Order(4000, 11), valid = Order(500, 12), test = Order(1000, 13);
   torch::nn::Linear head(dim, 2);
   enc->register_module("head", head);
@@ -123,7 +116,7 @@ TEST(NnTest, LstmAndTransformerLearnAnOrderRuleABagCannot) {
 }
 
 TEST(NnTest, Cnn2dSeparatesBarOrientations) {
-  Context ctx(Quiet());
+  Context ctx(testing::QuietOptions());
   auto make = [](int n, uint64_t seed) {
     std::mt19937_64 rng(seed);
     std::normal_distribution<float> g(0, 0.5f);
@@ -153,7 +146,7 @@ TEST(NnTest, Cnn2dSeparatesBarOrientations) {
 }
 
 TEST(NnTest, EarlyStoppingRestoresTheBestEpoch) {
-  Context ctx(Quiet());
+  Context ctx(testing::QuietOptions());
   // Labels are noise: validation loss rises once the network memorises.
   TensorData train = Circles(200, 5), valid = Circles(200, 6);
   train.y = torch::randint(0, 2, {200}, torch::kLong);
@@ -175,7 +168,7 @@ TEST(NnTest, EarlyStoppingRestoresTheBestEpoch) {
 }
 
 TEST(NnTest, ClassWeightsAndOversamplingRaiseMinorityRecall) {
-  Context ctx(Quiet());
+  Context ctx(testing::QuietOptions());
   std::mt19937_64 rng(9);
   std::normal_distribution<float> g(0, 1);
   auto make = [&](int n) {
@@ -209,7 +202,7 @@ TEST(NnTest, ClassWeightsAndOversamplingRaiseMinorityRecall) {
 }
 
 TEST(NnTest, SchedulesFollowTheirShape) {
-  Context ctx(Quiet(1));
+  Context ctx(testing::QuietOptions(1));
   TensorData d = Circles(64, 1);
   Mlp mlp(MlpOptions{2, 2, {4}, 0.0, "none"});
   auto fwd = [&](const torch::Tensor& x) { return mlp->forward(x); };
@@ -233,7 +226,7 @@ TEST(NnTest, SchedulesFollowTheirShape) {
 }
 
 TEST(NnTest, RegressionSaveLoadAndIntegratedGradients) {
-  Context ctx(Quiet());
+  Context ctx(testing::QuietOptions());
   auto x = torch::rand({1000, 3}) * 2 - 1;
   auto y = (x.select(1, 0) * 2 - x.select(1, 2)).unsqueeze(1);  // ignores feature 1
   Mlp mlp(MlpOptions{3, 1, {32}, 0.0, "layer"});
@@ -268,7 +261,7 @@ TEST(NnTest, RegressionSaveLoadAndIntegratedGradients) {
 }
 
 TEST(NnTest, LoadsATorchScriptModule) {
-  Context ctx(Quiet());
+  Context ctx(testing::QuietOptions());
   testing::TempDir dir;
   torch::jit::Module m("Doubler");
   m.register_parameter("scale", torch::tensor({2.0f}), false);

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "core/csv.h"
+#include "testing/context.h"
 #include "testing/temp_dir.h"
 
 namespace opspilot {
@@ -17,13 +18,6 @@ namespace {
 
 using testing::ReadFile;
 using testing::TempDir;
-
-ContextOptions Quiet() {
-  ContextOptions o;
-  o.progress = ProgressMode::kQuiet;
-  o.log.level = LogLevel::kOff;
-  return o;
-}
 
 class IngestTest : public ::testing::Test {
  protected:
@@ -59,7 +53,7 @@ class IngestTest : public ::testing::Test {
   }
 
   TempDir dir_;
-  Context ctx_{Quiet()};
+  Context ctx_{testing::QuietOptions(0)};
   std::unique_ptr<Store> store_;
   IngestOptions options_;
 };
@@ -269,7 +263,7 @@ TEST_F(IngestTest, KillDuringIngestLosesNothingCommittedAndLeavesNoHalfBatch) {
     IngestOptions o;
     o.batch_rows = kBatch;
     o.show_progress = false;
-    Context c(Quiet());
+    Context c(testing::QuietOptions(0));
     Ingestor ing(c, **s, o);
     IngestReport r;
     Status st = ing.IngestFile(Entity::kEvents, path, &r);
