@@ -1,0 +1,162 @@
+#include "forecast/forecast.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+#include "forecast/inventory.h"
+#include "testing/context.h"
+#include "testing/temp_dir.h"
+
+namespace opspilot::forecast {
+namespace {
+
+Series Daily(const std::string& id, const std::vector<double>& y) {
+  Series s;
+  s.id = id;
+  for (size_t t = 0; t < y.size(); ++t) s.time.push_back(1735689600 + static_cast<int64_t>(t) * 86400);
+  s.y = y;
+  return s;
+}
+
+TEST(ForecastTest, NormalQuantileKnownValues) {
+  EXPECT_NEAR(NormalQuantile(0.975), 1.959963984540054, 1e-12);
+  EXPECT_NEAR(NormalQuantile(0.5), 0.0, 1e-12);
+  EXPECT_NEAR(NormalQuantile(0.05), -1.6448536269514722, 1e-12);
+  EXPECT_NEAR(NormalQuantile(1e-6), -4.753424308822899, 1e-9);
+}
+
+TEST(ForecastTest, SeasonalModelWinsOnPlantedWeeklyPattern) {
+  Context ctx(testing::QuietOptions());
+  std::mt19937_64 rng(1);
+  std::normal_distribution<double> noise(0, 2);
+  const double weekly[] = {10, 12, 11, 13, 20, 30, 25};
+  std::vector<Series> series;
+  for (int i = 0; i < 20; ++i) {
+    std::vector<double> y;
+    for (int t = 0; t < 140; ++t) y.push_back(50 + 2 * weekly[t % 7] + noise(rng));
+    series.push_back(Daily("s" + std::to_string(i), y));
+  }
+  EXPECT_EQ(DefaultSeason(Spacing(series[0])), 7);
+  ForecastOptions o;
+  o.horizon = 14;
+  auto scores = Evaluate(ctx, series, o, {"naive", "snaive", "naive2", "auto"}, 3);
+  ASSERT_TRUE(scores.ok());
+  const auto& naive = (*scores)[0];
+  const auto& snaive = (*scores)[1];
+  const auto& naive2 = (*scores)[2];
+  const auto& autom = (*scores)[3];
+  EXPECT_LT(snaive.mase, 0.7 * naive.mase);
+  EXPECT_LT(naive2.mase, 0.7 * naive.mase);
+  EXPECT_LT(autom.mase, 0.7 * naive.mase);
+  auto f = ForecastSeries(series[0], o);
+  ASSERT_TRUE(f.ok());
+  EXPECT_TRUE(f->model == "snaive" || f->model == "naive2") << f->model;
+  // The forecast repeats the planted weekly shape: Saturday well above Monday.
+  EXPECT_EQ(f->time[0], series[0].time.back() + 86400);
+}
+
+TEST(ForecastTest, NaiveIntervalsCoverRandomWalksAtTheirLevel) {
+  Context ctx(testing::QuietOptions());
+  std::mt19937_64 rng(2);
+  std::normal_distribution<double> step(0, 1);
+  std::vector<Series> series;
+  for (int i = 0; i < 300; ++i) {
+    std::vector<double> y = {100};
+    for (int t = 1; t < 120; ++t) y.push_back(y.back() + step(rng));
+    series.push_back(Daily("w" + std::to_string(i), y));
+  }
+  ForecastOptions o;
+  o.horizon = 10;
+  o.season = 1;
+  auto scores = Evaluate(ctx, series, o, {"naive"}, 2);
+  ASSERT_TRUE(scores.ok());
+  EXPECT_NEAR((*scores)[0].coverage[0], 0.80, 0.04);
+  EXPECT_NEAR((*scores)[0].coverage[1], 0.95, 0.03);
+}
+
+TEST(ForecastTest, DriftFollowsAPlantedTrendAndCrostonIntermittentDemand) {
+  std::vector<double> y;
+  for (int t = 0; t < 60; ++t) y.push_back(10 + 2 * t + (t % 2 ? 0.5 : -0.5));
+  ForecastOptions o;
+  o.horizon = 5;
+  o.model = "drift";
+  o.season = 1;
+  auto f = ForecastSeries(Daily("trend", y), o);
+  ASSERT_TRUE(f.ok());
+  EXPECT_NEAR(f->mean[4], y.back() + 5 * (y.back() - y.front()) / 59.0, 1e-9);
+  EXPECT_NEAR(f->mean[4] - f->mean[3], 2.0, 0.05);
+
+  // Ten units every fourth day: about 2.5 a day.
+  std::vector<double> sparse;
+  for (int t = 0; t < 200; ++t) sparse.push_back(t % 4 == 3 ? 10 : 0);
+  o.model = "croston";
+  auto c = ForecastSeries(Daily("sparse", sparse), o);
+  ASSERT_TRUE(c.ok());
+  EXPECT_NEAR(c->mean[0], 2.5, 0.05);
+  o.model = "sba";
+  EXPECT_NEAR(ForecastSeries(Daily("sparse", sparse), o)->mean[0], 2.5 * 0.95, 0.05);
+  o.model = "tsb";
+  // TSB's occurrence probability peaks right after a demand (the series ends on one).
+  EXPECT_NEAR(ForecastSeries(Daily("sparse", sparse), o)->mean[0], 2.5, 0.5);
+  for (double lo : c->lo[1]) EXPECT_GE(lo, 0);
+  o.model = "auto";
+  auto a = ForecastSeries(Daily("sparse", sparse), o);
+  EXPECT_TRUE(a->model == "croston" || a->model == "sba" || a->model == "tsb" || a->model == "mean") << a->model;
+  o.model = "magic";
+  EXPECT_FALSE(ForecastSeries(Daily("sparse", sparse), o).ok());
+}
+
+TEST(ForecastTest, ReadsLongAndNabLayoutsWithClearErrors) {
+  testing::TempDir d;
+  auto s = ReadSeriesCsv(d.Write("long.csv", "series_id,timestamp,value\nb,2025-01-02,3\na,2025-01-01,1\na,2025-01-02,2\n"));
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  ASSERT_EQ(s->size(), 2u);
+  EXPECT_EQ((*s)[0].id, "a");
+  EXPECT_EQ((*s)[0].y, (std::vector<double>{1, 2}));
+  auto nab = ReadSeriesCsv(d.Write("cpu.csv", "timestamp,value\n2025-01-01 00:00:00,1.5\n2025-01-01 00:05:00,2\n"));
+  ASSERT_TRUE(nab.ok());
+  EXPECT_EQ((*nab)[0].id, "cpu");
+  auto bad = ReadSeriesCsv(d.Write("bad.csv", "series_id,timestamp,value\na,2025-01-01,x\n"));
+  EXPECT_NE(bad.status().message().find("bad.csv:2: field 'value'"), std::string::npos);
+  auto dup = ReadSeriesCsv(d.Write("dup.csv", "series_id,timestamp,value\na,2025-01-01,1\na,2025-01-01,2\n"));
+  EXPECT_NE(dup.status().message().find("two values"), std::string::npos);
+}
+
+TEST(InventoryTest, WorkedExamples) {
+  InventoryInputs in;
+  in.daily_mean.assign(30, 10);
+  in.daily_sd.assign(30, 3);
+  in.lead_time_days = 4;
+  in.service_level = 0.95;
+  in.order_cost = 50;
+  in.holding_cost_per_unit_year = 2;
+  in.on_hand = 25;
+  auto p = PlanInventory(in);
+  ASSERT_TRUE(p.ok());
+  EXPECT_DOUBLE_EQ(p->lead_time_demand, 40);
+  EXPECT_DOUBLE_EQ(p->lead_time_sd, 6);
+  EXPECT_NEAR(p->safety_stock, 1.6448536 * 6, 1e-6);
+  EXPECT_NEAR(p->reorder_point, 40 + 1.6448536 * 6, 1e-6);
+  EXPECT_NEAR(p->eoq, std::sqrt(2 * 3650 * 50 / 2.0), 1e-9);
+  EXPECT_TRUE(p->reorder_now);
+  EXPECT_EQ(p->stockout_day, 3);
+  EXPECT_TRUE(p->stockout_within_lead_time);
+  EXPECT_NEAR(p->suggested_order, p->eoq, 1e-9);
+  in.on_hand = 2000;
+  p = PlanInventory(in);
+  EXPECT_FALSE(p->reorder_now);
+  EXPECT_TRUE(p->overstock);
+  EXPECT_FALSE(p->stockout_day.has_value());
+  auto q = NewsvendorQuantity(100, 20, 10, 4, 1);
+  ASSERT_TRUE(q.ok());
+  EXPECT_NEAR(*q, 100 + NormalQuantile(6.0 / 9.0) * 20, 1e-9);
+  EXPECT_NEAR(*q, 108.61, 0.01);
+  EXPECT_FALSE(NewsvendorQuantity(100, 20, 4, 10, 1).ok());
+  in.service_level = 1.5;
+  EXPECT_FALSE(PlanInventory(in).ok());
+}
+
+}  // namespace
+}  // namespace opspilot::forecast
