@@ -150,3 +150,33 @@ TEST(CliTest, TabularTrainPredictEvaluateAndRegistry) {
 
 }  // namespace
 }  // namespace opspilot
+
+namespace opspilot {
+namespace {
+
+TEST(CliTest, ForecastFileModeAndEvaluate) {
+  testing::TempDir d;
+  std::string csv = "series_id,timestamp,value\n";
+  const int weekly[] = {10, 12, 11, 13, 20, 30, 25};
+  for (int s = 0; s < 3; ++s) {
+    for (int t = 0; t < 84; ++t) {
+      csv += "item" + std::to_string(s) + "," + std::to_string(1735689600 + t * 86400) + "," +
+             std::to_string(100 + weekly[t % 7] + (t * 7 + s) % 3) + "\n";
+    }
+  }
+  const std::string in = d.Write("series.csv", csv);
+  CmdResult f = Exec("forecast --input " + in + " --horizon 7 --model snaive");
+  ASSERT_EQ(f.code, 0) << f.out;
+  EXPECT_EQ(f.out.substr(0, f.out.find('\n')), "series_id,timestamp,mean,lo_80,hi_80,lo_95,hi_95,model");
+  EXPECT_EQ(std::count(f.out.begin(), f.out.end(), '\n'), 1 + 3 * 7);
+  // Seasonal naive repeats the last week: step 1 (day 84) takes day 77's value, 100 + 10 + (77 * 7) % 3 = 112.
+  EXPECT_NE(f.out.find("item0,2025-03-26T00:00:00Z,112,"), std::string::npos) << f.out.substr(0, 300);
+  CmdResult e = Exec("--json forecast --input " + in + " --horizon 7 evaluate --models naive,snaive");
+  ASSERT_EQ(e.code, 0) << e.out;
+  auto j = nlohmann::json::parse(e.out);
+  EXPECT_LT(j["models"][1]["mase"].get<double>(), j["models"][0]["mase"].get<double>());
+  EXPECT_EQ(Exec("forecast --input " + in + " --model magic").code, 2);
+}
+
+}  // namespace
+}  // namespace opspilot

@@ -24,6 +24,7 @@
 #include "core/strings.h"
 #include "core/time.h"
 #include "demo/demo_job.h"
+#include "forecast/forecast.h"
 #include "demo/demo_shop.h"
 #include "ml/registry.h"
 #include "ml/tabular_job.h"
@@ -357,6 +358,23 @@ int Main(int argc, char** argv) {
   apropensity->add_option("--kind", prop_kind, "churn|purchase")->capture_default_str();
   apropensity->add_option("--horizon", horizon_text, "Prediction horizon (30d, 2w, ...)")->capture_default_str();
   apropensity->add_option("--top", top_users, "Users listed (all with --csv)")->capture_default_str();
+
+  // forecast (file mode)
+  auto* forecast_cmd = app.add_subcommand("forecast", "Demand forecasts with intervals (file mode: series CSV in, CSV out)");
+  forecast_cmd->require_subcommand(0, 1);
+  forecast::ForecastOptions fo;
+  std::string fc_input, fc_levels = "80,95", fc_models = "naive,snaive,drift,naive2,auto";
+  int fc_origins = 3;
+  forecast_cmd->add_option("--input", fc_input, "CSV: series_id,timestamp,value (or timestamp,value)")
+      ->check(CLI::ExistingFile);
+  forecast_cmd->add_option("--horizon", fo.horizon, "Steps ahead")->capture_default_str();
+  forecast_cmd->add_option("--season", fo.season, "Seasonal period (0 = from the spacing)")->capture_default_str();
+  forecast_cmd->add_option("--model", fo.model, "auto|naive|snaive|drift|mean|naive2|croston|sba|tsb")
+      ->capture_default_str();
+  forecast_cmd->add_option("--level", fc_levels, "Interval levels in percent")->capture_default_str();
+  auto* fevaluate = forecast_cmd->add_subcommand("evaluate", "Rolling-origin backtest: sMAPE, MASE, RMSSE, coverage");
+  fevaluate->add_option("--models", fc_models, "Models to compare")->capture_default_str();
+  fevaluate->add_option("--origins", fc_origins, "Forecast origins per series")->capture_default_str();
 
   // models (registry)
   auto* models = app.add_subcommand("models", "The model registry in <data-dir>/models");
@@ -737,6 +755,60 @@ int Main(int argc, char** argv) {
       emit(analytics::ToJson(*r), analytics::ToCsv(*r), analytics::ToCsv(*r));
       return 0;
     }
+  }
+  if (*forecast_cmd) {
+    if (fc_input.empty()) return Fail(InvalidArgument("--input is required"), g.json);
+    fo.levels.clear();
+    for (const auto& l : analytics::SplitList(fc_levels)) fo.levels.push_back(std::atoi(l.c_str()));
+    if (Status st = forecast::ValidateForecastOptions(fo); !st.ok()) return Fail(st, g.json);
+    auto series = forecast::ReadSeriesCsv(fc_input);
+    if (!series.ok()) return Fail(series.status(), g.json);
+    if (*fevaluate) {
+      const auto names = analytics::SplitList(fc_models);
+      auto scores = forecast::Evaluate(ctx, *series, fo, names, fc_origins);
+      if (!scores.ok()) return Fail(scores.status(), g.json);
+      json out = json::array();
+      if (!g.json) std::printf("%-10s %9s %8s %8s", "model", "forecasts", "sMAPE", "MASE");
+      if (!g.json) std::printf(" %8s", "RMSSE");
+      for (int l : fo.levels) {
+        if (!g.json) std::printf("  cover%-3d", l);
+      }
+      if (!g.json) std::printf("\n");
+      for (const auto& sc : *scores) {
+        out.push_back({{"model", sc.model}, {"forecasts", sc.forecasts}, {"smape", sc.smape}, {"mase", sc.mase},
+                       {"rmsse", sc.rmsse}, {"coverage", sc.coverage}, {"levels", fo.levels}});
+        if (!g.json) {
+          std::printf("%-10s %9lld %8.3f %8.3f %8.3f", sc.model.c_str(), static_cast<long long>(sc.forecasts), sc.smape,
+                      sc.mase, sc.rmsse);
+          for (double c : sc.coverage) std::printf("  %7.1f%%", 100 * c);
+          std::printf("\n");
+        }
+      }
+      if (g.json) std::cout << json{{"horizon", fo.horizon}, {"origins", fc_origins}, {"models", out}}.dump(2) << "\n";
+      return 0;
+    }
+    std::string header = "series_id,timestamp,mean";
+    for (int l : fo.levels) header += ",lo_" + std::to_string(l) + ",hi_" + std::to_string(l);
+    std::cout << header << ",model\n";
+    for (const auto& s : *series) {
+      auto f = forecast::ForecastSeries(s, fo);
+      if (!f.ok()) return Fail(f.status(), g.json);
+      for (size_t k = 0; k < f->mean.size(); ++k) {
+        char buf[64];
+        std::vector<std::string> row = {s.id, FormatTimestamp(f->time[k])};
+        std::snprintf(buf, sizeof(buf), "%.6g", f->mean[k]);
+        row.emplace_back(buf);
+        for (size_t l = 0; l < fo.levels.size(); ++l) {
+          std::snprintf(buf, sizeof(buf), "%.6g", f->lo[l][k]);
+          row.emplace_back(buf);
+          std::snprintf(buf, sizeof(buf), "%.6g", f->hi[l][k]);
+          row.emplace_back(buf);
+        }
+        row.push_back(f->model);
+        std::cout << CsvLine(row) << "\n";
+      }
+    }
+    return 0;
   }
   if (*models) {
     if (*mlist) {
