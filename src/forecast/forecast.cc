@@ -194,7 +194,98 @@ Fit Intermittent(const std::vector<double>& y, int h, const std::string& kind, d
   return f;
 }
 
+// Minimizes f on [lo, hi] by golden-section search (f unimodal enough there).
+template <typename F>
+double GoldenSection(const F& f, double lo, double hi, int iters = 60) {
+  const double g = (std::sqrt(5.0) - 1) / 2;
+  double a = lo, b = hi, c = b - g * (b - a), d = a + g * (b - a);
+  double fc = f(c), fd = f(d);
+  for (int i = 0; i < iters; ++i) {
+    if (fc < fd) {
+      b = d;
+      d = c;
+      fd = fc;
+      c = b - g * (b - a);
+      fc = f(c);
+    } else {
+      a = c;
+      c = d;
+      fc = fd;
+      d = a + g * (b - a);
+      fd = f(d);
+    }
+  }
+  return (a + b) / 2;
+}
+
+// Simple exponential smoothing with level initialised at y[0]: one-step
+// errors and the final level.
+double SesSse(const std::vector<double>& y, double alpha, double* level, std::vector<double>* errors) {
+  double l = y[0], sse = 0;
+  if (errors) errors->clear();
+  for (size_t t = 1; t < y.size(); ++t) {
+    const double e = y[t] - l;
+    sse += e * e;
+    if (errors) errors->push_back(e);
+    l += alpha * e;
+  }
+  if (level) *level = l;
+  return sse;
+}
+
+double SesAlpha(const std::vector<double>& y) {
+  return GoldenSection([&](double a) { return SesSse(y, a, nullptr, nullptr); }, 0.0001, 0.9999);
+}
+
+// ETS(A,N,N): flat forecast, variance sigma^2 (1 + (h - 1) alpha^2).
+Fit Ses(const std::vector<double>& y, int h, double* alpha_out = nullptr) {
+  Fit f;
+  const double alpha = SesAlpha(y);
+  double level = 0;
+  std::vector<double> e;
+  SesSse(y, alpha, &level, &e);
+  const double s = Rms(e);
+  for (int k = 1; k <= h; ++k) {
+    f.mean.push_back(level);
+    f.sd.push_back(s * std::sqrt(1 + (k - 1) * alpha * alpha));
+  }
+  if (alpha_out) *alpha_out = alpha;
+  return f;
+}
+
+// Standard Theta (Assimakopoulos & Nikolopoulos; Hyndman & Billah 2003): SES
+// plus half the OLS trend, on seasonally adjusted data when the series is seasonal.
+Fit Theta(const std::vector<double>& y, int h, int m) {
+  const bool positive = std::all_of(y.begin(), y.end(), [](double v) { return v > 0; });
+  const bool seasonal = positive && Seasonal(y, m);
+  std::vector<double> idx(static_cast<size_t>(std::max(m, 1)), 1.0);
+  if (seasonal) idx = SeasonalIndices(y, m);
+  std::vector<double> d(y.size());
+  for (size_t t = 0; t < y.size(); ++t) d[t] = y[t] / idx[t % idx.size()];
+  // OLS slope of d on t.
+  const double n = static_cast<double>(d.size());
+  double st = 0, sy = 0, stt = 0, sty = 0;
+  for (size_t t = 0; t < d.size(); ++t) {
+    st += static_cast<double>(t);
+    sy += d[t];
+    stt += static_cast<double>(t) * static_cast<double>(t);
+    sty += static_cast<double>(t) * d[t];
+  }
+  const double b = n > 1 ? (n * sty - st * sy) / (n * stt - st * st) : 0;
+  double alpha = 0;
+  Fit f = Ses(d, h, &alpha);
+  for (int k = 1; k <= h; ++k) {
+    const double drift = b / 2 * ((k - 1) + 1 / alpha - std::pow(1 - alpha, n) / alpha);
+    const double s = idx[(y.size() + static_cast<size_t>(k) - 1) % idx.size()];
+    f.mean[static_cast<size_t>(k - 1)] = (f.mean[static_cast<size_t>(k - 1)] + drift) * s;
+    f.sd[static_cast<size_t>(k - 1)] *= s;
+  }
+  return f;
+}
+
 Fit FitModel(const std::string& model, const std::vector<double>& y, int h, int m, int window) {
+  if (model == "ses") return Ses(y, h);
+  if (model == "theta") return Theta(y, h, m);
   if (model == "naive") return Naive(y, h);
   if (model == "snaive") return SeasonalNaive(y, h, m);
   if (model == "drift") return Drift(y, h);
@@ -243,7 +334,7 @@ bool IsIntermittent(const std::vector<double>& y) {
 }
 
 std::vector<std::string> Candidates(const std::vector<double>& y, int m) {
-  std::vector<std::string> c = {"naive", "drift", "mean"};
+  std::vector<std::string> c = {"naive", "drift", "mean", "ses", "theta"};
   if (m > 1) {
     c.push_back("snaive");
     c.push_back("naive2");
@@ -310,7 +401,8 @@ double NormalQuantile(double p) {
 
 const std::vector<std::string>& ModelNames() {
   static const auto* const kNames =
-      new std::vector<std::string>{"auto", "naive", "snaive", "drift", "mean", "naive2", "croston", "sba", "tsb"};
+      new std::vector<std::string>{"auto",  "naive", "snaive",  "drift", "mean", "naive2",
+                                   "ses",   "theta", "croston", "sba",   "tsb"};
   return *kNames;
 }
 
@@ -318,7 +410,8 @@ Status ValidateForecastOptions(const ForecastOptions& o) {
   if (o.horizon < 1 || o.horizon > 100000) return InvalidArgument("horizon must be 1..100000");
   if (o.season < 0) return InvalidArgument("season must be >= 0");
   if (std::find(ModelNames().begin(), ModelNames().end(), o.model) == ModelNames().end()) {
-    return InvalidArgument("unknown model '" + o.model + "' (auto, naive, snaive, drift, mean, naive2, croston, sba, tsb)");
+    return InvalidArgument("unknown model '" + o.model +
+                           "' (auto, naive, snaive, drift, mean, naive2, ses, theta, croston, sba, tsb)");
   }
   for (int l : o.levels) {
     if (l <= 0 || l >= 100) return InvalidArgument("levels must be between 0 and 100 (exclusive)");

@@ -1,7 +1,8 @@
-// Demand forecasting (first part of issue 7): baseline and intermittent-demand
-// models with prediction intervals, per-series model selection by
-// rolling-origin backtest, and the evaluation report. ETS, ARIMA, Theta and
-// the global neural model come next behind the same interface.
+// Demand forecasting (first part of issue 7): baselines, simple exponential
+// smoothing, standard Theta and intermittent-demand models with prediction
+// intervals, per-series model selection by rolling-origin backtest, and the
+// evaluation report. The full ETS family, ARIMA and the global neural model
+// come next behind the same interface.
 #ifndef OPSPILOT_FORECAST_FORECAST_H_
 #define OPSPILOT_FORECAST_FORECAST_H_
 
@@ -33,7 +34,7 @@ int DefaultSeason(int64_t spacing_seconds);
 struct ForecastOptions {
   int horizon = 14;
   int season = 0;                    // 0 = from the spacing
-  std::string model = "auto";        // auto | naive | snaive | drift | mean | naive2 | croston | sba | tsb
+  std::string model = "auto";  // auto | naive | snaive | drift | mean | naive2 | ses | theta | croston | sba | tsb
   std::vector<int> levels = {80, 95};
   int ma_window = 0;                 // mean model: last k points (0 = all)
   int backtest_origins = 3;          // auto: rolling origins used to pick a model

@@ -108,6 +108,53 @@ TEST(ForecastTest, DriftFollowsAPlantedTrendAndCrostonIntermittentDemand) {
   EXPECT_FALSE(ForecastSeries(Daily("sparse", sparse), o).ok());
 }
 
+TEST(ForecastTest, SesWinsOnSmoothedLevelsAndThetaOnTrendAndSeason) {
+  // Simulated ETS(A,N,N) with alpha 0.3: the fitted level tracks the truth
+  // and SES beats the mean and naive on it.
+  std::mt19937_64 rng(3);
+  std::normal_distribution<double> e(0, 1);
+  std::vector<Series> series;
+  for (int i = 0; i < 30; ++i) {
+    std::vector<double> y;
+    double level = 50;
+    for (int t = 0; t < 150; ++t) {
+      const double err = e(rng);
+      y.push_back(level + err);
+      level += 0.3 * err;
+    }
+    series.push_back(Daily("ann" + std::to_string(i), y));
+  }
+  Context ctx(testing::QuietOptions());
+  ForecastOptions o;
+  o.horizon = 7;
+  o.season = 1;
+  auto scores = Evaluate(ctx, series, o, {"naive", "mean", "ses"}, 3);
+  ASSERT_TRUE(scores.ok());
+  EXPECT_LT((*scores)[2].rmsse, (*scores)[0].rmsse);
+  EXPECT_LT((*scores)[2].rmsse, (*scores)[1].rmsse);
+  // Hand-checked SES on a tiny series: y = 1, 3, 2 gives the optimal alpha
+  // minimising (3-1)^2 + (2 - (1 + 2a))^2, i.e. a = 0.5 and level 2.
+  o.model = "ses";
+  auto tiny = ForecastSeries(Daily("tiny", {1, 3, 2}), o);
+  ASSERT_TRUE(tiny.ok());
+  EXPECT_NEAR(tiny->mean[0], 2.0, 1e-3);
+
+  // Theta on a trend with a weekly season: beats naive and seasonal naive by a margin.
+  std::vector<Series> trended;
+  const double weekly[] = {0.8, 0.9, 1.0, 1.0, 1.1, 1.3, 0.9};
+  for (int i = 0; i < 20; ++i) {
+    std::vector<double> y;
+    for (int t = 0; t < 140; ++t) y.push_back((100 + 1.5 * t) * weekly[t % 7] + 3 * e(rng));
+    trended.push_back(Daily("tr" + std::to_string(i), y));
+  }
+  ForecastOptions to;
+  to.horizon = 14;
+  auto ts = Evaluate(ctx, trended, to, {"naive", "snaive", "theta"}, 2);
+  ASSERT_TRUE(ts.ok());
+  EXPECT_LT((*ts)[2].smape, (*ts)[0].smape);
+  EXPECT_LT((*ts)[2].smape, (*ts)[1].smape);
+}
+
 TEST(ForecastTest, ReadsLongAndNabLayoutsWithClearErrors) {
   testing::TempDir d;
   auto s = ReadSeriesCsv(d.Write("long.csv", "series_id,timestamp,value\nb,2025-01-02,3\na,2025-01-01,1\na,2025-01-02,2\n"));
