@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# opspilot forecast (theta, seasonal naive) against R's forecast package
-# (thetaf, snaive) on the same 1,000 monthly series, same run: sMAPE on the
+# opspilot forecast (theta, seasonal naive, ets) against R's forecast package
+# (thetaf, snaive, ets) on the same 1,000 monthly series, same run: sMAPE on the
 # held-out last 18 months and wall time of the forecasting itself.
 #
 #   bench/forecast.sh [BUILD_DIR] [SERIES] [H]     (defaults: build 1000 18)
@@ -14,7 +14,7 @@ rm -rf "$OUT" && mkdir -p "$OUT"
 python3 bench/forecast_data.py "$OUT" "$N" "$H"
 now() { date +%s.%N; }
 declare -A OURS
-for m in theta snaive; do
+for m in theta snaive ets; do
   t0=$(now)
   OPENBLAS_NUM_THREADS=1 "$BUILD/opspilot" --threads 1 -q forecast --input "$OUT/train.csv" --horizon "$H" --season 12 \
     --model $m > "$OUT/ops_$m.csv"
@@ -22,9 +22,9 @@ for m in theta snaive; do
   OURS[$m]=$(echo "$t1 - $t0" | bc -l)
 done
 R_OUT=$(OPENBLAS_NUM_THREADS=1 Rscript bench/forecast_peer.R "$OUT/train.csv" "$H" "$OUT")
-python3 - "$OUT" "${OURS[theta]}" "${OURS[snaive]}" "$R_OUT" <<'PY'
+python3 - "$OUT" "${OURS[theta]}" "${OURS[snaive]}" "$R_OUT" "${OURS[ets]}" <<'PY'
 import csv, sys
-out, ot, os_, r = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
+out, ot, os_, r, oe = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), sys.argv[4], float(sys.argv[5])
 rt = {l.split()[0]: float(l.split()[1]) for l in r.strip().splitlines()}
 actual = {}
 for row in csv.DictReader(open(f"{out}/test.csv")):
@@ -47,7 +47,8 @@ def theirs(path):
     return d
 print(f"series {len(actual)}, horizon {len(next(iter(actual.values())))}")
 for name, o, rr, ts_o, ts_r in (("theta", f"{out}/ops_theta.csv", f"{out}/r_theta.csv", ot, rt["r_theta_seconds"]),
-                                ("snaive", f"{out}/ops_snaive.csv", f"{out}/r_snaive.csv", os_, rt["r_snaive_seconds"])):
+                                ("snaive", f"{out}/ops_snaive.csv", f"{out}/r_snaive.csv", os_, rt["r_snaive_seconds"]),
+                                ("ets", f"{out}/ops_ets.csv", f"{out}/r_ets.csv", oe, rt["r_ets_seconds"])):
     print(f"{name:7s} sMAPE opspilot {smape(ours(o)):6.2f}  R {smape(theirs(rr)):6.2f}   "
           f"time opspilot {ts_o:6.2f} s  R {ts_r:6.2f} s  ratio {ts_r/ts_o:5.1f}x")
 PY

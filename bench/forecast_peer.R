@@ -16,6 +16,9 @@ run <- function(f) {
 }
 theta <- run(function(y) thetaf(y, h = h))
 snaive_r <- run(function(y) snaive(y, h = h))
+ets_r <- run(function(y) forecast(ets(y), h = h))
 write.csv(theta$rows, paste0(out, "/r_theta.csv"), row.names = FALSE)
 write.csv(snaive_r$rows, paste0(out, "/r_snaive.csv"), row.names = FALSE)
-cat(sprintf("r_theta_seconds %.3f\nr_snaive_seconds %.3f\n", theta$time, snaive_r$time))
+write.csv(ets_r$rows, paste0(out, "/r_ets.csv"), row.names = FALSE)
+cat(sprintf("r_theta_seconds %.3f\nr_snaive_seconds %.3f\nr_ets_seconds %.3f\n", theta$time, snaive_r$time,
+            ets_r$time))

@@ -283,7 +283,203 @@ Fit Theta(const std::vector<double>& y, int h, int m) {
   return f;
 }
 
+// ---- ETS with additive errors: trend none / additive / damped, season none / additive ----
+
+// Nelder-Mead minimisation of f over x (the caller maps x into its bounds).
+template <typename F>
+std::vector<double> NelderMead(const F& f, std::vector<double> x0, double step = 0.1, int iters = 300) {
+  const size_t n = x0.size();
+  std::vector<std::vector<double>> pts(n + 1, x0);
+  for (size_t i = 0; i < n; ++i) pts[i + 1][i] += step;
+  std::vector<double> val(n + 1);
+  for (size_t i = 0; i <= n; ++i) val[i] = f(pts[i]);
+  for (int it = 0; it < iters; ++it) {
+    std::vector<size_t> order(n + 1);
+    std::iota(order.begin(), order.end(), 0);
+    std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return val[a] < val[b]; });
+    const size_t best = order[0], worst = order[n], second = order[n - 1];
+    if (std::abs(val[worst] - val[best]) < 1e-10 * (std::abs(val[best]) + 1e-10)) break;
+    std::vector<double> c(n, 0);
+    for (size_t i = 0; i <= n; ++i) {
+      if (i == worst) continue;
+      for (size_t j = 0; j < n; ++j) c[j] += pts[i][j] / static_cast<double>(n);
+    }
+    auto along = [&](double t) {
+      std::vector<double> p(n);
+      for (size_t j = 0; j < n; ++j) p[j] = c[j] + t * (pts[worst][j] - c[j]);
+      return p;
+    };
+    auto r = along(-1);
+    const double fr = f(r);
+    if (fr < val[best]) {
+      auto e = along(-2);
+      const double fe = f(e);
+      if (fe < fr) {
+        pts[worst] = e;
+        val[worst] = fe;
+      } else {
+        pts[worst] = r;
+        val[worst] = fr;
+      }
+    } else if (fr < val[second]) {
+      pts[worst] = r;
+      val[worst] = fr;
+    } else {
+      auto k = along(0.5);
+      const double fk = f(k);
+      if (fk < val[worst]) {
+        pts[worst] = k;
+        val[worst] = fk;
+      } else {
+        for (size_t i = 0; i <= n; ++i) {
+          if (i == best) continue;
+          for (size_t j = 0; j < n; ++j) pts[i][j] = pts[best][j] + 0.5 * (pts[i][j] - pts[best][j]);
+          val[i] = f(pts[i]);
+        }
+      }
+    }
+  }
+  size_t b = 0;
+  for (size_t i = 1; i <= n; ++i) {
+    if (val[i] < val[b]) b = i;
+  }
+  return pts[b];
+}
+
+struct EtsSpec {
+  char trend = 'N';  // N, A, D (damped)
+  bool season = false;
+};
+
+struct EtsParams {
+  double alpha = 0.3, beta = 0, gamma = 0, phi = 1;
+};
+
+double Logistic(double x) { return 1 / (1 + std::exp(-x)); }
+
+// Maps unconstrained x to admissible parameters (0 < beta < alpha, 0 < gamma < 1 - alpha, 0.8 <= phi <= 0.98).
+EtsParams ToParams(const EtsSpec& sp, const std::vector<double>& x) {
+  EtsParams p;
+  size_t i = 0;
+  p.alpha = 0.0001 + 0.9998 * Logistic(x[i++]);
+  if (sp.trend != 'N') p.beta = p.alpha * Logistic(x[i++]);
+  if (sp.season) p.gamma = (1 - p.alpha) * Logistic(x[i++]);
+  if (sp.trend == 'D') p.phi = 0.8 + 0.18 * Logistic(x[i++]);
+  return p;
+}
+
+struct EtsRun {
+  double sse = 0;
+  double level = 0, slope = 0;
+  std::vector<double> season;  // the last m seasonal states, oldest first
+  std::vector<double> errors;
+};
+
+EtsRun EtsFilter(const std::vector<double>& y, int m, const EtsSpec& sp, const EtsParams& p) {
+  EtsRun r;
+  const size_t mm = sp.season ? static_cast<size_t>(m) : 1;
+  // Heuristic initial states from the first two seasons (or two points).
+  double l = y[0], b = 0;
+  std::vector<double> s(mm, 0);
+  if (sp.season) {
+    double first = 0, second = 0;
+    for (size_t i = 0; i < mm; ++i) {
+      first += y[i] / static_cast<double>(mm);
+      second += y[i + mm] / static_cast<double>(mm);
+    }
+    l = first;
+    if (sp.trend != 'N') b = (second - first) / static_cast<double>(mm);
+    for (size_t i = 0; i < mm; ++i) s[i] = y[i] - (first + b * (static_cast<double>(i) - (static_cast<double>(mm) - 1) / 2));
+  } else if (sp.trend != 'N' && y.size() > 1) {
+    b = y[1] - y[0];
+  }
+  if (sp.season) {
+    // Start one season in: states describe time mm - 1.
+    l = l + b * (static_cast<double>(mm) - 1) / 2;
+  }
+  const size_t start = sp.season ? mm : 1;
+  std::vector<double> ring = s;  // ring[t % mm] = s_{t-m} for the next t
+  for (size_t t = start; t < y.size(); ++t) {
+    const double seas = sp.season ? ring[t % mm] : 0;
+    const double yhat = l + p.phi * b + seas;
+    const double e = y[t] - yhat;
+    r.sse += e * e;
+    r.errors.push_back(e);
+    const double nl = l + p.phi * b + p.alpha * e;
+    b = p.phi * b + p.beta * e;
+    if (sp.season) ring[t % mm] = seas + p.gamma * e;
+    l = nl;
+  }
+  r.level = l;
+  r.slope = b;
+  if (sp.season) {
+    for (size_t k = 0; k < mm; ++k) r.season.push_back(ring[(y.size() + k) % mm]);
+  }
+  return r;
+}
+
+struct EtsFit {
+  EtsSpec spec;
+  EtsParams params;
+  EtsRun run;
+  double aicc = INFINITY;
+};
+
+EtsFit FitEts(const std::vector<double>& y, int m, const EtsSpec& sp) {
+  EtsFit f;
+  f.spec = sp;
+  const size_t dims = 1 + (sp.trend != 'N') + (sp.season ? 1 : 0) + (sp.trend == 'D');
+  auto loss = [&](const std::vector<double>& x) { return EtsFilter(y, m, sp, ToParams(sp, x)).sse; };
+  const auto x = NelderMead(loss, std::vector<double>(dims, -1.0), 0.5);
+  f.params = ToParams(sp, x);
+  f.run = EtsFilter(y, m, sp, f.params);
+  const double n = static_cast<double>(f.run.errors.size());
+  const double k = static_cast<double>(dims) + 1 + (sp.trend != 'N') + (sp.season ? m - 1 : 0) + 1;  // params, states, sigma
+  if (n > k + 1 && f.run.sse > 0) {
+    const double aic = n * std::log(f.run.sse / n) + 2 * k;
+    f.aicc = aic + 2 * k * (k + 1) / (n - k - 1);
+  }
+  return f;
+}
+
+// Chooses among ETS(A,N,N), (A,A,N), (A,Ad,N) and, with a season and two
+// full seasons of data, (A,N,A), (A,A,A), (A,Ad,A) by AICc.
+Fit Ets(const std::vector<double>& y, int h, int m) {
+  std::vector<EtsSpec> specs = {{'N', false}, {'A', false}, {'D', false}};
+  if (m > 1 && y.size() >= 3 * static_cast<size_t>(m)) {
+    specs.push_back({'N', true});
+    specs.push_back({'A', true});
+    specs.push_back({'D', true});
+  }
+  EtsFit best;
+  for (const auto& sp : specs) {
+    if (y.size() < 4) break;
+    EtsFit f = FitEts(y, m, sp);
+    if (f.aicc < best.aicc || std::isinf(best.aicc)) best = std::move(f);
+  }
+  if (std::isinf(best.aicc) && best.run.errors.empty()) return Naive(y, h);
+  Fit out;
+  const EtsParams& p = best.params;
+  const double sigma = Rms(best.run.errors);
+  double phi_sum = 0, var_sum = 0;
+  for (int k = 1; k <= h; ++k) {
+    phi_sum += std::pow(p.phi, k);
+    double mean = best.run.level + (best.spec.trend != 'N' ? phi_sum * best.run.slope : 0);
+    if (best.spec.season) mean += best.run.season[static_cast<size_t>((k - 1) % m)];
+    out.mean.push_back(mean);
+    // Class-1 variance: sigma^2 (1 + sum_{j<k} c_j^2), c_j = alpha + beta phi_j + gamma [j % m == 0].
+    out.sd.push_back(sigma * std::sqrt(1 + var_sum));
+    double phi_j = 0;
+    for (int i = 1; i <= k; ++i) phi_j += std::pow(p.phi, i);
+    const double c = p.alpha + p.beta * (best.spec.trend != 'N' ? phi_j : 0) +
+                     (best.spec.season && k % m == 0 ? p.gamma : 0);
+    var_sum += c * c;
+  }
+  return out;
+}
+
 Fit FitModel(const std::string& model, const std::vector<double>& y, int h, int m, int window) {
+  if (model == "ets") return Ets(y, h, m);
   if (model == "ses") return Ses(y, h);
   if (model == "theta") return Theta(y, h, m);
   if (model == "naive") return Naive(y, h);
@@ -334,7 +530,7 @@ bool IsIntermittent(const std::vector<double>& y) {
 }
 
 std::vector<std::string> Candidates(const std::vector<double>& y, int m) {
-  std::vector<std::string> c = {"naive", "drift", "mean", "ses", "theta"};
+  std::vector<std::string> c = {"naive", "drift", "mean", "ses", "theta", "ets"};
   if (m > 1) {
     c.push_back("snaive");
     c.push_back("naive2");
@@ -401,8 +597,8 @@ double NormalQuantile(double p) {
 
 const std::vector<std::string>& ModelNames() {
   static const auto* const kNames =
-      new std::vector<std::string>{"auto",  "naive", "snaive",  "drift", "mean", "naive2",
-                                   "ses",   "theta", "croston", "sba",   "tsb"};
+      new std::vector<std::string>{"auto", "naive", "snaive",  "drift", "mean", "naive2",
+                                   "ses",  "theta", "ets", "croston", "sba",   "tsb"};
   return *kNames;
 }
 
@@ -411,7 +607,7 @@ Status ValidateForecastOptions(const ForecastOptions& o) {
   if (o.season < 0) return InvalidArgument("season must be >= 0");
   if (std::find(ModelNames().begin(), ModelNames().end(), o.model) == ModelNames().end()) {
     return InvalidArgument("unknown model '" + o.model +
-                           "' (auto, naive, snaive, drift, mean, naive2, ses, theta, croston, sba, tsb)");
+                           "' (auto, naive, snaive, drift, mean, naive2, ses, theta, ets, croston, sba, tsb)");
   }
   for (int l : o.levels) {
     if (l <= 0 || l >= 100) return InvalidArgument("levels must be between 0 and 100 (exclusive)");

@@ -155,6 +155,44 @@ TEST(ForecastTest, SesWinsOnSmoothedLevelsAndThetaOnTrendAndSeason) {
   EXPECT_LT((*ts)[2].smape, (*ts)[1].smape);
 }
 
+TEST(ForecastTest, EtsFindsTrendAndSeasonAndItsIntervalsCover) {
+  Context ctx(testing::QuietOptions());
+  std::mt19937_64 rng(4);
+  std::normal_distribution<double> e(0, 1);
+  // Planted additive trend + additive weekly season + noise.
+  std::vector<Series> seasonal;
+  const double weekly[] = {-6, -3, 0, 1, 2, 9, -3};
+  for (int i = 0; i < 20; ++i) {
+    std::vector<double> y;
+    for (int t = 0; t < 120; ++t) y.push_back(50 + 0.4 * t + weekly[t % 7] + e(rng));
+    seasonal.push_back(Daily("aaa" + std::to_string(i), y));
+  }
+  ForecastOptions o;
+  o.horizon = 14;
+  auto sc = Evaluate(ctx, seasonal, o, {"snaive", "ets"}, 2);
+  ASSERT_TRUE(sc.ok());
+  EXPECT_LT((*sc)[1].rmsse, 0.7 * (*sc)[0].rmsse);
+  // Simulated ETS(A,N,N): the 95% intervals cover about 95%.
+  std::vector<Series> ann;
+  for (int i = 0; i < 200; ++i) {
+    std::vector<double> y;
+    double level = 100;
+    for (int t = 0; t < 100; ++t) {
+      const double err = 2 * e(rng);
+      y.push_back(level + err);
+      level += 0.4 * err;
+    }
+    ann.push_back(Daily("ann" + std::to_string(i), y));
+  }
+  ForecastOptions ao;
+  ao.horizon = 8;
+  ao.season = 1;
+  auto cov = Evaluate(ctx, ann, ao, {"ets"}, 2);
+  ASSERT_TRUE(cov.ok());
+  EXPECT_NEAR((*cov)[0].coverage[1], 0.95, 0.04);
+  EXPECT_NEAR((*cov)[0].coverage[0], 0.80, 0.05);
+}
+
 TEST(ForecastTest, ReadsLongAndNabLayoutsWithClearErrors) {
   testing::TempDir d;
   auto s = ReadSeriesCsv(d.Write("long.csv", "series_id,timestamp,value\nb,2025-01-02,3\na,2025-01-01,1\na,2025-01-02,2\n"));
