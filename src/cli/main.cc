@@ -363,13 +363,13 @@ int Main(int argc, char** argv) {
   auto* forecast_cmd = app.add_subcommand("forecast", "Demand forecasts with intervals (file mode: series CSV in, CSV out)");
   forecast_cmd->require_subcommand(0, 1);
   forecast::ForecastOptions fo;
-  std::string fc_input, fc_levels = "80,95", fc_models = "naive,snaive,naive2,ses,theta,auto";
+  std::string fc_input, fc_levels = "80,95", fc_models = "naive,snaive,naive2,ses,theta,ets,auto";
   int fc_origins = 3;
   forecast_cmd->add_option("--input", fc_input, "CSV: series_id,timestamp,value (or timestamp,value)")
       ->check(CLI::ExistingFile);
   forecast_cmd->add_option("--horizon", fo.horizon, "Steps ahead")->capture_default_str();
   forecast_cmd->add_option("--season", fo.season, "Seasonal period (0 = from the spacing)")->capture_default_str();
-  forecast_cmd->add_option("--model", fo.model, "auto|naive|snaive|drift|mean|naive2|ses|theta|croston|sba|tsb")
+  forecast_cmd->add_option("--model", fo.model, "auto|naive|snaive|drift|mean|naive2|ses|theta|ets|croston|sba|tsb")
       ->capture_default_str();
   forecast_cmd->add_option("--level", fc_levels, "Interval levels in percent")->capture_default_str();
   auto* fevaluate = forecast_cmd->add_subcommand("evaluate", "Rolling-origin backtest: sMAPE, MASE, RMSSE, coverage");
