@@ -349,6 +349,7 @@ std::vector<double> NelderMead(const F& f, std::vector<double> x0, double step =
 struct EtsSpec {
   char trend = 'N';  // N, A, D (damped)
   bool season = false;
+  bool multiplicative = false;  // season multiplies the level (positive data only)
 };
 
 struct EtsParams {
@@ -389,7 +390,10 @@ EtsRun EtsFilter(const std::vector<double>& y, int m, const EtsSpec& sp, const E
     }
     l = first;
     if (sp.trend != 'N') b = (second - first) / static_cast<double>(mm);
-    for (size_t i = 0; i < mm; ++i) s[i] = y[i] - (first + b * (static_cast<double>(i) - (static_cast<double>(mm) - 1) / 2));
+    for (size_t i = 0; i < mm; ++i) {
+      const double base = first + b * (static_cast<double>(i) - (static_cast<double>(mm) - 1) / 2);
+      s[i] = sp.multiplicative ? (base > 0 ? y[i] / base : 1.0) : y[i] - base;
+    }
   } else if (sp.trend != 'N' && y.size() > 1) {
     b = y[1] - y[0];
   }
@@ -400,12 +404,25 @@ EtsRun EtsFilter(const std::vector<double>& y, int m, const EtsSpec& sp, const E
   const size_t start = sp.season ? mm : 1;
   std::vector<double> ring = s;  // ring[t % mm] = s_{t-m} for the next t
   for (size_t t = start; t < y.size(); ++t) {
+    const double base = l + p.phi * b;
+    if (sp.multiplicative) {
+      // ETS(A,*,M): additive error on a seasonally multiplied level.
+      const double seas = ring[t % mm];
+      const double e = y[t] - base * seas;
+      r.sse += e * e;
+      r.errors.push_back(e);
+      const double ds = std::abs(seas) > 1e-9 ? seas : 1e-9;
+      const double db = std::abs(base) > 1e-9 ? base : 1e-9;
+      l = base + p.alpha * e / ds;
+      b = p.phi * b + p.beta * e / ds;
+      ring[t % mm] = seas + p.gamma * e / db;
+      continue;
+    }
     const double seas = sp.season ? ring[t % mm] : 0;
-    const double yhat = l + p.phi * b + seas;
-    const double e = y[t] - yhat;
+    const double e = y[t] - (base + seas);
     r.sse += e * e;
     r.errors.push_back(e);
-    const double nl = l + p.phi * b + p.alpha * e;
+    const double nl = base + p.alpha * e;
     b = p.phi * b + p.beta * e;
     if (sp.season) ring[t % mm] = seas + p.gamma * e;
     l = nl;
@@ -442,14 +459,20 @@ EtsFit FitEts(const std::vector<double>& y, int m, const EtsSpec& sp) {
   return f;
 }
 
-// Chooses among ETS(A,N,N), (A,A,N), (A,Ad,N) and, with a season and two
-// full seasons of data, (A,N,A), (A,A,A), (A,Ad,A) by AICc.
+// Chooses among ETS(A,N,N), (A,A,N), (A,Ad,N) and, with a season and three
+// full seasons of data, (A,N,A), (A,A,A), (A,Ad,A) and for positive data
+// (A,N,M), (A,A,M), (A,Ad,M) by AICc.
 Fit Ets(const std::vector<double>& y, int h, int m) {
   std::vector<EtsSpec> specs = {{'N', false}, {'A', false}, {'D', false}};
   if (m > 1 && y.size() >= 3 * static_cast<size_t>(m)) {
     specs.push_back({'N', true});
     specs.push_back({'A', true});
     specs.push_back({'D', true});
+    if (std::all_of(y.begin(), y.end(), [](double v) { return v > 0; })) {
+      specs.push_back({'N', true, true});
+      specs.push_back({'A', true, true});
+      specs.push_back({'D', true, true});
+    }
   }
   EtsFit best;
   for (const auto& sp : specs) {
@@ -465,10 +488,20 @@ Fit Ets(const std::vector<double>& y, int h, int m) {
   for (int k = 1; k <= h; ++k) {
     phi_sum += std::pow(p.phi, k);
     double mean = best.run.level + (best.spec.trend != 'N' ? phi_sum * best.run.slope : 0);
-    if (best.spec.season) mean += best.run.season[static_cast<size_t>((k - 1) % m)];
+    double scale = 1;
+    if (best.spec.season) {
+      const double seas = best.run.season[static_cast<size_t>((k - 1) % m)];
+      if (best.spec.multiplicative) {
+        mean *= seas;
+        scale = seas;
+      } else {
+        mean += seas;
+      }
+    }
     out.mean.push_back(mean);
-    // Class-1 variance: sigma^2 (1 + sum_{j<k} c_j^2), c_j = alpha + beta phi_j + gamma [j % m == 0].
-    out.sd.push_back(sigma * std::sqrt(1 + var_sum));
+    // Class-1 variance: sigma^2 (1 + sum_{j<k} c_j^2), c_j = alpha + beta phi_j + gamma [j % m == 0];
+    // for a multiplicative season, the same scaled by the seasonal factor (an approximation).
+    out.sd.push_back(sigma * std::sqrt(1 + var_sum) * (best.spec.multiplicative ? std::max(scale, 0.0) : 1.0));
     double phi_j = 0;
     for (int i = 1; i <= k; ++i) phi_j += std::pow(p.phi, i);
     const double c = p.alpha + p.beta * (best.spec.trend != 'N' ? phi_j : 0) +

@@ -172,6 +172,18 @@ TEST(ForecastTest, EtsFindsTrendAndSeasonAndItsIntervalsCover) {
   auto sc = Evaluate(ctx, seasonal, o, {"snaive", "ets"}, 2);
   ASSERT_TRUE(sc.ok());
   EXPECT_LT((*sc)[1].rmsse, 0.7 * (*sc)[0].rmsse);
+  // A multiplicative season on a growing level: the (A,*,M) models fit it.
+  std::vector<Series> mult;
+  const double factor[] = {0.7, 0.8, 1.0, 1.0, 1.1, 1.5, 0.9};
+  for (int i = 0; i < 20; ++i) {
+    std::vector<double> y;
+    for (int t = 0; t < 140; ++t) y.push_back((40 + 1.0 * t) * factor[t % 7] * (1 + 0.02 * e(rng)));
+    mult.push_back(Daily("mul" + std::to_string(i), y));
+  }
+  auto ms = Evaluate(ctx, mult, o, {"snaive", "theta", "ets"}, 2);
+  ASSERT_TRUE(ms.ok());
+  EXPECT_LT((*ms)[2].smape, (*ms)[0].smape);
+  EXPECT_LT((*ms)[2].smape, 3.0);
   // Simulated ETS(A,N,N): the 95% intervals cover about 95%.
   std::vector<Series> ann;
   for (int i = 0; i < 200; ++i) {
