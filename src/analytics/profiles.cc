@@ -36,8 +36,8 @@ std::string Fmt(const char* f, double v) {
 
 std::vector<std::string> ItemCategories(const Snapshot& snap) {
   std::vector<std::string> out(static_cast<size_t>(snap.items->size()));
-  for (const auto& [entity, table] : snap.tables) {
-    if (entity != Entity::kItems) continue;
+  if (const Table* found = snap.find(Entity::kItems)) {
+    const Table& table = *found;
     const Column& id = table.col("item_id");
     const Column& cat = table.col("category");
     for (int64_t r = 0; r < table.rows(); ++r) {
@@ -54,8 +54,8 @@ std::vector<std::pair<std::string, std::vector<std::string>>> UserAttributes(con
   std::map<std::string, std::vector<std::string>> by_key;
   std::map<std::string, std::set<std::string>> distinct;
   const auto n = static_cast<size_t>(snap.users->size());
-  for (const auto& [entity, table] : snap.tables) {
-    if (entity != Entity::kUsers) continue;
+  if (const Table* found = snap.find(Entity::kUsers)) {
+    const Table& table = *found;
     const Column& id = table.col("user_id");
     const Column& attr = table.col("attributes");
     for (int64_t r = 0; r < table.rows(); ++r) {
@@ -81,8 +81,8 @@ std::vector<std::pair<std::string, std::vector<std::string>>> UserAttributes(con
 }
 
 void AddTicketFacts(const Snapshot& snap, ProfileOptions* o) {
-  for (const auto& [entity, table] : snap.tables) {
-    if (entity != Entity::kTickets) continue;
+  if (const Table* found = snap.find(Entity::kTickets)) {
+    const Table& table = *found;
     const Column& user = table.col("user_id");
     const Column& ts = table.col("timestamp");
     const Column& intent = table.col("intent");

@@ -21,12 +21,17 @@ const Column& Table::col(std::string_view name) const {
   return *c;
 }
 
-const Table& Snapshot::table(Entity e) const {
+const Table* Snapshot::find(Entity e) const {
   for (const auto& [entity, t] : tables) {
-    if (entity == e) return t;
+    if (entity == e) return &t;
   }
-  OP_CHECK(false) << "table not in snapshot: " << EntityName(e);
-  return tables.front().second;
+  return nullptr;
+}
+
+const Table& Snapshot::table(Entity e) const {
+  const Table* t = find(e);
+  OP_CHECK(t != nullptr) << "table not in snapshot: " << EntityName(e);
+  return *t;
 }
 
 EventLogBuilder::EventLogBuilder(std::shared_ptr<Dictionary> users, std::shared_ptr<Dictionary> items)

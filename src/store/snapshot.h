@@ -111,6 +111,8 @@ struct Snapshot {
 
   // REQUIRES: the entity was in SnapshotSpec::tables.
   const Table& table(Entity e) const;
+  // The table of `e`, or null when it was not loaded.
+  const Table* find(Entity e) const;
 };
 
 StatusOr<Snapshot> LoadSnapshot(const Context& ctx, Store& store, const SnapshotSpec& spec);
