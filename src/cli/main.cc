@@ -364,13 +364,22 @@ int Main(int argc, char** argv) {
   forecast_cmd->require_subcommand(0, 1);
   forecast::ForecastOptions fo;
   std::string fc_input, fc_levels = "80,95", fc_models = "naive,snaive,naive2,ses,theta,ets,auto";
+  std::string fc_seasons, fc_future;
   int fc_origins = 3;
   forecast_cmd->add_option("--input", fc_input, "CSV: series_id,timestamp,value (or timestamp,value)")
       ->check(CLI::ExistingFile);
   forecast_cmd->add_option("--horizon", fo.horizon, "Steps ahead")->capture_default_str();
   forecast_cmd->add_option("--season", fo.season, "Seasonal period (0 = from the spacing)")->capture_default_str();
-  forecast_cmd->add_option("--model", fo.model, "auto|naive|snaive|drift|mean|naive2|ses|theta|ets|croston|sba|tsb")
+  forecast_cmd->add_option("--model", fo.model,
+                           "auto|ensemble|naive|snaive|drift|mean|naive2|ses|theta|otm|ets|arima|mstl|regression|"
+                           "croston|sba|tsb")
       ->capture_default_str();
+  forecast_cmd->add_option("--seasons", fc_seasons, "mstl: seasonal periods, e.g. 24,168 (default from the spacing)");
+  forecast_cmd->add_option("--intervals", fo.intervals, "model | conformal (calibrated on backtest errors)")
+      ->capture_default_str();
+  forecast_cmd->add_option("--future", fc_future,
+                           "regression: CSV series_id,timestamp,<drivers> over the horizon (planned price, promotions)")
+      ->check(CLI::ExistingFile);
   forecast_cmd->add_option("--level", fc_levels, "Interval levels in percent")->capture_default_str();
   auto* fevaluate = forecast_cmd->add_subcommand("evaluate", "Rolling-origin backtest: sMAPE, MASE, RMSSE, coverage");
   fevaluate->add_option("--models", fc_models, "Models to compare")->capture_default_str();
@@ -760,6 +769,7 @@ int Main(int argc, char** argv) {
     if (fc_input.empty()) return Fail(InvalidArgument("--input is required"), g.json);
     fo.levels.clear();
     for (const auto& l : analytics::SplitList(fc_levels)) fo.levels.push_back(std::atoi(l.c_str()));
+    for (const auto& p : analytics::SplitList(fc_seasons)) fo.seasons.push_back(std::atoi(p.c_str()));
     if (Status st = forecast::ValidateForecastOptions(fo); !st.ok()) return Fail(st, g.json);
     auto series = forecast::ReadSeriesCsv(fc_input);
     if (!series.ok()) return Fail(series.status(), g.json);
@@ -787,15 +797,29 @@ int Main(int argc, char** argv) {
       if (g.json) std::cout << json{{"horizon", fo.horizon}, {"origins", fc_origins}, {"models", out}}.dump(2) << "\n";
       return 0;
     }
+    std::map<std::string, forecast::Series> future;
+    if (!fc_future.empty()) {
+      auto fut = forecast::ReadSeriesCsv(fc_future, /*require_value=*/false);
+      if (!fut.ok()) return Fail(fut.status(), g.json);
+      for (auto& f : *fut) future[f.id] = std::move(f);
+    }
+    // Series are independent: forecast them in parallel, print in input order.
+    std::vector<StatusOr<forecast::Forecast>> results(series->size(), Internal("not forecast"));
+    ctx.pool().ParallelFor(static_cast<int64_t>(series->size()), 1, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) {
+        const auto& s = (*series)[static_cast<size_t>(i)];
+        const auto it = future.find(s.id);
+        results[static_cast<size_t>(i)] = forecast::ForecastSeries(s, fo, it == future.end() ? nullptr : &it->second);
+      }
+    });
     std::string header = "series_id,timestamp,mean";
     for (int l : fo.levels) header += ",lo_" + std::to_string(l) + ",hi_" + std::to_string(l);
     std::cout << header << ",model\n";
-    for (const auto& s : *series) {
-      auto f = forecast::ForecastSeries(s, fo);
+    for (const auto& f : results) {
       if (!f.ok()) return Fail(f.status(), g.json);
       for (size_t k = 0; k < f->mean.size(); ++k) {
         char buf[64];
-        std::vector<std::string> row = {s.id, FormatTimestamp(f->time[k])};
+        std::vector<std::string> row = {f->series_id, FormatTimestamp(f->time[k])};
         std::snprintf(buf, sizeof(buf), "%.6g", f->mean[k]);
         row.emplace_back(buf);
         for (size_t l = 0; l < fo.levels.size(); ++l) {
@@ -804,7 +828,7 @@ int Main(int argc, char** argv) {
           std::snprintf(buf, sizeof(buf), "%.6g", f->hi[l][k]);
           row.emplace_back(buf);
         }
-        row.push_back(f->model);
+        row.push_back(f->detail.empty() ? f->model : f->model + ": " + f->detail);
         std::cout << CsvLine(row) << "\n";
       }
     }

@@ -7,11 +7,18 @@
 #include <mutex>
 #include <numeric>
 
+#include <Eigen/Dense>
+
 #include "core/csv.h"
 #include "core/time.h"
+#include "forecast/internal.h"
 #include "ml/metrics.h"
 
 namespace opspilot::forecast {
+
+using internal::Fit;
+using internal::GoldenSection;
+using internal::NelderMead;
 
 namespace {
 
@@ -29,14 +36,6 @@ double Rms(const std::vector<double>& e) {
   return std::sqrt(s / static_cast<double>(e.size()));
 }
 
-// A point forecast with a scale per step for normal intervals, or explicit
-// residual quantiles (intermittent models).
-struct Fit {
-  std::vector<double> mean;
-  std::vector<double> sd;              // per step; empty when `residuals` is used
-  std::vector<double> residuals;       // one-step in-sample errors for empirical intervals
-  bool non_negative = false;
-};
 
 Fit Naive(const std::vector<double>& y, int h) {
   Fit f;
@@ -194,29 +193,6 @@ Fit Intermittent(const std::vector<double>& y, int h, const std::string& kind, d
   return f;
 }
 
-// Minimizes f on [lo, hi] by golden-section search (f unimodal enough there).
-template <typename F>
-double GoldenSection(const F& f, double lo, double hi, int iters = 60) {
-  const double g = (std::sqrt(5.0) - 1) / 2;
-  double a = lo, b = hi, c = b - g * (b - a), d = a + g * (b - a);
-  double fc = f(c), fd = f(d);
-  for (int i = 0; i < iters; ++i) {
-    if (fc < fd) {
-      b = d;
-      d = c;
-      fd = fc;
-      c = b - g * (b - a);
-      fc = f(c);
-    } else {
-      a = c;
-      c = d;
-      fc = fd;
-      d = a + g * (b - a);
-      fd = f(d);
-    }
-  }
-  return (a + b) / 2;
-}
 
 // Simple exponential smoothing with level initialised at y[0]: one-step
 // errors and the final level.
@@ -285,66 +261,6 @@ Fit Theta(const std::vector<double>& y, int h, int m) {
 
 // ---- ETS with additive errors: trend none / additive / damped, season none / additive ----
 
-// Nelder-Mead minimisation of f over x (the caller maps x into its bounds).
-template <typename F>
-std::vector<double> NelderMead(const F& f, std::vector<double> x0, double step = 0.1, int iters = 300) {
-  const size_t n = x0.size();
-  std::vector<std::vector<double>> pts(n + 1, x0);
-  for (size_t i = 0; i < n; ++i) pts[i + 1][i] += step;
-  std::vector<double> val(n + 1);
-  for (size_t i = 0; i <= n; ++i) val[i] = f(pts[i]);
-  for (int it = 0; it < iters; ++it) {
-    std::vector<size_t> order(n + 1);
-    std::iota(order.begin(), order.end(), 0);
-    std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return val[a] < val[b]; });
-    const size_t best = order[0], worst = order[n], second = order[n - 1];
-    if (std::abs(val[worst] - val[best]) < 1e-10 * (std::abs(val[best]) + 1e-10)) break;
-    std::vector<double> c(n, 0);
-    for (size_t i = 0; i <= n; ++i) {
-      if (i == worst) continue;
-      for (size_t j = 0; j < n; ++j) c[j] += pts[i][j] / static_cast<double>(n);
-    }
-    auto along = [&](double t) {
-      std::vector<double> p(n);
-      for (size_t j = 0; j < n; ++j) p[j] = c[j] + t * (pts[worst][j] - c[j]);
-      return p;
-    };
-    auto r = along(-1);
-    const double fr = f(r);
-    if (fr < val[best]) {
-      auto e = along(-2);
-      const double fe = f(e);
-      if (fe < fr) {
-        pts[worst] = e;
-        val[worst] = fe;
-      } else {
-        pts[worst] = r;
-        val[worst] = fr;
-      }
-    } else if (fr < val[second]) {
-      pts[worst] = r;
-      val[worst] = fr;
-    } else {
-      auto k = along(0.5);
-      const double fk = f(k);
-      if (fk < val[worst]) {
-        pts[worst] = k;
-        val[worst] = fk;
-      } else {
-        for (size_t i = 0; i <= n; ++i) {
-          if (i == best) continue;
-          for (size_t j = 0; j < n; ++j) pts[i][j] = pts[best][j] + 0.5 * (pts[i][j] - pts[best][j]);
-          val[i] = f(pts[i]);
-        }
-      }
-    }
-  }
-  size_t b = 0;
-  for (size_t i = 1; i <= n; ++i) {
-    if (val[i] < val[b]) b = i;
-  }
-  return pts[b];
-}
 
 struct EtsSpec {
   char trend = 'N';  // N, A, D (damped)
@@ -511,14 +427,275 @@ Fit Ets(const std::vector<double>& y, int h, int m) {
   return out;
 }
 
-Fit FitModel(const std::string& model, const std::vector<double>& y, int h, int m, int window) {
+// Optimised Theta (Fiorucci et al. 2016): the theta line
+// Z = theta d + (1 - theta)(A + B t) is smoothed by SES and recombined as
+// (1 - 1/theta)(A + B t) + Z / theta; theta in [1, 5] and alpha minimise the
+// one-step in-sample error. theta = 2 is the standard method.
+Fit OptimizedTheta(const std::vector<double>& y, int h, int m) {
+  const bool positive = std::all_of(y.begin(), y.end(), [](double v) { return v > 0; });
+  const bool seasonal = positive && Seasonal(y, m);
+  std::vector<double> idx(static_cast<size_t>(std::max(m, 1)), 1.0);
+  if (seasonal) idx = SeasonalIndices(y, m);
+  std::vector<double> d(y.size());
+  for (size_t t = 0; t < y.size(); ++t) d[t] = y[t] / idx[t % idx.size()];
+  const double n = static_cast<double>(d.size());
+  double st = 0, sy = 0, stt = 0, sty = 0;
+  for (size_t t = 0; t < d.size(); ++t) {
+    const double tt = static_cast<double>(t);
+    st += tt;
+    sy += d[t];
+    stt += tt * tt;
+    sty += tt * d[t];
+  }
+  const double b = n > 1 ? (n * sty - st * sy) / (n * stt - st * st) : 0;
+  const double a = (sy - b * st) / n;
+  // In-sample one-step SSE of the combination for a given theta (alpha optimised inside).
+  auto run = [&](double theta, double* alpha_out, double* level_out, std::vector<double>* errors) {
+    std::vector<double> z(d.size());
+    for (size_t t = 0; t < d.size(); ++t) z[t] = theta * d[t] + (1 - theta) * (a + b * static_cast<double>(t));
+    const double alpha = SesAlpha(z);
+    double l = z[0], sse = 0;
+    if (errors) errors->clear();
+    for (size_t t = 1; t < d.size(); ++t) {
+      const double fit = (1 - 1 / theta) * (a + b * static_cast<double>(t)) + l / theta;
+      const double e = d[t] - fit;
+      sse += e * e;
+      if (errors) errors->push_back(e);
+      l += alpha * (z[t] - l);
+    }
+    if (alpha_out) *alpha_out = alpha;
+    if (level_out) *level_out = l;
+    return sse;
+  };
+  const double theta = GoldenSection([&](double th) { return run(th, nullptr, nullptr, nullptr); }, 1.0, 5.0, 30);
+  double alpha = 0, level = 0;
+  std::vector<double> e;
+  run(theta, &alpha, &level, &e);
+  const double sigma = Rms(e);
+  Fit f;
+  for (int k = 1; k <= h; ++k) {
+    const double t = n - 1 + k;
+    const double s = idx[(y.size() + static_cast<size_t>(k) - 1) % idx.size()];
+    f.mean.push_back(((1 - 1 / theta) * (a + b * t) + level / theta) * s);
+    f.sd.push_back(sigma * std::sqrt(1 + (k - 1) * alpha * alpha) * s);
+  }
+  return f;
+}
+
+// Default seasonal periods for MSTL from the base period: hourly -> 24, 168;
+// daily -> 7, 365 (the second only with two years of data).
+std::vector<int> DefaultSeasons(int m, size_t n) {
+  std::vector<int> out;
+  if (m == 24) out = {24, 168};
+  else if (m == 7) out = {7, 365};
+  else if (m > 1) out = {m};
+  std::vector<int> kept;
+  for (int p : out) {
+    if (n >= 2 * static_cast<size_t>(p)) kept.push_back(p);
+  }
+  return kept;
+}
+
+// Mean per position of a centred-moving-average-detrended series, centred to 0.
+std::vector<double> SeasonalProfile(const std::vector<double>& x, int period) {
+  const size_t n = x.size(), mm = static_cast<size_t>(period), half = mm / 2;
+  std::vector<double> sum(mm, 0), cnt(mm, 0);
+  // Prefix sums make the moving average O(n) for long periods.
+  std::vector<double> pre(n + 1, 0);
+  for (size_t t = 0; t < n; ++t) pre[t + 1] = pre[t] + x[t];
+  for (size_t t = half; t + half < n; ++t) {
+    double cma;
+    if (mm % 2 == 0) {
+      cma = (pre[t + half] - pre[t - half + 1]) + 0.5 * (x[t - half] + x[t + half]);
+    } else {
+      cma = pre[t + half + 1] - pre[t - half];
+    }
+    sum[t % mm] += x[t] - cma / static_cast<double>(mm);
+    cnt[t % mm] += 1;
+  }
+  std::vector<double> prof(mm, 0);
+  double mu = 0;
+  for (size_t i = 0; i < mm; ++i) {
+    prof[i] = cnt[i] > 0 ? sum[i] / cnt[i] : 0;
+    mu += prof[i] / static_cast<double>(mm);
+  }
+  for (double& v : prof) v -= mu;
+  return prof;
+}
+
+// MSTL-style: additive seasonal profiles for several periods, estimated in
+// turn and refined twice (each on the series less the others), then the
+// seasonally adjusted series is forecast by non-seasonal ETS and the profiles
+// are added back.
+Fit Mstl(const std::vector<double>& y, int h, const std::vector<int>& periods, std::string* detail) {
+  const size_t n = y.size();
+  std::vector<std::vector<double>> prof(periods.size());
+  for (size_t i = 0; i < periods.size(); ++i) prof[i].assign(static_cast<size_t>(periods[i]), 0);
+  for (int pass = 0; pass < 3; ++pass) {
+    for (size_t i = 0; i < periods.size(); ++i) {
+      std::vector<double> x(y);
+      for (size_t j = 0; j < periods.size(); ++j) {
+        if (j == i) continue;
+        for (size_t t = 0; t < n; ++t) x[t] -= prof[j][t % prof[j].size()];
+      }
+      prof[i] = SeasonalProfile(x, periods[i]);
+    }
+  }
+  std::vector<double> adj(y);
+  for (const auto& p : prof) {
+    for (size_t t = 0; t < n; ++t) adj[t] -= p[t % p.size()];
+  }
+  Fit f = Ets(adj, h, 1);
+  for (int k = 1; k <= h; ++k) {
+    for (const auto& p : prof) f.mean[static_cast<size_t>(k - 1)] += p[(n + static_cast<size_t>(k) - 1) % p.size()];
+  }
+  if (detail) {
+    *detail = "MSTL(";
+    for (size_t i = 0; i < periods.size(); ++i) *detail += (i ? "," : "") + std::to_string(periods[i]);
+    *detail += ")+ETS";
+  }
+  return f;
+}
+
+// The time k steps after t: calendar months for monthly, quarterly and yearly
+// data (so that forecasts land on the 1st of the month), fixed seconds otherwise.
+int64_t StepTime(int64_t t, int k, int64_t gap) {
+  int months = 0;
+  if (gap >= 27 * 86400 && gap <= 32 * 86400) months = 1;
+  else if (gap >= 88 * 86400 && gap <= 93 * 86400) months = 3;
+  else if (gap >= 364 * 86400 && gap <= 367 * 86400) months = 12;
+  if (months == 0) return t + k * gap;
+  const int64_t days = t >= 0 ? t / 86400 : -((-t + 86399) / 86400);
+  const int64_t secs = t - days * 86400;
+  int64_t y;
+  unsigned m, d;
+  CivilFromDays(days, &y, &m, &d);
+  const int64_t total = static_cast<int64_t>(m) - 1 + static_cast<int64_t>(months) * k;
+  y += total / 12;
+  const auto nm = static_cast<unsigned>(total % 12 + 1);
+  static constexpr unsigned kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  const unsigned last = kDays[nm - 1] + (nm == 2 && leap ? 1 : 0);
+  return DaysFromCivil(y, nm, std::min(d, last)) * 86400 + secs;
+}
+
+// Calendar and driver features of one time point: trend, day-of-week dummies
+// (daily data) or hour-of-day dummies (hourly data), then the drivers.
+void Features(int64_t time, double t_scaled, int64_t spacing, const std::vector<double>& drivers,
+              std::vector<double>* row) {
+  row->clear();
+  row->push_back(1);
+  row->push_back(t_scaled);
+  if (spacing >= 80000 && spacing <= 90000) {
+    const int64_t days = time >= 0 ? time / 86400 : -((-time + 86399) / 86400);
+    const int dow = static_cast<int>(((days + 3) % 7 + 7) % 7);  // 0 = Monday
+    for (int d = 1; d < 7; ++d) row->push_back(dow == d ? 1 : 0);
+  } else if (spacing >= 3000 && spacing <= 4000) {
+    const int hour = static_cast<int>(((time % 86400) + 86400) % 86400 / 3600);
+    for (int d = 1; d < 24; ++d) row->push_back(hour == d ? 1 : 0);
+  }
+  row->insert(row->end(), drivers.begin(), drivers.end());
+}
+
+// Dynamic regression: least squares (lightly ridged) on calendar features and
+// drivers, with an automatic ARIMA on the residuals.
+Fit Regression(const Series& s, const Series* future, int h, std::vector<double>* coefficients, std::string* detail) {
+  const size_t n = s.y.size(), nd = s.drivers.size();
+  const int64_t gap = Spacing(s);
+  std::vector<double> row, drv(nd);
+  Features(s.time[0], 0, gap, drv, &row);
+  const auto p = static_cast<Eigen::Index>(row.size());
+  Eigen::MatrixXd X(static_cast<Eigen::Index>(n), p);
+  Eigen::VectorXd Y(static_cast<Eigen::Index>(n));
+  const double scale = static_cast<double>(std::max<size_t>(n, 1));
+  for (size_t t = 0; t < n; ++t) {
+    for (size_t j = 0; j < nd; ++j) drv[j] = s.drivers[j][t];
+    Features(s.time[t], static_cast<double>(t) / scale, gap, drv, &row);
+    for (Eigen::Index j = 0; j < p; ++j) X(static_cast<Eigen::Index>(t), j) = row[static_cast<size_t>(j)];
+    Y(static_cast<Eigen::Index>(t)) = s.y[t];
+  }
+  Eigen::MatrixXd XtX = X.transpose() * X;
+  XtX.diagonal().array() += 1e-6 * (XtX.diagonal().array().abs() + 1);
+  const Eigen::VectorXd beta = XtX.ldlt().solve(X.transpose() * Y);
+  const Eigen::VectorXd resid = Y - X * beta;
+  std::vector<double> r(resid.data(), resid.data() + resid.size());
+  std::string order;
+  Fit f = internal::AutoArima(r, h, 1, &order);
+  for (int k = 1; k <= h; ++k) {
+    const int64_t time = StepTime(s.time.back(), k, gap);
+    for (size_t j = 0; j < nd; ++j) {
+      double v = kNaN;
+      if (future != nullptr) {
+        // The future row at this time, when given.
+        const auto it = std::lower_bound(future->time.begin(), future->time.end(), time);
+        if (it != future->time.end() && *it == time) {
+          for (size_t fj = 0; fj < future->driver_names.size(); ++fj) {
+            if (future->driver_names[fj] == s.driver_names[j]) v = future->drivers[fj][static_cast<size_t>(it - future->time.begin())];
+          }
+        }
+      }
+      if (std::isnan(v)) {
+        const bool flag = std::all_of(s.drivers[j].begin(), s.drivers[j].end(), [](double x) { return x == 0 || x == 1; });
+        v = flag ? 0 : s.drivers[j].back();
+      }
+      drv[j] = v;
+    }
+    Features(time, static_cast<double>(n - 1 + static_cast<size_t>(k)) / scale, gap, drv, &row);
+    double mean = 0;
+    for (Eigen::Index j = 0; j < p; ++j) mean += beta(j) * row[static_cast<size_t>(j)];
+    f.mean[static_cast<size_t>(k - 1)] += mean;
+  }
+  if (coefficients) coefficients->assign(beta.data(), beta.data() + beta.size());
+  if (detail) {
+    *detail = "regression on trend";
+    if (gap >= 80000 && gap <= 90000) *detail += ", day of week";
+    if (gap >= 3000 && gap <= 4000) *detail += ", hour of day";
+    for (size_t j = 0; j < nd; ++j) {
+      *detail += ", " + s.driver_names[j] + " (" + std::to_string(beta(p - static_cast<Eigen::Index>(nd) + static_cast<Eigen::Index>(j))) + ")";
+    }
+    *detail += " + " + order + " errors";
+  }
+  return f;
+}
+
+struct ModelSpec {
+  int m = 1;
+  int window = 0;
+  std::vector<int> seasons;
+};
+
+Fit FitModel(const std::string& model, const Series& s, const Series* future, int h, const ModelSpec& spec,
+             std::string* detail) {
+  const auto& y = s.y;
+  const int m = spec.m;
   if (model == "ets") return Ets(y, h, m);
+  if (model == "arima") return internal::AutoArima(y, h, m, detail);
   if (model == "ses") return Ses(y, h);
   if (model == "theta") return Theta(y, h, m);
+  if (model == "otm") return OptimizedTheta(y, h, m);
+  if (model == "mstl") {
+    auto periods = spec.seasons.empty() ? DefaultSeasons(m, y.size()) : spec.seasons;
+    std::erase_if(periods, [&](int p) { return p <= 1 || y.size() < 2 * static_cast<size_t>(p); });
+    if (periods.empty()) return Ets(y, h, 1);
+    return Mstl(y, h, periods, detail);
+  }
+  if (model == "regression") return Regression(s, future, h, nullptr, detail);
+  if (model == "ensemble") {
+    // Mean of ETS, ARIMA and Theta; sd the mean of theirs.
+    const Fit a = Ets(y, h, m), b = internal::AutoArima(y, h, m), c = Theta(y, h, m);
+    Fit f;
+    for (int k = 0; k < h; ++k) {
+      const auto i = static_cast<size_t>(k);
+      f.mean.push_back((a.mean[i] + b.mean[i] + c.mean[i]) / 3);
+      f.sd.push_back((a.sd[i] + b.sd[i] + c.sd[i]) / 3);
+    }
+    if (detail) *detail = "mean of ets, arima, theta";
+    return f;
+  }
   if (model == "naive") return Naive(y, h);
   if (model == "snaive") return SeasonalNaive(y, h, m);
   if (model == "drift") return Drift(y, h);
-  if (model == "mean") return MeanModel(y, h, window);
+  if (model == "mean") return MeanModel(y, h, spec.window);
   if (model == "naive2") return Naive2(y, h, m);
   return Intermittent(y, h, model);
 }
@@ -563,36 +740,114 @@ bool IsIntermittent(const std::vector<double>& y) {
 }
 
 std::vector<std::string> Candidates(const std::vector<double>& y, int m) {
-  std::vector<std::string> c = {"naive", "drift", "mean", "ses", "theta", "ets"};
+  // Intermittent demand: the last value (often 0) and trend models are no
+  // forecasts of a rate; a short backtest is too noisy to rule them out.
+  if (IsIntermittent(y)) return {"croston", "sba", "tsb", "mean", "ses"};
+  std::vector<std::string> c = {"naive", "drift", "mean", "ses", "theta", "otm", "ets", "arima"};
   if (m > 1) {
     c.push_back("snaive");
     c.push_back("naive2");
   }
-  if (IsIntermittent(y)) {
-    c.push_back("croston");
-    c.push_back("sba");
-    c.push_back("tsb");
-  }
   return c;
 }
 
-// Mean RMSSE of `model` over rolling origins at the end of y. Squared error
-// (M5's choice) rather than MASE: absolute error rewards forecasting 0 for
-// intermittent demand, squared error rewards the mean.
-double BacktestRmsse(const std::string& model, const std::vector<double>& y, int h, int m, int window, int origins) {
-  double total = 0;
-  int n = 0;
-  for (int o = origins; o >= 1; --o) {
-    const auto cut = static_cast<long>(y.size()) - static_cast<long>(o) * h;
+Series Slice(const Series& s, size_t from, size_t to) {
+  Series out;
+  out.id = s.id;
+  out.time.assign(s.time.begin() + static_cast<long>(from), s.time.begin() + static_cast<long>(to));
+  out.y.assign(s.y.begin() + static_cast<long>(from), s.y.begin() + static_cast<long>(to));
+  out.driver_names = s.driver_names;
+  for (const auto& d : s.drivers) out.drivers.emplace_back(d.begin() + static_cast<long>(from), d.begin() + static_cast<long>(to));
+  return out;
+}
+
+// The rolling origins of a backtest: training ends `cut`, each followed by h
+// test points; the last origin ends at the series end.
+std::vector<size_t> Origins(size_t n, int h, int m, int origins, int stride) {
+  std::vector<size_t> cuts;
+  for (int o = origins - 1; o >= 0; --o) {
+    const long cut = static_cast<long>(n) - h - static_cast<long>(o) * stride;
     if (cut < std::max<long>(2L * m, 4)) continue;
-    std::vector<double> train(y.begin(), y.begin() + cut), test(y.begin() + cut, y.begin() + cut + h);
-    Fit f = FitModel(model, train, h, m, window);
-    double score = ml::Rmsse(train, test, f.mean, m > 1 && train.size() > static_cast<size_t>(m) ? m : 1);
-    if (std::isnan(score)) score = ml::Rmse(test, f.mean);
-    total += score;
+    cuts.push_back(static_cast<size_t>(cut));
+  }
+  return cuts;
+}
+
+// Per-series model choice: mean RMSSE over rolling origins of every
+// candidate, plus the ensemble (the mean of the ets, arima and theta
+// forecasts, scored without refitting). Squared error (M5's choice) rather
+// than MASE: absolute error rewards forecasting 0 for intermittent demand,
+// squared error rewards the mean.
+std::string ChooseModel(const Series& s, int h, const ModelSpec& spec, int origins) {
+  const auto candidates = Candidates(s.y, spec.m);
+  std::vector<double> total(candidates.size() + 1, 0);
+  int n = 0;
+  for (size_t cut : Origins(s.y.size(), h, spec.m, origins, h)) {
+    const Series train = Slice(s, 0, cut), test = Slice(s, cut, cut + static_cast<size_t>(h));
+    const int sm = spec.m > 1 && train.y.size() > static_cast<size_t>(spec.m) ? spec.m : 1;
+    std::vector<double> ens(static_cast<size_t>(h), 0);
+    for (size_t c = 0; c < candidates.size(); ++c) {
+      Fit f = FitModel(candidates[c], train, &test, h, spec, nullptr);
+      double score = ml::Rmsse(train.y, test.y, f.mean, sm);
+      if (std::isnan(score)) score = ml::Rmse(test.y, f.mean);
+      total[c] += score;
+      if (candidates[c] == "ets" || candidates[c] == "arima" || candidates[c] == "theta") {
+        for (size_t k = 0; k < ens.size(); ++k) ens[k] += f.mean[k] / 3;
+      }
+    }
+    double score = ml::Rmsse(train.y, test.y, ens, sm);
+    if (std::isnan(score)) score = ml::Rmse(test.y, ens);
+    total.back() += score;
     ++n;
   }
-  return n ? total / n : kNaN;
+  if (n == 0) return "naive";
+  std::string best = "naive";
+  double best_score = INFINITY;
+  const bool has_ensemble = std::count_if(candidates.begin(), candidates.end(), [](const std::string& c) {
+                              return c == "ets" || c == "arima" || c == "theta";
+                            }) == 3;
+  for (size_t c = 0; c < candidates.size() + (has_ensemble ? 1 : 0); ++c) {
+    if (total[c] < best_score) {
+      best_score = total[c];
+      best = c < candidates.size() ? candidates[c] : "ensemble";
+    }
+  }
+  return best;
+}
+
+// Conformal scaling: the model's own intervals are rescaled so that the
+// standardised backtest errors |y - mean| / sd at the chosen level are
+// covered (split-conformal quantile over origins and steps). Models without
+// a per-step sd use the empirical errors, widened by sqrt(step).
+void ConformalIntervals(const std::string& model, const Series& s, const Fit& fit, int h, const ModelSpec& spec,
+                        const std::vector<int>& levels, Forecast* out) {
+  std::vector<double> scores;
+  const int origins = 8, stride = std::max(1, h / 2);
+  for (size_t cut : Origins(s.y.size(), h, spec.m, origins, stride)) {
+    const Series train = Slice(s, 0, cut), test = Slice(s, cut, cut + static_cast<size_t>(h));
+    Fit f = FitModel(model, train, &test, h, spec, nullptr);
+    for (size_t k = 0; k < test.y.size(); ++k) {
+      const double scale = !f.sd.empty() && f.sd[k] > 0 ? f.sd[k] : std::sqrt(static_cast<double>(k + 1));
+      scores.push_back(std::abs(test.y[k] - f.mean[k]) / scale);
+    }
+  }
+  out->lo.assign(levels.size(), {});
+  out->hi.assign(levels.size(), {});
+  std::sort(scores.begin(), scores.end());
+  for (size_t l = 0; l < levels.size(); ++l) {
+    double q = INFINITY;
+    if (!scores.empty()) {
+      const auto rank = static_cast<size_t>(std::ceil((static_cast<double>(scores.size()) + 1) * levels[l] / 100.0));
+      q = rank >= 1 && rank <= scores.size() ? scores[rank - 1] : scores.back() * 1.5;
+    }
+    for (size_t k = 0; k < fit.mean.size(); ++k) {
+      const double scale = !fit.sd.empty() && fit.sd[k] > 0 ? fit.sd[k] : std::sqrt(static_cast<double>(k + 1));
+      double lo = fit.mean[k] - q * scale, hi = fit.mean[k] + q * scale;
+      if (fit.non_negative) lo = std::max(0.0, lo);
+      out->lo[l].push_back(lo);
+      out->hi[l].push_back(hi);
+    }
+  }
 }
 
 }  // namespace
@@ -630,8 +885,8 @@ double NormalQuantile(double p) {
 
 const std::vector<std::string>& ModelNames() {
   static const auto* const kNames =
-      new std::vector<std::string>{"auto", "naive", "snaive",  "drift", "mean", "naive2",
-                                   "ses",  "theta", "ets", "croston", "sba",   "tsb"};
+      new std::vector<std::string>{"auto", "ensemble", "naive", "snaive", "drift", "mean", "naive2", "ses", "theta",
+                                   "otm", "ets", "arima", "mstl", "regression", "croston", "sba", "tsb"};
   return *kNames;
 }
 
@@ -639,8 +894,15 @@ Status ValidateForecastOptions(const ForecastOptions& o) {
   if (o.horizon < 1 || o.horizon > 100000) return InvalidArgument("horizon must be 1..100000");
   if (o.season < 0) return InvalidArgument("season must be >= 0");
   if (std::find(ModelNames().begin(), ModelNames().end(), o.model) == ModelNames().end()) {
-    return InvalidArgument("unknown model '" + o.model +
-                           "' (auto, naive, snaive, drift, mean, naive2, ses, theta, ets, croston, sba, tsb)");
+    std::string names;
+    for (const auto& n : ModelNames()) names += (names.empty() ? "" : ", ") + n;
+    return InvalidArgument("unknown model '" + o.model + "' (" + names + ")");
+  }
+  if (o.intervals != "model" && o.intervals != "conformal") {
+    return InvalidArgument("intervals must be 'model' or 'conformal', not '" + o.intervals + "'");
+  }
+  for (int p : o.seasons) {
+    if (p < 2) return InvalidArgument("seasonal periods must be >= 2");
   }
   for (int l : o.levels) {
     if (l <= 0 || l >= 100) return InvalidArgument("levels must be between 0 and 100 (exclusive)");
@@ -665,81 +927,109 @@ int DefaultSeason(int64_t g) {
   return 1;
 }
 
-StatusOr<std::vector<Series>> ReadSeriesCsv(const std::string& path) {
+StatusOr<std::vector<Series>> ReadSeriesCsv(const std::string& path, bool require_value) {
   ASSIGN_OR_RETURN(auto src, OpenFileSource(path));
   CsvReader reader(std::move(src));
   CsvRecord rec;
   if (!reader.Next(&rec)) return InvalidArgument(path + ": empty file (expected a header row)");
   int id_col = -1, ts_col = -1, v_col = -1;
+  std::vector<std::string> names;
   for (size_t i = 0; i < rec.num_fields; ++i) {
     const std::string_view n = rec.field(i);
+    names.emplace_back(n);
     if (n == "series_id" || n == "unique_id" || n == "id") id_col = static_cast<int>(i);
     if (n == "timestamp" || n == "ds" || n == "date" || n == "time") ts_col = static_cast<int>(i);
     if (n == "value" || n == "y") v_col = static_cast<int>(i);
   }
-  if (ts_col < 0 || v_col < 0) {
+  if (ts_col < 0 || (v_col < 0 && require_value)) {
     return InvalidArgument(path + ":1: expected columns series_id,timestamp,value (or timestamp,value)");
   }
+  // Every other column is a numeric driver.
+  std::vector<size_t> driver_cols;
+  std::vector<std::string> driver_names;
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (static_cast<int>(i) == id_col || static_cast<int>(i) == ts_col || static_cast<int>(i) == v_col) continue;
+    driver_cols.push_back(i);
+    driver_names.push_back(names[i]);
+  }
   const std::string default_id = std::filesystem::path(path).stem().string();
-  std::map<std::string, std::vector<std::pair<int64_t, double>>> by_id;
+  struct Row {
+    int64_t t;
+    double v;
+    std::vector<double> x;
+  };
+  std::map<std::string, std::vector<Row>> by_id;
+  auto number = [](const std::string& vs, double* v) {
+    char* end = nullptr;
+    *v = std::strtod(vs.c_str(), &end);
+    return !vs.empty() && end == vs.c_str() + vs.size() && std::isfinite(*v);
+  };
+  const size_t need = names.size();
   while (reader.Next(&rec)) {
     const std::string where = path + ":" + std::to_string(rec.line);
     if (!rec.error.empty()) return InvalidArgument(where + ": " + rec.error);
-    if (rec.num_fields <= static_cast<size_t>(std::max({id_col, ts_col, v_col}))) {
-      return InvalidArgument(where + ": too few fields");
-    }
+    if (rec.num_fields < need) return InvalidArgument(where + ": too few fields");
     auto t = ParseTimestamp(rec.field(static_cast<size_t>(ts_col)));
-    if (!t.ok()) return InvalidArgument(where + ": field 'timestamp': " + t.status().message());
-    const std::string& vs = rec.fields[static_cast<size_t>(v_col)];
-    char* end = nullptr;
-    const double v = std::strtod(vs.c_str(), &end);
-    if (vs.empty() || end != vs.c_str() + vs.size() || !std::isfinite(v)) {
-      return InvalidArgument(where + ": field 'value': expected a number, got '" + vs + "'");
+    if (!t.ok()) return InvalidArgument(where + ": field '" + names[static_cast<size_t>(ts_col)] + "': " + t.status().message());
+    Row row{*t, 0, {}};
+    if (v_col >= 0) {
+      const std::string& vs = rec.fields[static_cast<size_t>(v_col)];
+      if (!number(vs, &row.v)) {
+        return InvalidArgument(where + ": field '" + names[static_cast<size_t>(v_col)] + "': expected a number, got '" + vs + "'");
+      }
     }
-    by_id[id_col >= 0 ? std::string(rec.field(static_cast<size_t>(id_col))) : default_id].emplace_back(*t, v);
+    for (size_t j = 0; j < driver_cols.size(); ++j) {
+      const std::string& vs = rec.fields[driver_cols[j]];
+      double v = 0;
+      if (!number(vs, &v)) {
+        return InvalidArgument(where + ": field '" + driver_names[j] + "': expected a number (drivers are numeric), got '" + vs + "'");
+      }
+      row.x.push_back(v);
+    }
+    by_id[id_col >= 0 ? std::string(rec.field(static_cast<size_t>(id_col))) : default_id].push_back(std::move(row));
   }
   RETURN_IF_ERROR(reader.status());
   std::vector<Series> out;
-  for (auto& [id, points] : by_id) {
-    std::stable_sort(points.begin(), points.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (auto& [id, rows] : by_id) {
+    std::stable_sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.t < b.t; });
     Series s;
     s.id = id;
-    for (const auto& [t, v] : points) {
-      if (!s.time.empty() && s.time.back() == t) {
-        return InvalidArgument(path + ": series '" + id + "' has two values at " + FormatTimestamp(t));
+    s.driver_names = driver_names;
+    s.drivers.assign(driver_names.size(), {});
+    for (const auto& r : rows) {
+      if (!s.time.empty() && s.time.back() == r.t) {
+        return InvalidArgument(path + ": series '" + id + "' has two values at " + FormatTimestamp(r.t));
       }
-      s.time.push_back(t);
-      s.y.push_back(v);
+      s.time.push_back(r.t);
+      s.y.push_back(r.v);
+      for (size_t j = 0; j < r.x.size(); ++j) s.drivers[j].push_back(r.x[j]);
     }
     out.push_back(std::move(s));
   }
   return out;
 }
 
-StatusOr<Forecast> ForecastSeries(const Series& s, const ForecastOptions& o) {
+StatusOr<Forecast> ForecastSeries(const Series& s, const ForecastOptions& o, const Series* future) {
   RETURN_IF_ERROR(ValidateForecastOptions(o));
   if (s.y.size() < 2) return InvalidArgument("series '" + s.id + "' needs at least 2 points");
   const int64_t gap = Spacing(s);
-  const int m = o.season > 0 ? o.season : DefaultSeason(gap);
+  ModelSpec spec;
+  spec.m = o.season > 0 ? o.season : DefaultSeason(gap);
+  spec.window = o.ma_window;
+  spec.seasons = o.seasons;
   std::string model = o.model;
-  if (model == "auto") {
-    double best = INFINITY;
-    model = "naive";
-    for (const auto& c : Candidates(s.y, m)) {
-      const double score = BacktestRmsse(c, s.y, o.horizon, m, o.ma_window, o.backtest_origins);
-      if (score < best) {
-        best = score;
-        model = c;
-      }
-    }
-  }
-  Fit f = FitModel(model, s.y, o.horizon, m, o.ma_window);
+  if (model == "auto") model = ChooseModel(s, o.horizon, spec, o.backtest_origins);
   Forecast out;
+  Fit f = FitModel(model, s, future, o.horizon, spec, &out.detail);
   out.series_id = s.id;
   out.model = model;
   out.mean = f.mean;
-  for (int k = 1; k <= o.horizon; ++k) out.time.push_back(s.time.back() + k * gap);
-  Intervals(f, o.levels, &out);
+  for (int k = 1; k <= o.horizon; ++k) out.time.push_back(StepTime(s.time.back(), k, gap));
+  if (o.intervals == "conformal") {
+    ConformalIntervals(model, s, f, o.horizon, spec, o.levels, &out);
+  } else {
+    Intervals(f, o.levels, &out);
+  }
   return out;
 }
 
@@ -764,14 +1054,14 @@ StatusOr<std::vector<ModelScore>> Evaluate(const Context& ctx, const std::vector
       for (int origin = origins; origin >= 1; --origin) {
         const auto cut = static_cast<long>(s.y.size()) - static_cast<long>(origin) * o.horizon;
         if (cut < std::max<long>(2L * m, 4)) continue;
-        Series train{s.id, std::vector<int64_t>(s.time.begin(), s.time.begin() + cut),
-                     std::vector<double>(s.y.begin(), s.y.begin() + cut)};
-        std::vector<double> test(s.y.begin() + cut, s.y.begin() + cut + o.horizon);
+        const Series train = Slice(s, 0, static_cast<size_t>(cut));
+        const Series future = Slice(s, static_cast<size_t>(cut), static_cast<size_t>(cut + o.horizon));
+        const std::vector<double>& test = future.y;
         for (size_t mi = 0; mi < nm; ++mi) {
           ForecastOptions fo = o;
           fo.model = models[mi];
           fo.season = m;
-          auto f = ForecastSeries(train, fo);
+          auto f = ForecastSeries(train, fo, &future);
           if (!f.ok()) {
             std::lock_guard<std::mutex> lock(mu);
             failure = f.status();

@@ -1,8 +1,9 @@
-// Demand forecasting (first part of issue 7): baselines, simple exponential
-// smoothing, standard Theta and intermittent-demand models with prediction
-// intervals, per-series model selection by rolling-origin backtest, and the
-// evaluation report. The full ETS family, ARIMA and the global neural model
-// come next behind the same interface.
+// Demand forecasting: baselines, exponential smoothing (ETS), ARIMA with
+// automatic order selection, standard and optimised Theta, intermittent-demand
+// models, multiple seasonalities (MSTL), dynamic regression on calendar and
+// driver columns, and an ensemble; prediction intervals from each model or
+// conformally calibrated; per-series model selection by rolling-origin
+// backtest, and the evaluation report.
 #ifndef OPSPILOT_FORECAST_FORECAST_H_
 #define OPSPILOT_FORECAST_FORECAST_H_
 
@@ -19,12 +20,18 @@ struct Series {
   std::string id;
   std::vector<int64_t> time;
   std::vector<double> y;
+  // Optional drivers (price, promotion flag, holiday...): extra numeric
+  // columns of the input, one vector per name, aligned with `time`.
+  std::vector<std::string> driver_names;
+  std::vector<std::vector<double>> drivers;
 };
 
 // Reads the long format `series_id,timestamp,value` (or NAB's single-series
 // `timestamp,value`, named after the file). Rows may come in any order; each
-// series is sorted by time. Errors name file, line and field.
-StatusOr<std::vector<Series>> ReadSeriesCsv(const std::string& path);
+// series is sorted by time. Other numeric columns become drivers. Errors name
+// file, line and field. With `require_value` false the value column may be
+// absent (future driver values for regression).
+StatusOr<std::vector<Series>> ReadSeriesCsv(const std::string& path, bool require_value = true);
 
 // The spacing of a series (median gap) and the seasonal period it implies:
 // hourly -> 24, daily -> 7, weekly -> 52, monthly -> 12, quarterly -> 4, else 1.
@@ -34,8 +41,12 @@ int DefaultSeason(int64_t spacing_seconds);
 struct ForecastOptions {
   int horizon = 14;
   int season = 0;                    // 0 = from the spacing
-  std::string model = "auto";  // auto | naive | snaive | drift | mean | naive2 | ses | theta | croston | sba | tsb
+  // auto | ensemble | naive | snaive | drift | mean | naive2 | ses | theta | otm | ets | arima | mstl |
+  // regression | croston | sba | tsb
+  std::string model = "auto";
+  std::vector<int> seasons;          // mstl: the periods (empty = from the spacing, e.g. 24,168 for hourly)
   std::vector<int> levels = {80, 95};
+  std::string intervals = "model";   // model | conformal (scaled by backtest errors)
   int ma_window = 0;                 // mean model: last k points (0 = all)
   int backtest_origins = 3;          // auto: rolling origins used to pick a model
 };
@@ -45,12 +56,16 @@ const std::vector<std::string>& ModelNames();
 
 struct Forecast {
   std::string series_id, model;
+  std::string detail;  // e.g. the chosen ARIMA order or ETS form
   std::vector<int64_t> time;
   std::vector<double> mean;
   std::vector<std::vector<double>> lo, hi;  // [level][step]
 };
 
-StatusOr<Forecast> ForecastSeries(const Series& s, const ForecastOptions& options);
+// `future` (optional) holds the drivers over the horizon for `regression`;
+// where it is missing, 0/1 flags are taken as 0 and other drivers as their
+// last observed value.
+StatusOr<Forecast> ForecastSeries(const Series& s, const ForecastOptions& options, const Series* future = nullptr);
 
 // Rolling-origin backtest: `origins` forecasts of `horizon` steps, ending at
 // the series end; per model sMAPE, MASE, RMSSE (mean over series and
