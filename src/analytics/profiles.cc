@@ -34,22 +34,6 @@ std::string Fmt(const char* f, double v) {
 }
 }  // namespace
 
-std::vector<std::string> ItemCategories(const Snapshot& snap) {
-  std::vector<std::string> out(static_cast<size_t>(snap.items->size()));
-  if (const Table* found = snap.find(Entity::kItems)) {
-    const Table& table = *found;
-    const Column& id = table.col("item_id");
-    const Column& cat = table.col("category");
-    for (int64_t r = 0; r < table.rows(); ++r) {
-      const auto i = static_cast<size_t>(r);
-      if (cat.codes[i] >= 0 && id.codes[i] >= 0 && static_cast<size_t>(id.codes[i]) < out.size()) {
-        out[static_cast<size_t>(id.codes[i])] = cat.dict->Key(cat.codes[i]);
-      }
-    }
-  }
-  return out;
-}
-
 std::vector<std::pair<std::string, std::vector<std::string>>> UserAttributes(const Snapshot& snap, int max_values) {
   std::map<std::string, std::vector<std::string>> by_key;
   std::map<std::string, std::set<std::string>> distinct;

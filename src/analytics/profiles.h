@@ -49,9 +49,8 @@ std::vector<std::pair<std::string, std::vector<std::string>>> UserAttributes(con
 // One user attribute by user code ("" where unknown), whatever its number of values.
 std::vector<std::string> UserAttribute(const Snapshot& snap, const std::string& key);
 
-// Category of every item code of the snapshot's items dictionary ("" when
-// unknown), from its items table when loaded.
-std::vector<std::string> ItemCategories(const Snapshot& snap);
+// Category of every item code (store/snapshot.h).
+using opspilot::ItemCategories;
 
 // One row per user with at least one event before as_of; ids are user ids.
 // Features: recency_days, frequency, monetary, sessions, active_days,

@@ -24,6 +24,7 @@
 #include "core/strings.h"
 #include "core/time.h"
 #include "demo/demo_job.h"
+#include "forecast/engine.h"
 #include "forecast/forecast.h"
 #include "demo/demo_shop.h"
 #include "ml/registry.h"
@@ -366,8 +367,14 @@ int Main(int argc, char** argv) {
   std::string fc_input, fc_levels = "80,95", fc_models = "naive,snaive,naive2,ses,theta,ets,auto";
   std::string fc_seasons, fc_future;
   int fc_origins = 3;
-  forecast_cmd->add_option("--input", fc_input, "CSV: series_id,timestamp,value (or timestamp,value)")
+  forecast_cmd->add_option("--input", fc_input,
+                           "CSV: series_id,timestamp,value[,drivers] (or timestamp,value); without it, engine mode: "
+                           "daily demand from the orders in the store")
       ->check(CLI::ExistingFile);
+  std::string fc_level = "item", fc_items, fc_measure = "quantity";
+  forecast_cmd->add_option("--by", fc_level, "Engine mode: item | category | total")->capture_default_str();
+  forecast_cmd->add_option("--items", fc_items, "Engine mode: only these items (or categories), comma-separated");
+  forecast_cmd->add_option("--measure", fc_measure, "Engine mode: quantity | revenue")->capture_default_str();
   forecast_cmd->add_option("--horizon", fo.horizon, "Steps ahead")->capture_default_str();
   forecast_cmd->add_option("--season", fo.season, "Seasonal period (0 = from the spacing)")->capture_default_str();
   forecast_cmd->add_option("--model", fo.model,
@@ -380,10 +387,32 @@ int Main(int argc, char** argv) {
   forecast_cmd->add_option("--future", fc_future,
                            "regression: CSV series_id,timestamp,<drivers> over the horizon (planned price, promotions)")
       ->check(CLI::ExistingFile);
-  forecast_cmd->add_option("--level", fc_levels, "Interval levels in percent")->capture_default_str();
+  forecast_cmd->add_option("--levels,--level", fc_levels, "Interval levels in percent")->capture_default_str();
   auto* fevaluate = forecast_cmd->add_subcommand("evaluate", "Rolling-origin backtest: sMAPE, MASE, RMSSE, coverage");
   fevaluate->add_option("--models", fc_models, "Models to compare")->capture_default_str();
   fevaluate->add_option("--origins", fc_origins, "Forecast origins per series")->capture_default_str();
+
+  // inventory (engine mode)
+  auto* inventory_cmd = app.add_subcommand("inventory", "Reorder decisions from demand forecasts and stock (engine mode)");
+  inventory_cmd->require_subcommand(1);
+  forecast::PlanOptions plan_opts;
+  std::string inv_items;
+  bool inv_csv = false;
+  for (auto* sub : {inventory_cmd->add_subcommand("plan", "The reorder table: safety stock, reorder point, EOQ, order now"),
+                    inventory_cmd->add_subcommand("alerts", "Items that will stock out within their lead time, or are overstocked")}) {
+    sub->add_option("--model", plan_opts.forecast.model, "Forecast model (auto picks per item by backtest)")
+        ->capture_default_str();
+    sub->add_option("--service-level", plan_opts.service_level, "Cycle service level")->capture_default_str();
+    sub->add_option("--order-cost", plan_opts.order_cost, "Fixed cost per order")->capture_default_str();
+    sub->add_option("--holding-rate", plan_opts.holding_rate, "Yearly holding cost as a share of unit cost")
+        ->capture_default_str();
+    sub->add_option("--review-days", plan_opts.review_period_days, "Periodic review period (0 = continuous)")
+        ->capture_default_str();
+    sub->add_option("--lead-time", plan_opts.default_lead_time_days, "Lead time where the inventory row has none")
+        ->capture_default_str();
+    sub->add_option("--items", inv_items, "Only these items, comma-separated");
+    sub->add_flag("--csv", inv_csv, "CSV instead of a table");
+  }
 
   // models (registry)
   auto* models = app.add_subcommand("models", "The model registry in <data-dir>/models");
@@ -765,13 +794,60 @@ int Main(int argc, char** argv) {
       return 0;
     }
   }
+  // Engine mode of forecast and inventory: orders, stock and items from the store.
+  auto load_commerce = [&]() -> StatusOr<Snapshot> {
+    ASSIGN_OR_RETURN(auto store, OpenStore(g));
+    SnapshotSpec spec;
+    spec.tenant = g.tenant;
+    spec.events = false;
+    spec.tables = {Entity::kItems, Entity::kOrders, Entity::kInventory};
+    return LoadSnapshot(ctx, *store, spec);
+  };
+  if (*inventory_cmd) {
+    plan_opts.items = analytics::SplitList(inv_items);
+    auto snap = load_commerce();
+    if (!snap.ok()) return Fail(snap.status(), g.json);
+    auto rows = forecast::PlanFromSnapshot(ctx, *snap, plan_opts);
+    if (!rows.ok()) return Fail(rows.status(), g.json);
+    const bool alerts_only = inventory_cmd->got_subcommand("alerts");
+    if (alerts_only) std::erase_if(*rows, [](const forecast::PlanRow& r) { return r.alerts.empty(); });
+    if (g.json) {
+      json out = json::array();
+      for (const auto& r : *rows) out.push_back(forecast::ToJson(r));
+      std::cout << out.dump(2) << "\n";
+    } else if (inv_csv) {
+      std::cout << forecast::PlanCsv(*rows);
+    } else {
+      std::printf("%-10s %-12s %8s %8s %6s %9s %8s %8s %7s %9s  %s\n", "item", "category", "on_hand", "on_order",
+                  "lead", "demand/d", "safety", "reorder", "eoq", "order_now", alerts_only ? "alert" : "model");
+      for (const auto& r : *rows) {
+        const json j = forecast::ToJson(r);
+        std::printf("%-10s %-12s %8.0f %8.0f %6.0f %9.2f %8.1f %8.1f %7.0f %9.0f  %s\n", r.item_id.c_str(),
+                    r.category.substr(0, 12).c_str(), r.inputs.on_hand, r.inputs.on_order, r.inputs.lead_time_days,
+                    j["inputs"]["mean_daily_demand"].get<double>(), r.plan.safety_stock, r.plan.reorder_point,
+                    r.plan.eoq, r.plan.reorder_now ? std::ceil(r.plan.suggested_order) : 0.0,
+                    alerts_only ? r.alerts.front().c_str() : r.model.c_str());
+      }
+    }
+    return 0;
+  }
   if (*forecast_cmd) {
-    if (fc_input.empty()) return Fail(InvalidArgument("--input is required"), g.json);
     fo.levels.clear();
     for (const auto& l : analytics::SplitList(fc_levels)) fo.levels.push_back(std::atoi(l.c_str()));
     for (const auto& p : analytics::SplitList(fc_seasons)) fo.seasons.push_back(std::atoi(p.c_str()));
     if (Status st = forecast::ValidateForecastOptions(fo); !st.ok()) return Fail(st, g.json);
-    auto series = forecast::ReadSeriesCsv(fc_input);
+    StatusOr<std::vector<forecast::Series>> series = InvalidArgument("no series");
+    if (fc_input.empty()) {
+      auto snap = load_commerce();
+      if (!snap.ok()) return Fail(snap.status(), g.json);
+      forecast::DemandOptions dopt;
+      dopt.level = fc_level;
+      dopt.measure = fc_measure;
+      dopt.only = analytics::SplitList(fc_items);
+      series = forecast::DailyDemand(*snap, dopt);
+    } else {
+      series = forecast::ReadSeriesCsv(fc_input);
+    }
     if (!series.ok()) return Fail(series.status(), g.json);
     if (*fevaluate) {
       const auto names = analytics::SplitList(fc_models);

@@ -12,6 +12,7 @@
 #include "analytics/analytics.h"
 #include "analytics/profiles.h"
 #include "analytics/report.h"
+#include "forecast/engine.h"
 #include "store/snapshot.h"
 #include "store/store.h"
 
@@ -112,7 +113,8 @@ StatusOr<DemoJobResult> RunDemo(const Context& ctx, const DemoJobOptions& option
   // 3. Read it back and describe it.
   SnapshotSpec spec;
   spec.tenant = options.tenant;
-  spec.tables = {Entity::kItems, Entity::kUsers, Entity::kOrders, Entity::kTickets, Entity::kMetrics};
+  spec.tables = {Entity::kItems, Entity::kUsers, Entity::kOrders, Entity::kTickets, Entity::kMetrics,
+                 Entity::kInventory};
   ASSIGN_OR_RETURN(Snapshot snap, LoadSnapshot(ctx, *store, spec));
   json truth = json::parse(std::ifstream(fs::path(shop_dir) / "truth.json"), nullptr, false);
   if (truth.is_discarded()) return Internal("cannot read the demo's truth.json");
@@ -296,6 +298,97 @@ StatusOr<DemoJobResult> RunDemo(const Context& ctx, const DemoJobOptions& option
     t.summary["churn"] = churn.metrics;
   }
 
+  // Demand forecasts and the reorder list (forecast module, engine mode).
+  {
+    t.Line("");
+    forecast::DemandOptions total_opts;
+    total_opts.level = "total";
+    ASSIGN_OR_RETURN(auto total, forecast::DailyDemand(snap, total_opts));
+    forecast::ForecastOptions fo;
+    fo.horizon = 28;
+    ASSIGN_OR_RETURN(auto f, forecast::ForecastSeries(total[0], fo));
+    // The weekly shape of the forecast against the planted weekly factors (Monday first).
+    std::array<double, 7> shape{};
+    double mean = 0;
+    for (size_t k = 0; k < f.mean.size(); ++k) {
+      shape[static_cast<size_t>(((f.time[k] / 86400) + 3) % 7)] += f.mean[k] / 4;
+      mean += f.mean[k] / static_cast<double>(f.mean.size());
+    }
+    std::string got, planted;
+    std::vector<double> want;
+    for (const auto& v : truth["demand"]["weekly_factors"]) want.push_back(v.get<double>());
+    for (size_t d = 0; d < 7; ++d) {
+      got += Fmt(" %.2f", shape[d] / mean);
+      planted += Fmt(" %.2f", d < want.size() ? want[d] : 0.0);
+    }
+    t.Line("Demand forecast, all items, next 28 days (" + f.model + (f.detail.empty() ? "" : ": " + f.detail) +
+           "): " + Fmt("%.0f", mean) + " units/day");
+    t.Line("  weekly shape Mon..Sun  forecast" + got);
+    t.Line("                         planted " + planted);
+    t.summary["forecast_weekly_shape"] = shape;
+    t.summary["forecast_model"] = f.model;
+    // Promotions: the regression's discount effect per promoted category.
+    forecast::DemandOptions cat_opts;
+    cat_opts.level = "category";
+    ASSIGN_OR_RETURN(auto category_series, forecast::DailyDemand(snap, cat_opts));
+    json lifts = json::array();
+    for (const auto& promo : truth["promotions"]) {
+      double base = 0, lifted = 0;
+      int n_base = 0, n_promo = 0;
+      for (const auto& c : category_series) {
+        bool promoted = false;
+        for (const auto& pc : promo["categories"]) promoted |= pc.get<std::string>() == c.id;
+        if (!promoted) continue;
+        ASSIGN_OR_RETURN(auto fx, forecast::ExplainDrivers(c));
+        const double beta = fx.coefficients.back();  // the discount driver
+        const double disc = promo.value("discount", 0.0);
+        double level = 0;
+        int days = 0;
+        for (size_t d = 0; d < c.y.size(); ++d) {
+          if (c.drivers[0][d] < 0.02) {
+            level += c.y[d];
+            ++days;
+          }
+        }
+        if (days == 0) continue;
+        base += level / days;
+        lifted += level / days + beta * disc;
+        ++n_base;
+        ++n_promo;
+      }
+      if (n_base == 0 || base <= 0) continue;
+      const double lift = lifted / base;
+      t.Line("  promotion " + promo.value("name", "?") + " (" + promo.value("start", "?") + ".." +
+             promo.value("end", "?") + ", " + Fmt("%.0f%% off", 100 * promo.value("discount", 0.0)) +
+             "): demand x" + Fmt("%.2f", lift) + " (planted: traffic x" +
+             Fmt("%.1f", promo.value("uplift", 0.0)) + " plus bargain hunters' extra visits)");
+      lifts.push_back({{"name", promo.value("name", "?")}, {"lift", lift}, {"planted_uplift", promo.value("uplift", 0.0)}});
+    }
+    t.summary["promotion_lift"] = lifts;
+    forecast::PlanOptions po;
+    ASSIGN_OR_RETURN(auto plan, forecast::PlanFromSnapshot(ctx, snap, po));
+    std::vector<const forecast::PlanRow*> reorder, stockouts;
+    for (const auto& r : plan) {
+      if (r.plan.reorder_now) reorder.push_back(&r);
+      if (r.plan.stockout_within_lead_time) stockouts.push_back(&r);
+    }
+    std::sort(stockouts.begin(), stockouts.end(), [](const auto* a, const auto* b) {
+      return *a->plan.stockout_day < *b->plan.stockout_day;
+    });
+    t.Line("Reorder now: " + std::to_string(reorder.size()) + " of " + std::to_string(plan.size()) +
+           " items; stock-outs expected within the lead time: " + std::to_string(stockouts.size()));
+    for (size_t i = 0; i < stockouts.size() && i < 5; ++i) {
+      const auto& r = *stockouts[i];
+      t.Line("  " + r.item_id + " (" + r.category + ")  on hand " + Fmt("%.0f", r.inputs.on_hand) + ", on order " +
+             Fmt("%.0f", r.inputs.on_order) + ", lead time " + Fmt("%.0f", r.inputs.lead_time_days) +
+             " d: runs out in " + std::to_string(*r.plan.stockout_day) + " d; order " +
+             Fmt("%.0f", std::ceil(r.plan.suggested_order)) + " (reorder point " + Fmt("%.1f", r.plan.reorder_point) +
+             ", safety stock " + Fmt("%.1f", r.plan.safety_stock) + ")");
+    }
+    t.summary["reorder_now"] = reorder.size();
+    t.summary["stockouts_within_lead_time"] = stockouts.size();
+  }
+
   const auto& an = truth["anomalies"];
   t.Line("");
   t.Line("Planted for the capabilities to find (ground truth in " + shop_dir + "/truth.json):");
@@ -323,6 +416,7 @@ StatusOr<DemoJobResult> RunDemo(const Context& ctx, const DemoJobOptions& option
   t.Line("  build/opspilot --data-dir " + result.data_dir + " keys create --role admin");
   t.Line("  build/opspilot --data-dir " + result.data_dir + " analytics funnel --steps view,add_to_cart,purchase");
   t.Line("  build/opspilot --data-dir " + result.data_dir + " analytics propensity --kind churn --horizon 30d");
+  t.Line("  build/opspilot --data-dir " + result.data_dir + " inventory plan");
   t.Line("  build/opspilot --data-dir " + result.data_dir + " serve --port 8080");
   t.summary["data_dir"] = result.data_dir;
   t.summary["events"] = ev.size();

@@ -7,10 +7,12 @@
 #include <cmath>
 #include <fstream>
 #include <map>
+#include <numeric>
 #include <set>
 
 #include "core/csv.h"
 #include "core/time.h"
+#include "forecast/engine.h"
 #include "store/snapshot.h"
 #include "testing/temp_dir.h"
 
@@ -56,7 +58,8 @@ class DemoJobTest : public ::testing::Test {
     result_ = new DemoJobResult(std::move(res).value());
     store_ = std::move(OpenSqliteStore(result_->data_dir + "/opspilot.db")).value().release();
     SnapshotSpec spec;
-    spec.tables = {Entity::kItems, Entity::kUsers, Entity::kOrders, Entity::kTickets, Entity::kMetrics};
+    spec.tables = {Entity::kItems, Entity::kUsers, Entity::kOrders, Entity::kTickets, Entity::kMetrics,
+                   Entity::kInventory};
     snap_ = new Snapshot(std::move(LoadSnapshot(*ctx_, *store_, spec)).value());
     truth_ = new json(json::parse(std::ifstream(jo.dir + "/shop/truth.json")));
     shop_ = new std::string(jo.dir + "/shop/");
@@ -128,6 +131,73 @@ TEST_F(DemoJobTest, WeeklySeasonalityIsVisibleInLoadedOrders) {
   ASSERT_GT(planted, 1.05);
   EXPECT_NEAR(weekend / weekday, planted, 0.25 * (planted - 1) + 0.08)
       << "measured uplift " << weekend / weekday;
+}
+
+TEST_F(DemoJobTest, ForecastRecoversWeeklyShapeAndPromotionLift) {
+  // The tour's 28-day forecast of total demand follows the planted weekly factors.
+  const auto& shape = result_->summary["forecast_weekly_shape"];
+  const auto& planted = (*truth_)["demand"]["weekly_factors"];
+  ASSERT_EQ(shape.size(), 7u);
+  // At the test's small scale daily totals are noisy: the shape must correlate with the
+  // planted factors and keep the weekend peak.
+  std::vector<double> got, want;
+  for (size_t d = 0; d < 7; ++d) {
+    got.push_back(shape[d].get<double>());
+    want.push_back(planted[d].get<double>());
+  }
+  auto mean = [](const std::vector<double>& v) { return std::accumulate(v.begin(), v.end(), 0.0) / v.size(); };
+  const double mg = mean(got), mw = mean(want);
+  double sgw = 0, sgg = 0, sww = 0;
+  for (size_t d = 0; d < 7; ++d) {
+    sgw += (got[d] - mg) * (want[d] - mw);
+    sgg += (got[d] - mg) * (got[d] - mg);
+    sww += (want[d] - mw) * (want[d] - mw);
+  }
+  EXPECT_GT(sgw / std::sqrt(sgg * sww), 0.8);
+  EXPECT_GT((got[5] + got[6]) / 2, 1.1 * (got[0] + got[1] + got[2] + got[3] + got[4]) / 5);
+  // Every planted promotion shows as a clear demand lift through the discount driver.
+  const auto& lifts = result_->summary["promotion_lift"];
+  EXPECT_EQ(lifts.size(), (*truth_)["promotions"].size());
+  for (const auto& l : lifts) EXPECT_GT(l["lift"].get<double>(), 1.5) << l.dump();
+}
+
+TEST_F(DemoJobTest, DailyDemandAndThePlanAgreeWithTheOrdersAndStock) {
+  // Total daily demand sums to the paid and refunded order quantities, counted directly.
+  const Table& o = snap_->table(Entity::kOrders);
+  double direct = 0;
+  for (int64_t r = 0; r < o.rows(); ++r) {
+    if (Bag(o.col("attributes"), static_cast<size_t>(r), "status") == "failed") continue;
+    direct += o.col("quantity").reals[static_cast<size_t>(r)];
+  }
+  forecast::DemandOptions d;
+  d.level = "total";
+  auto total = forecast::DailyDemand(*snap_, d);
+  ASSERT_TRUE(total.ok()) << total.status().ToString();
+  double summed = 0;
+  for (double v : (*total)[0].y) summed += v;
+  EXPECT_NEAR(summed, direct, 1e-6 * direct);
+  // The plan: one row per stocked item, each consistent with its own inputs.
+  forecast::PlanOptions po;
+  po.forecast.model = "ses";  // fast; the formulas are what is checked here
+  auto plan = forecast::PlanFromSnapshot(*ctx_, *snap_, po);
+  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+  EXPECT_EQ(static_cast<int64_t>(plan->size()), store_->Stats("default", Entity::kItems)->rows);
+  int reorders = 0;
+  for (const auto& r : *plan) {
+    EXPECT_NEAR(r.plan.reorder_point, r.plan.lead_time_demand + r.plan.safety_stock, 1e-9);
+    const double position = r.inputs.on_hand + r.inputs.on_order;
+    EXPECT_EQ(r.plan.reorder_now, position <= r.plan.reorder_point) << r.item_id;
+    reorders += r.plan.lead_time_demand > 0;
+    if (r.plan.stockout_day) {
+      // Cumulative mean demand first exceeds on-hand stock on that day.
+      double cum = 0;
+      int day = 0;
+      while (cum <= r.inputs.on_hand && day < static_cast<int>(r.inputs.daily_mean.size())) cum += r.inputs.daily_mean[static_cast<size_t>(day++)];
+      EXPECT_EQ(*r.plan.stockout_day, day) << r.item_id;
+    }
+    EXPECT_EQ(!r.alerts.empty(), r.plan.stockout_within_lead_time || r.plan.reorder_now || r.plan.overstock);
+  }
+  EXPECT_GT(reorders, 0);
 }
 
 TEST_F(DemoJobTest, FraudBurstOrdersAreInTheStoreAsPlanted) {

@@ -1033,6 +1033,22 @@ StatusOr<Forecast> ForecastSeries(const Series& s, const ForecastOptions& o, con
   return out;
 }
 
+StatusOr<DriverEffects> ExplainDrivers(const Series& s) {
+  if (s.y.size() < 8) return InvalidArgument("series '" + s.id + "' is too short for a regression");
+  DriverEffects out;
+  Regression(s, nullptr, 1, &out.coefficients, nullptr);
+  out.names = {"intercept", "trend"};
+  const int64_t gap = Spacing(s);
+  static constexpr const char* kDays[] = {"Tue", "Wed", "Thu", "Fri", "Sat", "Sun"};
+  if (gap >= 80000 && gap <= 90000) {
+    for (const char* d : kDays) out.names.push_back(std::string("dow_") + d);
+  } else if (gap >= 3000 && gap <= 4000) {
+    for (int h = 1; h < 24; ++h) out.names.push_back("hour_" + std::to_string(h));
+  }
+  for (const auto& n : s.driver_names) out.names.push_back(n);
+  return out;
+}
+
 StatusOr<std::vector<ModelScore>> Evaluate(const Context& ctx, const std::vector<Series>& series,
                                            const ForecastOptions& o, const std::vector<std::string>& models,
                                            int origins) {

@@ -67,6 +67,15 @@ struct Forecast {
 // last observed value.
 StatusOr<Forecast> ForecastSeries(const Series& s, const ForecastOptions& options, const Series* future = nullptr);
 
+// The dynamic regression's coefficients (the `regression` model): intercept,
+// trend (per series length), calendar dummies (dow_Tue..dow_Sun for daily
+// data, hour_1..hour_23 for hourly data) and one per driver, in the driver's units.
+struct DriverEffects {
+  std::vector<std::string> names;
+  std::vector<double> coefficients;
+};
+StatusOr<DriverEffects> ExplainDrivers(const Series& s);
+
 // Rolling-origin backtest: `origins` forecasts of `horizon` steps, ending at
 // the series end; per model sMAPE, MASE, RMSSE (mean over series and
 // origins) and interval coverage per level.

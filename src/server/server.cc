@@ -12,6 +12,7 @@
 #include "analytics/analytics.h"
 #include "analytics/profiles.h"
 #include "analytics/report.h"
+#include "forecast/engine.h"
 #include "ml/gbm.h"
 #include "store/snapshot.h"
 #include "ml/registry.h"
@@ -98,6 +99,50 @@ struct Server::Impl {
     ASSIGN_OR_RETURN(Snapshot snap, LoadSnapshot(ctx, store, spec));
     auto shared = std::make_shared<const Snapshot>(std::move(snap));
     events_cache[tenant] = {id, shared, nullptr};
+    return shared;
+  }
+
+  // Orders, inventory and items for forecasting, and the default reorder plan,
+  // per tenant and load id.
+  struct CachedCommerce {
+    int64_t load_id = -1;
+    std::shared_ptr<const Snapshot> snap;
+    std::shared_ptr<const std::vector<forecast::PlanRow>> plan;  // default options, on first request
+  };
+  std::mutex commerce_mu;
+  std::map<std::string, CachedCommerce> commerce_cache;
+
+  StatusOr<std::shared_ptr<const Snapshot>> Commerce(const std::string& tenant) {
+    ASSIGN_OR_RETURN(auto loads, store.RecentLoads(tenant, 1));
+    const int64_t id = loads.empty() ? 0 : loads[0].id;
+    std::lock_guard<std::mutex> lock(commerce_mu);
+    auto it = commerce_cache.find(tenant);
+    if (it != commerce_cache.end() && it->second.load_id == id) return it->second.snap;
+    SnapshotSpec spec;
+    spec.tenant = tenant;
+    spec.events = false;
+    spec.tables = {Entity::kItems, Entity::kOrders, Entity::kInventory};
+    ASSIGN_OR_RETURN(Snapshot snap, LoadSnapshot(ctx, store, spec));
+    auto shared = std::make_shared<const Snapshot>(std::move(snap));
+    commerce_cache[tenant] = {id, shared, nullptr};
+    return shared;
+  }
+
+  StatusOr<std::shared_ptr<const std::vector<forecast::PlanRow>>> Plan(const std::string& tenant,
+                                                                        const forecast::PlanOptions& o, bool defaults) {
+    ASSIGN_OR_RETURN(auto snap, Commerce(tenant));
+    if (defaults) {
+      std::lock_guard<std::mutex> lock(commerce_mu);
+      auto& cached = commerce_cache[tenant];
+      if (cached.snap == snap && cached.plan) return cached.plan;
+    }
+    ASSIGN_OR_RETURN(auto rows, forecast::PlanFromSnapshot(ctx, *snap, o));
+    auto shared = std::make_shared<const std::vector<forecast::PlanRow>>(std::move(rows));
+    if (defaults) {
+      std::lock_guard<std::mutex> lock(commerce_mu);
+      auto& cached = commerce_cache[tenant];
+      if (cached.snap == snap) cached.plan = shared;
+    }
     return shared;
   }
 
@@ -242,6 +287,76 @@ struct Server::Impl {
                        {"created_at", k.created_at}, {"revoked", k.revoked}});
       }
       SendJson(res, 200, {{"keys", out}});
+    });
+
+    // Demand forecast of one item (or category with by=category, or by=total with any id).
+    http.Get(R"(/v1/forecast/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
+      auto get = [&](const char* name, const std::string& fallback) {
+        return req.has_param(name) ? req.get_param_value(name) : fallback;
+      };
+      forecast::DemandOptions d;
+      d.level = get("by", "item");
+      d.measure = get("measure", "quantity");
+      const std::string id = req.matches[1].str();
+      if (d.level != "total") d.only = {id};
+      forecast::ForecastOptions fo;
+      fo.model = get("model", "auto");
+      fo.intervals = get("intervals", "model");
+      char* end = nullptr;
+      const std::string h = get("horizon", "28");
+      fo.horizon = static_cast<int>(std::strtol(h.c_str(), &end, 10));
+      if (h.empty() || *end != '\0') return SendError(res, InvalidArgument("horizon must be an integer"));
+      fo.levels.clear();
+      for (const auto& l : analytics::SplitList(get("levels", "80,95"))) fo.levels.push_back(std::atoi(l.c_str()));
+      if (Status st = forecast::ValidateForecastOptions(fo); !st.ok()) return SendError(res, st);
+      auto snap = Commerce(TenantOf(req));
+      if (!snap.ok()) return SendError(res, snap.status());
+      auto series = forecast::DailyDemand(**snap, d);
+      if (!series.ok()) return SendError(res, series.status());
+      if (series->empty()) return SendError(res, NotFound("no sales of '" + id + "' (by=" + d.level + ")"));
+      auto f = forecast::ForecastSeries((*series)[0], fo);
+      if (!f.ok()) return SendError(res, f.status());
+      auto j = forecast::ToJson(*f, fo.levels);
+      j["by"] = d.level;
+      j["history_days"] = (*series)[0].y.size();
+      return SendJson(res, 200, j);
+    });
+
+    // The reorder table and its alerts (query: items, service_level, order_cost, holding_rate, review_days, model).
+    http.Get(R"(/v1/inventory/(plan|alerts))", [this](const httplib::Request& req, httplib::Response& res) {
+      forecast::PlanOptions o;
+      bool defaults = true;
+      auto num = [&](const char* name, double* out) -> Status {
+        if (!req.has_param(name)) return Status::Ok();
+        defaults = false;
+        const std::string v = req.get_param_value(name);
+        char* end = nullptr;
+        *out = std::strtod(v.c_str(), &end);
+        if (v.empty() || *end != '\0') return InvalidArgument(std::string(name) + " must be a number, not '" + v + "'");
+        return Status::Ok();
+      };
+      for (auto [name, ptr] : {std::pair{"service_level", &o.service_level}, std::pair{"order_cost", &o.order_cost},
+                               std::pair{"holding_rate", &o.holding_rate}, std::pair{"review_days", &o.review_period_days},
+                               std::pair{"lead_time", &o.default_lead_time_days}}) {
+        if (Status st = num(name, ptr); !st.ok()) return SendError(res, st);
+      }
+      if (req.has_param("items")) {
+        o.items = analytics::SplitList(req.get_param_value("items"));
+        defaults = false;
+      }
+      if (req.has_param("model")) {
+        o.forecast.model = req.get_param_value("model");
+        defaults = false;
+      }
+      auto plan = Plan(TenantOf(req), o, defaults);
+      if (!plan.ok()) return SendError(res, plan.status());
+      const bool alerts = req.matches[1].str() == "alerts";
+      nlohmann::json rows = nlohmann::json::array();
+      for (const auto& r : **plan) {
+        if (alerts && r.alerts.empty()) continue;
+        rows.push_back(forecast::ToJson(r));
+      }
+      return SendJson(res, 200, {{alerts ? "alerts" : "items", rows}, {"count", rows.size()}});
     });
 
     // Analytics over the tenant's events: query parameters as in docs/api.md.

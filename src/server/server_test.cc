@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/time.h"
 #include "ml/tabular_job.h"
 #include "server/auth.h"
 #include "testing/temp_dir.h"
@@ -178,6 +179,51 @@ TEST_F(ServerTest, AnalyticsEndpointsFollowNewData) {
   EXPECT_EQ(client_->Get("/v1/analytics/funnel", Auth(reader_))->status, 400);
   EXPECT_EQ(client_->Get("/v1/analytics/funnel?steps=a&mode=sideways", Auth(reader_))->status, 400);
   EXPECT_EQ(client_->Get("/v1/analytics/funnel?steps=a", httplib::Headers{})->status, 401);
+}
+
+TEST_F(ServerTest, ForecastAndInventoryEndpoints) {
+  // Item "a" sells 10 a day on weekdays and 30 on weekends for 8 weeks; item "b" never sells.
+  std::string orders, items = "{\"item_id\":\"a\",\"category\":\"tea\"}\n{\"item_id\":\"b\",\"category\":\"tea\"}\n";
+  for (int d = 0; d < 56; ++d) {
+    const int64_t t = 1735689600 + d * 86400 + 3600;  // 2025-01-01 (a Wednesday) + d days
+    const int wd = static_cast<int>((t / 86400 + 3) % 7);
+    orders += "{\"order_id\":\"o" + std::to_string(d) + "\",\"item_id\":\"a\",\"quantity\":" +
+              std::to_string(wd >= 5 ? 30 : 10) + ",\"unit_price\":5,\"timestamp\":" + std::to_string(t) + "}\n";
+  }
+  ASSERT_EQ(client_->Post("/v1/items", Auth(writer_), items, "application/x-ndjson")->status, 200);
+  ASSERT_EQ(client_->Post("/v1/orders", Auth(writer_), orders, "application/x-ndjson")->status, 200);
+  const std::string inventory =
+      "{\"item_id\":\"a\",\"date\":\"2025-02-25\",\"on_hand\":40,\"on_order\":0,\"lead_time_days\":7,\"unit_cost\":2}\n"
+      "{\"item_id\":\"b\",\"date\":\"2025-02-25\",\"on_hand\":5,\"lead_time_days\":7}\n";
+  ASSERT_EQ(client_->Post("/v1/inventory", Auth(writer_), inventory, "application/x-ndjson")->status, 200);
+  auto f = client_->Get("/v1/forecast/a?horizon=14&model=snaive", Auth(reader_));
+  ASSERT_EQ(f->status, 200) << f->body;
+  const json fj = Body(f);
+  ASSERT_EQ(fj["points"].size(), 14u);
+  for (const auto& p : fj["points"]) {
+    auto t = ParseTimestamp(p["timestamp"].get<std::string>());
+    const int wd = static_cast<int>((*t / 86400 + 3) % 7);
+    EXPECT_NEAR(p["mean"].get<double>(), wd >= 5 ? 30 : 10, 1e-9) << p.dump();
+    EXPECT_LE(p["lo_95"].get<double>(), p["lo_80"].get<double>());
+  }
+  EXPECT_EQ(client_->Get("/v1/forecast/b", Auth(reader_))->status, 404);
+  EXPECT_EQ(client_->Get("/v1/forecast/a?horizon=x", Auth(reader_))->status, 400);
+  auto plan = client_->Get("/v1/inventory/plan", Auth(reader_));
+  ASSERT_EQ(plan->status, 200) << plan->body;
+  const json pj = Body(plan);
+  ASSERT_EQ(pj["count"], 2);
+  const json& a = pj["items"][0];
+  EXPECT_EQ(a["item_id"], "a");
+  // About 15.7 a day over a 7-day lead time: 40 on hand runs out in 2-3 days; reorder now.
+  EXPECT_NEAR(a["lead_time_demand"].get<double>(), 110, 15);
+  EXPECT_TRUE(a["reorder_now"].get<bool>());
+  EXPECT_TRUE(a["stockout_within_lead_time"].get<bool>());
+  EXPECT_EQ(pj["items"][1]["model"], "none");
+  auto alerts = Body(client_->Get("/v1/inventory/alerts", Auth(reader_)));
+  ASSERT_EQ(alerts["count"], 1);
+  EXPECT_NE(alerts["alerts"][0]["alerts"][0].get<std::string>().find("stock-out in"), std::string::npos);
+  EXPECT_EQ(client_->Get("/v1/inventory/plan?service_level=2", Auth(reader_))->status, 400);
+  EXPECT_EQ(client_->Get("/v1/inventory/plan", httplib::Headers{})->status, 401);
 }
 
 TEST_F(ServerTest, ServesTheRegistrysModelAndSwapsOnPromote) {

@@ -205,4 +205,22 @@ StatusOr<Snapshot> LoadSnapshot(const Context& ctx, Store& store, const Snapshot
   return snap;
 }
 
+// The category of each item code ("" where unknown), from the items table.
+std::vector<std::string> ItemCategories(const Snapshot& snap) {
+  std::vector<std::string> out(static_cast<size_t>(snap.items->size()));
+  if (const Table* found = snap.find(Entity::kItems)) {
+    const Table& table = *found;
+    const Column& id = table.col("item_id");
+    const Column& cat = table.col("category");
+    for (int64_t r = 0; r < table.rows(); ++r) {
+      const auto i = static_cast<size_t>(r);
+      if (cat.codes[i] >= 0 && id.codes[i] >= 0 && static_cast<size_t>(id.codes[i]) < out.size()) {
+        out[static_cast<size_t>(id.codes[i])] = cat.dict->Key(cat.codes[i]);
+      }
+    }
+  }
+  return out;
+}
+
+
 }  // namespace opspilot

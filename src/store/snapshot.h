@@ -117,6 +117,9 @@ struct Snapshot {
 
 StatusOr<Snapshot> LoadSnapshot(const Context& ctx, Store& store, const SnapshotSpec& spec);
 
+// The category of each item code ("" where unknown or the items table was not loaded).
+std::vector<std::string> ItemCategories(const Snapshot& snap);
+
 }  // namespace opspilot
 
 #endif  // OPSPILOT_STORE_SNAPSHOT_H_
