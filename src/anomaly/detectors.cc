@@ -63,7 +63,7 @@ class StreamDetector : public Detector {
 
 class SeasonalDetector final : public StreamDetector {
  public:
-  using StreamDetector::StreamDetector;
+  explicit SeasonalDetector(DetectorOptions options) : StreamDetector(std::move(options)) {}
   std::string_view name() const override { return "seasonal"; }
   std::unique_ptr<Detector> Clone() const override { return std::make_unique<SeasonalDetector>(*this); }
 
@@ -71,15 +71,16 @@ class SeasonalDetector final : public StreamDetector {
   void Init(int64_t spacing) override {
     model_ = std::make_unique<ResidualModel>(spacing, options_.periods, options_, options_.level_alpha);
   }
-  double Score(int64_t t, double x, bool) override { return ScoreFromP(NormalTwoSided(model_->Step(t, x))); }
+  double Score(int64_t t, double x, bool) override { return ScoreFromP(tail_.Step(model_->Step(t, x))); }
 
  public:
-  SeasonalDetector(const SeasonalDetector& o) : StreamDetector(o) {
+  SeasonalDetector(const SeasonalDetector& o) : StreamDetector(o), tail_(o.tail_) {
     if (o.model_) model_ = std::make_unique<ResidualModel>(*o.model_);
   }
 
  private:
   std::unique_ptr<ResidualModel> model_;
+  ExcessTail tail_{options_.tail_rate};
 };
 
 class ChangePointDetector final : public StreamDetector {
@@ -161,7 +162,7 @@ class EnsembleDetector final : public StreamDetector {
       const double zi = bank_[i].Step(t, x);
       if (i == best) z = zi;
     }
-    const double p_spike = NormalTwoSided(z);
+    const double p_spike = tail_.Step(z);
     const double p_cusum = cusum_.Step(z);
     const double p_likelihood = likelihood_.Step(ScoreFromP(p_spike));
     const double q = std::min({cal_spike_.Step(p_spike), cal_cusum_.Step(p_cusum),
@@ -189,6 +190,7 @@ class EnsembleDetector final : public StreamDetector {
   std::vector<ResidualModel> bank_;
   Cusum cusum_;
   Likelihood likelihood_;
+  ExcessTail tail_{options_.tail_rate};
   TailCalibrator cal_spike_, cal_cusum_, cal_likelihood_;
   double peak_ = 0;
   int64_t since_peak_ = INT64_MAX;
@@ -202,7 +204,7 @@ Status ValidateDetectorOptions(const DetectorOptions& o) {
   for (int64_t p : o.periods) {
     if (p <= 0) return InvalidArgument("seasonal periods must be > 0 seconds");
   }
-  if (o.max_slots < 4 || o.max_slots > (1 << 20)) return InvalidArgument("max_slots must be in [4, 1048576]");
+  if (o.season_knots < 4 || o.season_knots > (1 << 20)) return InvalidArgument("season_knots must be in [4, 1048576]");
   auto rate = [](double r, const char* what) -> Status {
     if (!(r > 0 && r <= 1)) return InvalidArgument(std::string(what) + " must be in (0, 1]");
     return Status::Ok();
@@ -252,12 +254,14 @@ ResidualModel::ResidualModel(int64_t spacing, const std::vector<int64_t>& period
       beta_(o.scale_beta),
       clip_(o.clip) {
   for (int64_t period : periods) {
-    const int64_t slots = (period + spacing_ - 1) / spacing_;
-    if (slots < 4 || slots > o.max_slots) continue;
+    const int64_t slots = period / spacing_;
+    if (slots < 4) continue;
     Season s;
     s.period_seconds = period;
-    s.value.assign(static_cast<size_t>(slots), 0.0);
-    s.visits.assign(static_cast<size_t>(slots), 0);
+    const int64_t knots = std::min<int64_t>(slots, o.season_knots);
+    s.knot_seconds = static_cast<double>(period) / static_cast<double>(knots);
+    s.value.assign(static_cast<size_t>(knots), 0.0);
+    s.visits.assign(static_cast<size_t>(knots), 0.0);
     seasons_.push_back(std::move(s));
   }
 }
@@ -269,13 +273,19 @@ double ResidualModel::Step(int64_t t, double x) {
     return 0;
   }
   ++n_;
-  size_t slot[2] = {0, 0};
+  // Each profile is read between its two knots around t's phase.
+  size_t k0[2] = {0, 0}, k1[2] = {0, 0};
+  double f[2] = {0, 0};
   double pred = level_;
   for (size_t k = 0; k < seasons_.size(); ++k) {
     Season& s = seasons_[k];
     const int64_t phase = ((t % s.period_seconds) + s.period_seconds) % s.period_seconds;
-    slot[k] = static_cast<size_t>(phase / spacing_) % s.value.size();
-    pred += s.value[slot[k]] - s.mean;
+    const double u = static_cast<double>(phase) / s.knot_seconds;
+    const size_t knots = s.value.size();
+    k0[k] = std::min(static_cast<size_t>(u), knots - 1);
+    k1[k] = (k0[k] + 1) % knots;
+    f[k] = std::clamp(u - static_cast<double>(k0[k]), 0.0, 1.0);
+    pred += (1 - f[k]) * s.value[k0[k]] + f[k] * s.value[k1[k]] - s.mean;
   }
   const double r = x - pred;
   // A floor on the scale: a flat series would otherwise make any change
@@ -287,15 +297,28 @@ double ResidualModel::Step(int64_t t, double x) {
   const double c = clip_ * sc;
   const double rc = n_ <= 10 ? r : std::clamp(r, -c, c);
   level_ += alpha_ * rc;
-  const double share = seasons_.empty() ? 0.0 : (1 - alpha_) / static_cast<double>(seasons_.size());
+  // The profiles learn what is left after the level, less and less as the
+  // point looks anomalous (|z| well above 2): a shift must not be absorbed
+  // into the profile of the hours it happened in.
+  const double z4 = (z / 2) * (z / 2) * (z / 2) * (z / 2);
+  const double share =
+      seasons_.empty() ? 0.0 : (1 - alpha_) / static_cast<double>(seasons_.size()) / (1 + z4);
   for (size_t k = 0; k < seasons_.size(); ++k) {
     Season& s = seasons_[k];
-    uint32_t& v = s.visits[slot[k]];
-    if (v < UINT32_MAX) ++v;
-    const double g = std::max(gamma_, 1.0 / v);
-    const double delta = g * share * rc;
-    s.value[slot[k]] += delta;
-    s.mean += delta / static_cast<double>(s.value.size());
+    const double inv = 1.0 / static_cast<double>(s.value.size());
+    // gamma is per period: spread over the points that visit a knot per period.
+    const double gamma = gamma_ * std::min(1.0, static_cast<double>(spacing_) / s.knot_seconds);
+    for (int side = 0; side < 2; ++side) {
+      const size_t knot = side == 0 ? k0[k] : k1[k];
+      const double w = side == 0 ? 1 - f[k] : f[k];
+      if (w <= 0) continue;
+      s.visits[knot] += w;
+      // A running mean while a knot is new, then an EWMA of rate gamma.
+      const double g = w * std::max(gamma, 1.0 / s.visits[knot]);
+      const double delta = g * share * rc;
+      s.value[knot] += delta;
+      s.mean += delta * inv;
+    }
   }
   const double b = std::max(beta_, 1.0 / static_cast<double>(n_ - 1));
   scale_ += b * (1.2533141373155 * std::fabs(rc) - scale_);
@@ -340,6 +363,16 @@ double Likelihood::Step(double raw) {
   const double d = raw - mean_;
   mean_ += r * d;
   var_ = (1 - r) * (var_ + r * d * d);
+  return p;
+}
+
+double ExcessTail::Step(double z) {
+  constexpr double kU = 2.5;
+  const double a = std::fabs(z);
+  double p = NormalTwoSided(a);
+  if (a > kU) p = std::max(p, exceed_ * std::exp(-(a - kU) / excess_));
+  exceed_ += rate_ * ((a > kU ? 1.0 : 0.0) - exceed_);
+  if (a > kU) excess_ += 0.05 * (std::min(a - kU, 5.0) - excess_);
   return p;
 }
 

@@ -46,10 +46,12 @@ struct DetectorOptions {
   // Seconds between points; 0 = the median gap of the first 9 points (those
   // 9 points score 0 and are replayed into the models once it is known).
   int64_t spacing = 0;
-  // Seasonal periods in seconds. A period is used when it spans 4 to
-  // max_slots points at the series spacing; otherwise it is ignored.
+  // Seasonal periods in seconds. A period is used when it spans at least 4
+  // points at the series spacing; otherwise it is ignored. Each profile has
+  // min(points per period, season_knots) knots with linear interpolation
+  // between them, so a short file still visits every knot often.
   std::vector<int64_t> periods = {86400, 7 * 86400};
-  int max_slots = 4096;
+  int season_knots = 64;
   double level_alpha = 0.1;   // seasonal detector: EWMA rate of the level
   double season_gamma = 0.1;  // rate of each seasonal slot (after 1/visits warm-up)
   double scale_beta = 0.02;   // EWMA rate of the residual scale
@@ -105,8 +107,9 @@ class ResidualModel {
  private:
   struct Season {
     int64_t period_seconds = 0;
-    std::vector<double> value;
-    std::vector<uint32_t> visits;
+    double knot_seconds = 0;      // period / knots
+    std::vector<double> value;    // profile at the knots
+    std::vector<double> visits;   // interpolation weight received per knot
     double mean = 0;  // mean of value, kept so the profile sums to zero around the level
   };
   int64_t spacing_;
@@ -142,6 +145,24 @@ class Likelihood {
   int w_, pos_ = 0;
   int64_t n_ = 0;
   double sum_ = 0, rate_, mean_ = 0, var_ = 0;
+};
+
+// Tail probability of |z| for standardized residuals whose tails may be
+// heavier than normal (peaks over threshold with an exponential excess):
+// P(|z| > a) = max(normal, rate * exp(-(a - u) / mean_excess)) above
+// u = 2.5, where the exceedance rate and the mean excess are learnt from past
+// points (excesses clipped at 5 so one anomaly cannot teach much). On normal
+// data it is a little more conservative than the normal tail; on Student-t
+// data it stops counting every large residual as a 1e-10 event.
+class ExcessTail {
+ public:
+  explicit ExcessTail(double rate) : rate_(rate) {}
+  double Step(double z);  // p of |z| under past points, then learns |z|
+
+ private:
+  double rate_;
+  double exceed_ = 0.0124;  // P(|Z| > 2.5) for N(0, 1)
+  double excess_ = 0.4;     // about 1 / 2.5: the normal's mean excess over 2.5
 };
 
 // Corrects a p-value stream for heavy tails and dependence: p times the
