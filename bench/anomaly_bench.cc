@@ -84,14 +84,16 @@ int main(int argc, char** argv) {
       nab.push_back(std::move(nf));
     }
     std::printf("  %-12s", name.c_str());
+    double standard_threshold = 0.5;
     for (const NabProfile& p : NabProfiles()) {
       const NabResult r = ScoreNabBest(nab, p);
+      if (p.name == "standard") standard_threshold = r.threshold;
       std::printf("  %6.1f (t=%.3f %3lld/%-3lld fp=%-3lld)", r.normalized, r.threshold, static_cast<long long>(r.tp),
                   static_cast<long long>(r.tp + r.fn), static_cast<long long>(r.fp));
     }
     std::printf("\n");
     if (name == "ensemble") {
-      // Recall per anomaly kind at the default is_anomaly threshold (0.5).
+      // Recall per anomaly kind at the standard profile's best threshold.
       std::map<std::string, std::pair<int, int>> per_kind;
       int64_t fp = 0;
       for (size_t fi = 0; fi < corpus.size(); ++fi) {
@@ -101,7 +103,7 @@ int main(int argc, char** argv) {
           bool hit = false;
           for (const auto& w : wins) {
             if (w.begin <= f.labels[j] && f.labels[j] <= w.end) {
-              for (int64_t i = w.begin; i <= w.end; ++i) hit = hit || nab[fi].scores[static_cast<size_t>(i)] >= 0.5;
+              for (int64_t i = w.begin; i <= w.end; ++i) hit = hit || nab[fi].scores[static_cast<size_t>(i)] >= standard_threshold;
             }
           }
           auto& pk = per_kind[std::string(AnomalyKindName(f.kinds[j]))];
@@ -112,10 +114,10 @@ int main(int argc, char** argv) {
         for (size_t i = 0; i < nab[fi].scores.size(); ++i) {
           while (w < wins.size() && wins[w].end < static_cast<int64_t>(i)) ++w;
           const bool inside = w < wins.size() && wins[w].begin <= static_cast<int64_t>(i);
-          if (!inside && nab[fi].scores[i] >= 0.5) ++fp;
+          if (!inside && nab[fi].scores[i] >= standard_threshold) ++fp;
         }
       }
-      std::printf("  ensemble at score >= 0.5: recall per kind");
+      std::printf("  ensemble at score >= %.3f: recall per kind", standard_threshold);
       for (const auto& [k, c] : per_kind) std::printf(" %s %d/%d", k.c_str(), c.first, c.second);
       std::printf("; detections outside windows %lld\n", static_cast<long long>(fp));
     }

@@ -28,7 +28,7 @@ struct ScoreOptions {
   DetectorOptions detector_options;   // probation is replaced when nab_probation is set
   // Probation of min(floor(15% of the rows), 750) points, as NAB scores it.
   bool nab_probation = true;
-  double threshold = 0.5;  // is_anomaly = score >= threshold (0.5: p <= 1e-5)
+  double threshold = 0.5;  // is_anomaly = score >= threshold (0.5: p <= 10^-3.5)
 };
 Status ValidateScoreOptions(const ScoreOptions& options);
 

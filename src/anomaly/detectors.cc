@@ -133,9 +133,11 @@ class EnsembleDetector final : public StreamDetector {
   explicit EnsembleDetector(DetectorOptions options)
       : StreamDetector(std::move(options)),
         cusum_(options_.cusum_k, options_.variance_k),
+        slow_cusum_(options_.cusum_k, options_.variance_k),
         likelihood_(options_.short_window, options_.long_rate),
         cal_spike_(options_.tail_rate),
         cal_cusum_(options_.tail_rate),
+        cal_slow_(options_.tail_rate),
         cal_likelihood_(options_.tail_rate) {}
   std::string_view name() const override { return "ensemble"; }
   std::unique_ptr<Detector> Clone() const override { return std::make_unique<EnsembleDetector>(*this); }
@@ -157,17 +159,21 @@ class EnsembleDetector final : public StreamDetector {
     for (size_t i = 1; i < bank_.size(); ++i) {
       if (bank_[i].mean_abs_error() < bank_[best].mean_abs_error()) best = i;
     }
-    double z = 0;
+    double z = 0, z_slow = 0;
     for (size_t i = 0; i < bank_.size(); ++i) {
       const double zi = bank_[i].Step(t, x);
       if (i == best) z = zi;
+      if (i == 0) z_slow = zi;
     }
+    // The best model's residuals carry spikes; a slow reference model keeps
+    // a shift in its residuals long after the best model has absorbed it.
     const double p_spike = tail_.Step(z);
     const double p_cusum = cusum_.Step(z);
+    const double p_slow = slow_cusum_.Step(z_slow);
     const double p_likelihood = likelihood_.Step(ScoreFromP(p_spike));
-    const double q = std::min({cal_spike_.Step(p_spike), cal_cusum_.Step(p_cusum),
+    const double q = std::min({cal_spike_.Step(p_spike), cal_cusum_.Step(p_cusum), cal_slow_.Step(p_slow),
                                cal_likelihood_.Step(p_likelihood)});
-    const double s = ScoreFromP(std::min(1.0, 3 * q));
+    const double s = ScoreFromP(std::min(1.0, 4 * q));
     if (probation) return 0;
     // Report one event once: damp what follows a detection for a while.
     if (since_peak_ < options_.cooldown) {
@@ -188,10 +194,10 @@ class EnsembleDetector final : public StreamDetector {
 
  private:
   std::vector<ResidualModel> bank_;
-  Cusum cusum_;
+  Cusum cusum_, slow_cusum_;
   Likelihood likelihood_;
   ExcessTail tail_{options_.tail_rate};
-  TailCalibrator cal_spike_, cal_cusum_, cal_likelihood_;
+  TailCalibrator cal_spike_, cal_cusum_, cal_slow_, cal_likelihood_;
   double peak_ = 0;
   int64_t since_peak_ = INT64_MAX;
 };
@@ -225,8 +231,8 @@ Status ValidateDetectorOptions(const DetectorOptions& o) {
 
 double ScoreFromP(double p) {
   if (!(p < 1)) return 0;
-  if (!(p > 1e-10)) return 1;
-  return -std::log10(p) / 10;
+  if (!(p > 1e-7)) return 1;
+  return -std::log10(p) / 7;
 }
 
 double NormalTwoSided(double z) { return std::erfc(std::fabs(z) * kSqrt1_2); }

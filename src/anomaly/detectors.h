@@ -5,9 +5,10 @@
 // seasonal profiles are fixed-size arrays), no look-ahead. Scores share one
 // calibration: a detector estimates p, the probability that a normal point
 // looks at least this unusual, and reports
-//     score = min(1, -log10(p) / 10)
-// so 0.5 means p = 1e-5 and 1 means p <= 1e-10. EnsembleDetector is the one
-// to use; the others are its parts, usable alone and measured alone.
+//     score = min(1, -log10(p) / 7)
+// so 0.5 means p = 10^-3.5 (about one false alarm per 3000 normal points)
+// and 1 means p <= 1e-7. EnsembleDetector is the one to use; the others are
+// its parts, usable alone and measured alone.
 //
 //   seasonal    robust level + seasonal profiles (daily and weekly when the
 //               spacing allows), residual scaled by an EWMA of |residual|.
@@ -16,12 +17,15 @@
 //               their squares (variance increases).
 //   surprise    anomaly likelihood (Numenta): short-window mean of the
 //               residual scores against their long-run mean and spread.
-//   ensemble    a bank of residual models (several level rates, with and
-//               without seasons; the one with the lowest running error is
-//               used), the three statistics above, each corrected for heavy
-//               tails by its observed false-alarm rate, combined by
-//               Bonferroni min-p, then suppression of repeats after a
-//               detection.
+//   ensemble    a bank of residual models (level rates 0.02, 0.1, 0.4 with
+//               and without seasons, and 1); the one with the lowest running
+//               error speaks for the point: its residual's tail probability
+//               (peaks over threshold, so heavy tails do not cry wolf), a
+//               CUSUM on its residuals, a CUSUM on the slowest model's
+//               residuals (a reference that keeps a shift visible after the
+//               best model has absorbed it) and the surprise likelihood;
+//               each p corrected by its observed false-alarm rate, combined
+//               by Bonferroni min-p, then repeats of one event suppressed.
 //
 // Thread-safety: a detector is mutable per-series state; use one per series
 // and thread. Detectors are copyable (a copy continues the same stream).
@@ -64,14 +68,14 @@ struct DetectorOptions {
   // Ensemble: after a point scores >= suppress_above, the next cooldown
   // points are multiplied by suppress_factor unless they exceed the peak so
   // far by 0.1 (a repeat of one event is reported once).
-  double suppress_above = 0.35;
+  double suppress_above = 0.5;
   int64_t cooldown = 120;
   double suppress_factor = 0.25;
 };
 
 Status ValidateDetectorOptions(const DetectorOptions& options);
 
-// The common calibration: min(1, -log10(p) / 10), 0 for p >= 1.
+// The common calibration: min(1, -log10(p) / 7), 0 for p >= 1.
 double ScoreFromP(double p);
 // Two-sided standard normal tail probability P(|Z| >= |z|).
 double NormalTwoSided(double z);
