@@ -303,6 +303,14 @@ StatusOr<std::vector<RiskResult>> ScoreRisk(const Context& ctx, const ml::Tabula
   // Supervised, out of fold: each row is scored (and explained) by a model
   // trained without it, so the scores are honest on the training file.
   const bool supervised = !data.y.empty() && data.schema.task == ml::TaskKind::kBinary;
+  ml::TabularData named;  // a copy with row ids when `data` has none (Take needs them)
+  const ml::TabularData* src = &data;
+  if (supervised && static_cast<int64_t>(data.ids.size()) != data.rows) {
+    named = data;
+    named.ids.clear();
+    for (int64_t r = 0; r < data.rows; ++r) named.ids.push_back(std::to_string(r + 1));
+    src = &named;
+  }
   std::vector<std::vector<FeatureReason>> shap(static_cast<size_t>(data.rows));
   if (supervised) {
     ml::GbmOptions g = o.gbm;
@@ -318,7 +326,7 @@ StatusOr<std::vector<RiskResult>> ScoreRisk(const Context& ctx, const ml::Tabula
         (static_cast<int>(i % static_cast<size_t>(o.folds)) == fold ? test : train).push_back(perm[i]);
       }
       if (test.empty() || train.empty()) continue;
-      const ml::TabularData tr = data.Take(train), te = data.Take(test);
+      const ml::TabularData tr = src->Take(train), te = src->Take(test);
       ASSIGN_OR_RETURN(ml::GbmModel model, ml::GbmModel::Train(ctx, tr, nullptr, g, nullptr));
       ASSIGN_OR_RETURN(const std::vector<float> p, model.Predict(te));
       for (size_t i = 0; i < test.size(); ++i) {

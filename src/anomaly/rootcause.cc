@@ -31,7 +31,7 @@ std::string SegmentText(const Explanation& e) {
 
 Status ValidateDrillDownOptions(const DrillDownOptions& o) {
   if (!(o.baseline_scale > 0)) return InvalidArgument("baseline_scale must be > 0");
-  if (!(o.min_share >= 0)) return InvalidArgument("min_share must be >= 0");
+  if (std::isnan(o.min_share)) return InvalidArgument("min_share must be a number");
   if (o.max_results < 1) return InvalidArgument("max_results must be >= 1");
   if (!(o.specific_fraction >= 0 && o.specific_fraction <= 1)) {
     return InvalidArgument("specific_fraction must be in [0, 1]");

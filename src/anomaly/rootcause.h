@@ -36,7 +36,7 @@ struct DrillDownOptions {
   bool ratio = true;           // numerator / denominator; false = sum of numerators
   double baseline_scale = 1;   // additive: anomaly-window length / baseline-window length
   bool pairs = true;           // also rank pairs of values of two dimensions
-  double min_share = 0.05;     // drop explanations below this share
+  double min_share = 0.05;     // drop explanations below this share (negative: keep those moving against the change)
   int max_results = 10;
   // The summary prefers a pair inside the best single value when the pair
   // explains at least this fraction of what the single value explains.
