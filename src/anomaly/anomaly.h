@@ -1,0 +1,91 @@
+// Metric anomalies, file mode (issue 8): score whole series with a streaming
+// detector (points strictly in time order, no look-ahead), read NAB's CSV
+// layout or the long format, write the architecture's
+// `series_id,timestamp,value,score,is_anomaly`, and turn scores into alerts
+// with de-duplication, cool-down and severity.
+#ifndef OPSPILOT_ANOMALY_ANOMALY_H_
+#define OPSPILOT_ANOMALY_ANOMALY_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "anomaly/detectors.h"
+#include "core/status.h"
+#include "forecast/forecast.h"
+
+namespace opspilot::anomaly {
+
+struct Score {
+  int64_t timestamp = 0;  // unix seconds
+  double value = 0;
+  double score = 0;       // [0, 1], see detectors.h for the calibration
+  bool is_anomaly = false;
+};
+
+struct ScoreOptions {
+  std::string detector = "ensemble";  // a name from DetectorNames()
+  DetectorOptions detector_options;   // probation is replaced when nab_probation is set
+  // Probation of min(floor(15% of the rows), 750) points, as NAB scores it.
+  bool nab_probation = true;
+  double threshold = 0.5;  // is_anomaly = score >= threshold (0.5: p <= 10^-3.5)
+};
+Status ValidateScoreOptions(const ScoreOptions& options);
+
+// Scores the series point by point in time order (the order of s.time;
+// REQUIRES-checked: non-decreasing, else InvalidArgument). The result has one
+// Score per point, equal to feeding the same detector one point at a time.
+StatusOr<std::vector<Score>> ScoreSeries(const forecast::Series& s, const ScoreOptions& options);
+
+struct MetricCsvOptions {
+  std::string timestamp_col;  // "" = timestamp | ds | date | time
+  std::string value_col;      // "" = value | y
+  std::string id_col;         // "" = series_id | unique_id | id if present; else one series
+};
+// Reads NAB's `timestamp,value` (the series is named after the file) or the
+// long format `series_id,timestamp,value`. Rows are stably sorted by time per
+// series (repeated timestamps are kept); series come in order of first
+// appearance. Errors name file, line and field.
+StatusOr<std::vector<forecast::Series>> ReadMetricCsv(const std::string& path, const MetricCsvOptions& options = {});
+
+struct ScoredSeries {
+  std::string series_id;
+  std::vector<Score> scores;
+};
+// The CSV text `series_id,timestamp,value,score,is_anomaly` (ISO-8601 UTC
+// timestamps, scores with 6 decimals, is_anomaly 0/1), header included.
+std::string ScoresCsv(const std::vector<ScoredSeries>& scored);
+Status WriteScoresCsv(const std::string& path, const std::vector<ScoredSeries>& scored);
+
+// ---- Alerts -------------------------------------------------------------------
+
+enum class Severity { kInfo, kWarning, kCritical };
+std::string_view SeverityName(Severity s);  // "info" | "warning" | "critical"
+
+struct AlertOptions {
+  // Alerts are for people: stricter than is_anomaly (0.5 is where the NAB
+  // trade-off of generated data peaks; 0.6 is p ~ 6e-5 per point).
+  double threshold = 0.6;         // a point opens or extends an alert at score >= threshold
+  double warning = 0.75;          // peak score for severity warning
+  double critical = 0.9;          // peak score for severity critical
+  int64_t cooldown_seconds = 3600;  // anomalous points closer than this to the last one join its alert
+};
+Status ValidateAlertOptions(const AlertOptions& options);
+
+struct Alert {
+  std::string series_id;
+  int64_t start = 0, end = 0;  // first and last anomalous timestamps
+  int64_t peak_time = 0;
+  double peak_score = 0, peak_value = 0;
+  int64_t points = 0;          // anomalous points merged into this alert
+  Severity severity = Severity::kInfo;
+};
+
+// One alert per burst of anomalous points; a burst ends after
+// cooldown_seconds without one. Severity follows the burst's peak score.
+std::vector<Alert> MakeAlerts(const std::string& series_id, const std::vector<Score>& scores,
+                              const AlertOptions& options);
+
+}  // namespace opspilot::anomaly
+
+#endif  // OPSPILOT_ANOMALY_ANOMALY_H_

@@ -1,0 +1,393 @@
+#include "anomaly/detectors.h"
+
+#include <algorithm>
+#include <cmath>
+#include <utility>
+
+namespace opspilot::anomaly {
+namespace {
+
+constexpr double kSqrt1_2 = 0.70710678118654752440;
+
+// Upper tail of N(0, 1).
+double NormalUpper(double z) { return 0.5 * std::erfc(z * kSqrt1_2); }
+
+// Shared plumbing: spacing detection (buffer the first 9 points, then replay
+// them), non-finite values and the probation period. Subclasses implement
+// Init (once the spacing is known) and Score (learn from a point, score it).
+class StreamDetector : public Detector {
+ public:
+  explicit StreamDetector(DetectorOptions options) : options_(std::move(options)) {}
+
+  double Update(int64_t t, double x) final {
+    const int64_t index = seen_++;
+    if (!std::isfinite(x)) return 0;
+    if (!ready_) {
+      if (options_.spacing > 0) {
+        Start(options_.spacing);
+      } else {
+        pending_[pending_n_++] = {t, x};
+        if (pending_n_ < kWarmup) return 0;
+        std::array<int64_t, kWarmup - 1> gaps{};
+        for (int i = 1; i < kWarmup; ++i) gaps[static_cast<size_t>(i - 1)] = pending_[static_cast<size_t>(i)].first - pending_[static_cast<size_t>(i - 1)].first;
+        std::nth_element(gaps.begin(), gaps.begin() + gaps.size() / 2, gaps.end());
+        Start(std::max<int64_t>(1, gaps[gaps.size() / 2]));
+        for (int i = 0; i < kWarmup; ++i) Score(pending_[static_cast<size_t>(i)].first, pending_[static_cast<size_t>(i)].second, true);
+        return 0;
+      }
+    }
+    const bool probation = index < options_.probation;
+    const double s = Score(t, x, probation);
+    return probation ? 0 : s;
+  }
+
+ protected:
+  virtual void Init(int64_t spacing) = 0;
+  // Learns from (t, x) and returns its score; `probation` points are learnt
+  // but their score is discarded.
+  virtual double Score(int64_t t, double x, bool probation) = 0;
+
+  DetectorOptions options_;
+
+ private:
+  static constexpr int kWarmup = 9;
+  void Start(int64_t spacing) {
+    ready_ = true;
+    Init(spacing);
+  }
+  bool ready_ = false;
+  int64_t seen_ = 0;
+  std::array<std::pair<int64_t, double>, kWarmup> pending_{};
+  int pending_n_ = 0;
+};
+
+class SeasonalDetector final : public StreamDetector {
+ public:
+  explicit SeasonalDetector(DetectorOptions options) : StreamDetector(std::move(options)) {}
+  std::string_view name() const override { return "seasonal"; }
+  std::unique_ptr<Detector> Clone() const override { return std::make_unique<SeasonalDetector>(*this); }
+
+ protected:
+  void Init(int64_t spacing) override {
+    model_ = std::make_unique<ResidualModel>(spacing, options_.periods, options_, options_.level_alpha);
+  }
+  double Score(int64_t t, double x, bool) override { return ScoreFromP(tail_.Step(model_->Step(t, x))); }
+
+ public:
+  SeasonalDetector(const SeasonalDetector& o) : StreamDetector(o), tail_(o.tail_) {
+    if (o.model_) model_ = std::make_unique<ResidualModel>(*o.model_);
+  }
+
+ private:
+  std::unique_ptr<ResidualModel> model_;
+  ExcessTail tail_{options_.tail_rate};
+};
+
+class ChangePointDetector final : public StreamDetector {
+ public:
+  explicit ChangePointDetector(DetectorOptions options)
+      : StreamDetector(std::move(options)), cusum_(options_.cusum_k, options_.variance_k) {}
+  ChangePointDetector(const ChangePointDetector& o) : StreamDetector(o), cusum_(o.cusum_) {
+    if (o.model_) model_ = std::make_unique<ResidualModel>(*o.model_);
+  }
+  std::string_view name() const override { return "changepoint"; }
+  std::unique_ptr<Detector> Clone() const override { return std::make_unique<ChangePointDetector>(*this); }
+
+ protected:
+  void Init(int64_t spacing) override {
+    model_ = std::make_unique<ResidualModel>(spacing, options_.periods, options_, options_.level_alpha);
+  }
+  double Score(int64_t t, double x, bool) override { return ScoreFromP(cusum_.Step(model_->Step(t, x))); }
+
+ private:
+  std::unique_ptr<ResidualModel> model_;
+  Cusum cusum_;
+};
+
+class SurpriseDetector final : public StreamDetector {
+ public:
+  explicit SurpriseDetector(DetectorOptions options)
+      : StreamDetector(std::move(options)), likelihood_(options_.short_window, options_.long_rate) {}
+  SurpriseDetector(const SurpriseDetector& o) : StreamDetector(o), likelihood_(o.likelihood_) {
+    if (o.model_) model_ = std::make_unique<ResidualModel>(*o.model_);
+  }
+  std::string_view name() const override { return "surprise"; }
+  std::unique_ptr<Detector> Clone() const override { return std::make_unique<SurpriseDetector>(*this); }
+
+ protected:
+  void Init(int64_t spacing) override {
+    model_ = std::make_unique<ResidualModel>(spacing, options_.periods, options_, options_.level_alpha);
+  }
+  double Score(int64_t t, double x, bool) override {
+    const double raw = ScoreFromP(NormalTwoSided(model_->Step(t, x)));
+    return ScoreFromP(likelihood_.Step(raw));
+  }
+
+ private:
+  std::unique_ptr<ResidualModel> model_;
+  Likelihood likelihood_;
+};
+
+class EnsembleDetector final : public StreamDetector {
+ public:
+  explicit EnsembleDetector(DetectorOptions options)
+      : StreamDetector(std::move(options)),
+        cusum_(options_.cusum_k, options_.variance_k),
+        slow_cusum_(options_.cusum_k, options_.variance_k),
+        likelihood_(options_.short_window, options_.long_rate),
+        cal_spike_(options_.tail_rate),
+        cal_cusum_(options_.tail_rate),
+        cal_slow_(options_.tail_rate),
+        cal_likelihood_(options_.tail_rate) {}
+  std::string_view name() const override { return "ensemble"; }
+  std::unique_ptr<Detector> Clone() const override { return std::make_unique<EnsembleDetector>(*this); }
+
+ protected:
+  void Init(int64_t spacing) override {
+    // Slow, medium and fast levels, with and without the seasonal profiles;
+    // a level rate of 1 (the last value) needs no profile: it cannot learn one.
+    for (double alpha : {0.02, 0.1, 0.4}) {
+      bank_.emplace_back(spacing, options_.periods, options_, alpha);
+      bank_.emplace_back(spacing, std::vector<int64_t>{}, options_, alpha);
+    }
+    bank_.emplace_back(spacing, std::vector<int64_t>{}, options_, 1.0);
+  }
+
+  double Score(int64_t t, double x, bool probation) override {
+    // The model with the lowest running error before this point speaks for it.
+    size_t best = 0;
+    for (size_t i = 1; i < bank_.size(); ++i) {
+      if (bank_[i].mean_abs_error() < bank_[best].mean_abs_error()) best = i;
+    }
+    double z = 0, z_slow = 0;
+    for (size_t i = 0; i < bank_.size(); ++i) {
+      const double zi = bank_[i].Step(t, x);
+      if (i == best) z = zi;
+      if (i == 0) z_slow = zi;
+    }
+    // The best model's residuals carry spikes; a slow reference model keeps
+    // a shift in its residuals long after the best model has absorbed it.
+    const double p_spike = tail_.Step(z);
+    const double p_cusum = cusum_.Step(z);
+    const double p_slow = slow_cusum_.Step(z_slow);
+    const double p_likelihood = likelihood_.Step(ScoreFromP(p_spike));
+    const double q = std::min({cal_spike_.Step(p_spike), cal_cusum_.Step(p_cusum), cal_slow_.Step(p_slow),
+                               cal_likelihood_.Step(p_likelihood)});
+    const double s = ScoreFromP(std::min(1.0, 4 * q));
+    if (probation) return 0;
+    // Report one event once: damp what follows a detection for a while.
+    if (since_peak_ < options_.cooldown) {
+      ++since_peak_;
+      if (s > peak_ + 0.1) {
+        peak_ = s;
+        since_peak_ = 0;
+        return s;
+      }
+      return s * options_.suppress_factor;
+    }
+    if (s >= options_.suppress_above) {
+      peak_ = s;
+      since_peak_ = 0;
+    }
+    return s;
+  }
+
+ private:
+  std::vector<ResidualModel> bank_;
+  Cusum cusum_, slow_cusum_;
+  Likelihood likelihood_;
+  ExcessTail tail_{options_.tail_rate};
+  TailCalibrator cal_spike_, cal_cusum_, cal_slow_, cal_likelihood_;
+  double peak_ = 0;
+  int64_t since_peak_ = INT64_MAX;
+};
+
+}  // namespace
+
+Status ValidateDetectorOptions(const DetectorOptions& o) {
+  if (o.probation < 0) return InvalidArgument("probation must be >= 0");
+  if (o.spacing < 0) return InvalidArgument("spacing must be >= 0 seconds");
+  for (int64_t p : o.periods) {
+    if (p <= 0) return InvalidArgument("seasonal periods must be > 0 seconds");
+  }
+  if (o.season_knots < 4 || o.season_knots > (1 << 20)) return InvalidArgument("season_knots must be in [4, 1048576]");
+  auto rate = [](double r, const char* what) -> Status {
+    if (!(r > 0 && r <= 1)) return InvalidArgument(std::string(what) + " must be in (0, 1]");
+    return Status::Ok();
+  };
+  RETURN_IF_ERROR(rate(o.level_alpha, "level_alpha"));
+  RETURN_IF_ERROR(rate(o.season_gamma, "season_gamma"));
+  RETURN_IF_ERROR(rate(o.scale_beta, "scale_beta"));
+  RETURN_IF_ERROR(rate(o.long_rate, "long_rate"));
+  RETURN_IF_ERROR(rate(o.tail_rate, "tail_rate"));
+  RETURN_IF_ERROR(rate(o.suppress_factor, "suppress_factor"));
+  if (!(o.clip > 0)) return InvalidArgument("clip must be > 0");
+  if (!(o.cusum_k > 0) || !(o.variance_k > 0)) return InvalidArgument("cusum_k and variance_k must be > 0");
+  if (o.short_window < 1 || o.short_window > 64) return InvalidArgument("short_window must be in [1, 64]");
+  if (o.cooldown < 0) return InvalidArgument("cooldown must be >= 0");
+  if (!(o.suppress_above >= 0 && o.suppress_above <= 1)) return InvalidArgument("suppress_above must be in [0, 1]");
+  return Status::Ok();
+}
+
+double ScoreFromP(double p) {
+  if (!(p < 1)) return 0;
+  if (!(p > 1e-7)) return 1;
+  return -std::log10(p) / 7;
+}
+
+double NormalTwoSided(double z) { return std::erfc(std::fabs(z) * kSqrt1_2); }
+
+const std::vector<std::string>& DetectorNames() {
+  static const std::vector<std::string> names = {"seasonal", "changepoint", "surprise", "ensemble"};
+  return names;
+}
+
+StatusOr<std::unique_ptr<Detector>> MakeDetector(std::string_view name, const DetectorOptions& options) {
+  RETURN_IF_ERROR(ValidateDetectorOptions(options));
+  if (name == "seasonal") return std::unique_ptr<Detector>(std::make_unique<SeasonalDetector>(options));
+  if (name == "changepoint") return std::unique_ptr<Detector>(std::make_unique<ChangePointDetector>(options));
+  if (name == "surprise") return std::unique_ptr<Detector>(std::make_unique<SurpriseDetector>(options));
+  if (name == "ensemble") return std::unique_ptr<Detector>(std::make_unique<EnsembleDetector>(options));
+  return InvalidArgument("unknown detector '" + std::string(name) +
+                         "' (expected seasonal, changepoint, surprise or ensemble)");
+}
+
+ResidualModel::ResidualModel(int64_t spacing, const std::vector<int64_t>& periods, const DetectorOptions& o,
+                             double level_alpha)
+    : spacing_(std::max<int64_t>(1, spacing)),
+      alpha_(level_alpha),
+      gamma_(o.season_gamma),
+      beta_(o.scale_beta),
+      clip_(o.clip) {
+  for (int64_t period : periods) {
+    const int64_t slots = period / spacing_;
+    if (slots < 4) continue;
+    Season s;
+    s.period_seconds = period;
+    const int64_t knots = std::min<int64_t>(slots, o.season_knots);
+    s.knot_seconds = static_cast<double>(period) / static_cast<double>(knots);
+    s.value.assign(static_cast<size_t>(knots), 0.0);
+    s.visits.assign(static_cast<size_t>(knots), 0.0);
+    seasons_.push_back(std::move(s));
+  }
+}
+
+double ResidualModel::Step(int64_t t, double x) {
+  if (n_ == 0) {
+    level_ = lo_ = hi_ = x;
+    n_ = 1;
+    return 0;
+  }
+  ++n_;
+  // Each profile is read between its two knots around t's phase.
+  size_t k0[2] = {0, 0}, k1[2] = {0, 0};
+  double f[2] = {0, 0};
+  double pred = level_;
+  for (size_t k = 0; k < seasons_.size(); ++k) {
+    Season& s = seasons_[k];
+    const int64_t phase = ((t % s.period_seconds) + s.period_seconds) % s.period_seconds;
+    const double u = static_cast<double>(phase) / s.knot_seconds;
+    const size_t knots = s.value.size();
+    k0[k] = std::min(static_cast<size_t>(u), knots - 1);
+    k1[k] = (k0[k] + 1) % knots;
+    f[k] = std::clamp(u - static_cast<double>(k0[k]), 0.0, 1.0);
+    pred += (1 - f[k]) * s.value[k0[k]] + f[k] * s.value[k1[k]] - s.mean;
+  }
+  const double r = x - pred;
+  // A floor on the scale: a flat series would otherwise make any change
+  // infinitely surprising; 0.1% of the range seen is "no change" for metrics.
+  const double floor = std::max(1e-3 * (hi_ - lo_), 1e-12 * std::max(1.0, std::fabs(x)));
+  const double sc = std::max(scale_, floor);
+  const double z = n_ <= 3 ? 0.0 : r / sc;
+  // Learn, with the residual clipped so that one outlier moves nothing far.
+  const double c = clip_ * sc;
+  const double rc = n_ <= 10 ? r : std::clamp(r, -c, c);
+  level_ += alpha_ * rc;
+  // The profiles learn what is left after the level, less and less as the
+  // point looks anomalous (|z| well above 2): a shift must not be absorbed
+  // into the profile of the hours it happened in.
+  const double z4 = (z / 2) * (z / 2) * (z / 2) * (z / 2);
+  const double share =
+      seasons_.empty() ? 0.0 : (1 - alpha_) / static_cast<double>(seasons_.size()) / (1 + z4);
+  for (size_t k = 0; k < seasons_.size(); ++k) {
+    Season& s = seasons_[k];
+    const double inv = 1.0 / static_cast<double>(s.value.size());
+    // gamma is per period: spread over the points that visit a knot per period.
+    const double gamma = gamma_ * std::min(1.0, static_cast<double>(spacing_) / s.knot_seconds);
+    for (int side = 0; side < 2; ++side) {
+      const size_t knot = side == 0 ? k0[k] : k1[k];
+      const double w = side == 0 ? 1 - f[k] : f[k];
+      if (w <= 0) continue;
+      s.visits[knot] += w;
+      // A running mean while a knot is new, then an EWMA of rate gamma.
+      const double g = w * std::max(gamma, 1.0 / s.visits[knot]);
+      const double delta = g * share * rc;
+      s.value[knot] += delta;
+      s.mean += delta * inv;
+    }
+  }
+  const double b = std::max(beta_, 1.0 / static_cast<double>(n_ - 1));
+  scale_ += b * (1.2533141373155 * std::fabs(rc) - scale_);
+  mae_ += std::max(0.005, 1.0 / static_cast<double>(n_ - 1)) * (std::fabs(rc) - mae_);
+  lo_ = std::min(lo_, x);
+  hi_ = std::max(hi_, x);
+  return z;
+}
+
+double Cusum::Step(double z) {
+  // Clipped so that one spike adds at most a few units: a shift shows as a run.
+  const double zc = std::clamp(z, -4.0, 4.0);
+  up_ = std::max(0.0, up_ + zc - k_);
+  down_ = std::max(0.0, down_ - zc - k_);
+  const double z2 = std::min(z * z, 6.0);
+  var_ = std::max(0.0, var_ + z2 - 1 - vk_);
+  // Stationary tails of reflected random walks with drift -mu and variance
+  // v: P(S > s) ~ exp(-2 mu s / v). For min(Z^2, 6): mean 0.975, var 1.648.
+  const double p_level = 2 * std::exp(-2 * k_ * std::max(up_, down_));
+  const double mu = 1 + vk_ - 0.975;
+  const double p_var = std::exp(-2 * mu * var_ / 1.648);
+  if (p_level < 1e-6) up_ = down_ = 0;
+  if (p_var < 1e-6) var_ = 0;
+  return std::min(1.0, 2 * std::min(p_level, p_var));
+}
+
+Likelihood::Likelihood(int short_window, double long_rate)
+    : w_(std::clamp(short_window, 1, 64)), rate_(long_rate) {}
+
+double Likelihood::Step(double raw) {
+  sum_ += raw - ring_[static_cast<size_t>(pos_)];
+  ring_[static_cast<size_t>(pos_)] = raw;
+  pos_ = (pos_ + 1) % w_;
+  ++n_;
+  double p = 1;
+  if (n_ > w_) {
+    const double short_mean = sum_ / w_;
+    const double sd = std::max(std::sqrt(var_), 0.02);
+    p = NormalUpper((short_mean - mean_) / sd);
+  }
+  const double r = std::max(rate_, 1.0 / static_cast<double>(n_));
+  const double d = raw - mean_;
+  mean_ += r * d;
+  var_ = (1 - r) * (var_ + r * d * d);
+  return p;
+}
+
+double ExcessTail::Step(double z) {
+  constexpr double kU = 2.5;
+  const double a = std::fabs(z);
+  double p = NormalTwoSided(a);
+  if (a > kU) p = std::max(p, exceed_ * std::exp(-(a - kU) / excess_));
+  exceed_ += rate_ * ((a > kU ? 1.0 : 0.0) - exceed_);
+  if (a > kU) excess_ += 0.05 * (std::min(a - kU, 5.0) - excess_);
+  return p;
+}
+
+double TailCalibrator::Step(double p) {
+  const double inflate = std::max({1.0, r2_ / 1e-2, r3_ / 1e-3});
+  const double out = std::min(1.0, p * inflate);
+  r2_ += rate_ * ((p < 1e-2 ? 1.0 : 0.0) - r2_);
+  r3_ += rate_ * ((p < 1e-3 ? 1.0 : 0.0) - r3_);
+  return out;
+}
+
+}  // namespace opspilot::anomaly

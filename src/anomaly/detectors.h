@@ -1,0 +1,187 @@
+// Streaming anomaly detectors for one metric series (issue 8).
+//
+// Every detector takes points in time order through Update(t, x) and returns
+// that point's score in [0, 1] at once: O(1) time and memory per point (the
+// seasonal profiles are fixed-size arrays), no look-ahead. Scores share one
+// calibration: a detector estimates p, the probability that a normal point
+// looks at least this unusual, and reports
+//     score = min(1, -log10(p) / 7)
+// so 0.5 means p = 10^-3.5 (about one false alarm per 3000 normal points)
+// and 1 means p <= 1e-7. EnsembleDetector is the one to use; the others are
+// its parts, usable alone and measured alone.
+//
+//   seasonal    robust level + seasonal profiles (daily and weekly when the
+//               spacing allows), residual scaled by an EWMA of |residual|.
+//   changepoint two-sided CUSUM on the seasonal model's standardized
+//               one-step residuals (level shifts) and a one-sided CUSUM on
+//               their squares (variance increases).
+//   surprise    anomaly likelihood (Numenta): short-window mean of the
+//               residual scores against their long-run mean and spread.
+//   ensemble    a bank of residual models (level rates 0.02, 0.1, 0.4 with
+//               and without seasons, and 1); the one with the lowest running
+//               error speaks for the point: its residual's tail probability
+//               (peaks over threshold, so heavy tails do not cry wolf), a
+//               CUSUM on its residuals, a CUSUM on the slowest model's
+//               residuals (a reference that keeps a shift visible after the
+//               best model has absorbed it) and the surprise likelihood;
+//               each p corrected by its observed false-alarm rate, combined
+//               by Bonferroni min-p, then repeats of one event suppressed.
+//
+// Thread-safety: a detector is mutable per-series state; use one per series
+// and thread. Detectors are copyable (a copy continues the same stream).
+#ifndef OPSPILOT_ANOMALY_DETECTORS_H_
+#define OPSPILOT_ANOMALY_DETECTORS_H_
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/status.h"
+
+namespace opspilot::anomaly {
+
+struct DetectorOptions {
+  // Points at the start of a stream that always score 0 (the models still
+  // learn from them). NAB uses min(15% of the file, 750); file mode sets that.
+  int64_t probation = 300;
+  // Seconds between points; 0 = the median gap of the first 9 points (those
+  // 9 points score 0 and are replayed into the models once it is known).
+  int64_t spacing = 0;
+  // Seasonal periods in seconds. A period is used when it spans at least 4
+  // points at the series spacing; otherwise it is ignored. Each profile has
+  // min(points per period, season_knots) knots with linear interpolation
+  // between them, so a short file still visits every knot often.
+  std::vector<int64_t> periods = {86400, 7 * 86400};
+  int season_knots = 64;
+  double level_alpha = 0.1;   // seasonal detector: EWMA rate of the level
+  double season_gamma = 0.1;  // rate of each seasonal slot (after 1/visits warm-up)
+  double scale_beta = 0.02;   // EWMA rate of the residual scale
+  double clip = 4;            // residuals are clipped at clip * scale when the models learn
+  double cusum_k = 0.5;       // CUSUM allowance in residual standard deviations
+  double variance_k = 1.0;    // variance CUSUM allowance (on z^2 - 1)
+  int short_window = 10;      // surprise: points in the short mean (at most 64)
+  double long_rate = 0.002;   // surprise: EWMA rate of the long-run mean and variance
+  double tail_rate = 0.001;   // ensemble: EWMA rate of observed false-alarm rates
+  // Ensemble: after a point scores >= suppress_above, the next cooldown
+  // points are multiplied by suppress_factor unless they exceed the peak so
+  // far by 0.1 (a repeat of one event is reported once).
+  double suppress_above = 0.5;
+  int64_t cooldown = 120;
+  double suppress_factor = 0.25;
+};
+
+Status ValidateDetectorOptions(const DetectorOptions& options);
+
+// The common calibration: min(1, -log10(p) / 7), 0 for p >= 1.
+double ScoreFromP(double p);
+// Two-sided standard normal tail probability P(|Z| >= |z|).
+double NormalTwoSided(double z);
+
+class Detector {
+ public:
+  virtual ~Detector() = default;
+  // Scores the next point. REQUIRES: t not before the previous point's t;
+  // x finite (non-finite values score 0 and are not learnt).
+  virtual double Update(int64_t t, double x) = 0;
+  virtual std::string_view name() const = 0;
+  virtual std::unique_ptr<Detector> Clone() const = 0;
+};
+
+// "seasonal" | "changepoint" | "surprise" | "ensemble".
+const std::vector<std::string>& DetectorNames();
+StatusOr<std::unique_ptr<Detector>> MakeDetector(std::string_view name, const DetectorOptions& options);
+
+// One-step-ahead residual model: level + up to two seasonal profiles (slot
+// chosen from the timestamp, so gaps do not shift the phase) and a robust
+// scale. Internal building block, public for tests and the benchmark.
+class ResidualModel {
+ public:
+  // `spacing` > 0 seconds; periods as in DetectorOptions (empty = none).
+  ResidualModel(int64_t spacing, const std::vector<int64_t>& periods, const DetectorOptions& options,
+                double level_alpha);
+  // Standardized residual of x against the prediction made before seeing
+  // it, then learns from x. The first point returns 0.
+  double Step(int64_t t, double x);
+  double mean_abs_error() const { return mae_; }  // EWMA of clipped |residual|
+  double scale() const { return scale_; }
+
+ private:
+  struct Season {
+    int64_t period_seconds = 0;
+    double knot_seconds = 0;      // period / knots
+    std::vector<double> value;    // profile at the knots
+    std::vector<double> visits;   // interpolation weight received per knot
+    double mean = 0;  // mean of value, kept so the profile sums to zero around the level
+  };
+  int64_t spacing_;
+  double alpha_, gamma_, beta_, clip_;
+  std::vector<Season> seasons_;
+  double level_ = 0, scale_ = 0, mae_ = 0;
+  double lo_ = 0, hi_ = 0;  // running min and max (scale floor)
+  int64_t n_ = 0;
+};
+
+// Two-sided CUSUM on standardized residuals plus a variance CUSUM. Step
+// returns the tail probability of the current statistics under a stationary
+// N(0, 1) residual (reflected random walk with drift -k: P(S > s) ~
+// exp(-2k s)); a statistic that reaches p < 1e-6 is reset after reporting.
+class Cusum {
+ public:
+  Cusum(double k, double variance_k) : k_(k), vk_(variance_k) {}
+  double Step(double z);
+
+ private:
+  double k_, vk_;
+  double up_ = 0, down_ = 0, var_ = 0;
+};
+
+// Numenta-style anomaly likelihood of a raw score stream in [0, 1].
+class Likelihood {
+ public:
+  Likelihood(int short_window, double long_rate);
+  double Step(double raw);  // P(short mean this high | long-run mean, spread)
+
+ private:
+  std::array<double, 64> ring_{};
+  int w_, pos_ = 0;
+  int64_t n_ = 0;
+  double sum_ = 0, rate_, mean_ = 0, var_ = 0;
+};
+
+// Tail probability of |z| for standardized residuals whose tails may be
+// heavier than normal (peaks over threshold with an exponential excess):
+// P(|z| > a) = max(normal, rate * exp(-(a - u) / mean_excess)) above
+// u = 2.5, where the exceedance rate and the mean excess are learnt from past
+// points (excesses clipped at 5 so one anomaly cannot teach much). On normal
+// data it is a little more conservative than the normal tail; on Student-t
+// data it stops counting every large residual as a 1e-10 event.
+class ExcessTail {
+ public:
+  explicit ExcessTail(double rate) : rate_(rate) {}
+  double Step(double z);  // p of |z| under past points, then learns |z|
+
+ private:
+  double rate_;
+  double exceed_ = 0.0124;  // P(|Z| > 2.5) for N(0, 1)
+  double excess_ = 0.4;     // about 1 / 2.5: the normal's mean excess over 2.5
+};
+
+// Corrects a p-value stream for heavy tails and dependence: p times the
+// ratio of the observed rate of p < 1e-2 and p < 1e-3 to the nominal rate
+// (at least 1), both rates EWMAs of past points only.
+class TailCalibrator {
+ public:
+  explicit TailCalibrator(double rate) : rate_(rate) {}
+  double Step(double p);
+
+ private:
+  double rate_;
+  double r2_ = 1e-2, r3_ = 1e-3;
+};
+
+}  // namespace opspilot::anomaly
+
+#endif  // OPSPILOT_ANOMALY_DETECTORS_H_
