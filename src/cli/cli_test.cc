@@ -1,10 +1,13 @@
 // The opspilot binary as a user runs it: exit codes, --json, env and config.
 #include <gtest/gtest.h>
+
+#include <cmath>
 #include <sys/wait.h>
 
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
+#include "core/time.h"
 #include "testing/temp_dir.h"
 
 namespace opspilot {
@@ -176,6 +179,62 @@ TEST(CliTest, ForecastFileModeAndEvaluate) {
   auto j = nlohmann::json::parse(e.out);
   EXPECT_LT(j["models"][1]["mase"].get<double>(), j["models"][0]["mase"].get<double>());
   EXPECT_EQ(Exec("forecast --input " + in + " --model magic").code, 2);
+}
+
+TEST(CliTest, AnomalyAndRiskFileModes) {
+  testing::TempDir d;
+  // A noisy daily cycle on 5-minute data with one planted spike at row 3000.
+  std::string csv = "timestamp,value\n";
+  uint64_t state = 7;
+  auto noise = [&]() {
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return static_cast<double>(state >> 11) / 9007199254740992.0 - 0.5;
+  };
+  for (int t = 0; t < 4000; ++t) {
+    const double v = 100 + 20 * std::sin(2 * M_PI * t / 288) + 4 * noise() + (t == 3000 ? 80 : 0);
+    csv += std::to_string(1700000000 + t * 300) + "," + std::to_string(v) + "\n";
+  }
+  const std::string in = d.Write("cpu.csv", csv);
+  CmdResult s = Exec("anomaly score --input " + in);
+  ASSERT_EQ(s.code, 0) << s.out;
+  EXPECT_EQ(s.out.substr(0, s.out.find('\n')), "series_id,timestamp,value,score,is_anomaly");
+  EXPECT_EQ(std::count(s.out.begin(), s.out.end(), '\n'), 4001);
+  CmdResult a = Exec("--json anomaly alerts --input " + in);
+  ASSERT_EQ(a.code, 0) << a.out;
+  auto alerts = nlohmann::json::parse(a.out);
+  bool found = false;
+  for (const auto& x : alerts) found |= x["peak_time"] == FormatTimestamp(1700000000 + 3000 * 300) && x["severity"] == "critical";
+  EXPECT_TRUE(found) << a.out;
+  EXPECT_EQ(Exec("anomaly score --input " + d.Write("bad.csv", "timestamp,value\n2025-01-01,x\n")).code, 2);
+
+  // Transactions: 20 planted frauds (huge amounts, brand-new accounts) among 2,000.
+  std::string tx = "order_id,amount,items,account_age_days,card,ts\n";
+  for (int i = 0; i < 2000; ++i) {
+    const bool fraud = i % 100 == 0;
+    const double amount = fraud ? 900 + 500 * (noise() + 0.5) : 30 + 20 * (noise() + 0.5);
+    tx += "o" + std::to_string(i) + "," + std::to_string(amount) + "," + (fraud ? "7" : std::to_string(1 + i % 3)) + "," +
+          (fraud ? "0" : std::to_string(30 + i % 700)) + ",c" + std::to_string(fraud ? 999 : i % 50) + "," +
+          std::to_string(fraud ? 1735689600 + 30000 + i : 1735689600 + i * 10) + "\n";
+  }
+  const std::string txf = d.Write("tx.csv", tx);
+  CmdResult r = Exec("--json risk score --input " + txf + " --id order_id --time-col ts --velocity card:3600:10");
+  ASSERT_EQ(r.code, 0) << r.out;
+  auto rows = nlohmann::json::parse(r.out);
+  ASSERT_EQ(rows.size(), 2000u);
+  int flagged_fraud = 0, flagged_other = 0;
+  for (const auto& row : rows) {
+    const bool fraud = std::stoi(row["id"].get<std::string>().substr(1)) % 100 == 0;
+    if (row["flagged"].get<bool>()) (fraud ? flagged_fraud : flagged_other)++;
+  }
+  EXPECT_EQ(flagged_fraud, 20);
+  EXPECT_LT(flagged_other, 20);
+  // Card c999 is used 20 times within 2,000 s (other cards 7 times an hour): the velocity rule fires on it.
+  bool velocity = false;
+  for (const auto& row : rows) {
+    for (const auto& h : row["rules"]) velocity |= h["rule"] == "card_velocity";
+  }
+  EXPECT_TRUE(velocity);
+  EXPECT_EQ(Exec("risk score --input " + txf + " --velocity card:1:1").code, 2);
 }
 
 }  // namespace

@@ -24,6 +24,8 @@
 #include "core/strings.h"
 #include "core/time.h"
 #include "demo/demo_job.h"
+#include "anomaly/anomaly.h"
+#include "anomaly/risk.h"
 #include "forecast/engine.h"
 #include "forecast/forecast.h"
 #include "demo/demo_shop.h"
@@ -414,6 +416,46 @@ int Main(int argc, char** argv) {
     sub->add_flag("--csv", inv_csv, "CSV instead of a table");
   }
 
+  // anomaly (file mode)
+  auto* anomaly_cmd = app.add_subcommand("anomaly", "Anomalies in metric series (file mode: NAB or long CSV in)");
+  anomaly_cmd->require_subcommand(1);
+  anomaly::ScoreOptions an_opts;
+  anomaly::MetricCsvOptions an_csv;
+  anomaly::AlertOptions alert_opts;
+  std::string an_input;
+  auto* ascore = anomaly_cmd->add_subcommand("score", "series_id,timestamp,value,score,is_anomaly per point");
+  auto* aalerts = anomaly_cmd->add_subcommand("alerts", "Bursts of anomalous points as alerts with severity");
+  for (auto* sub : {ascore, aalerts}) {
+    sub->add_option("--input", an_input, "CSV: timestamp,value (NAB) or series_id,timestamp,value")
+        ->required()
+        ->check(CLI::ExistingFile);
+    sub->add_option("--timestamp-col", an_csv.timestamp_col, "Timestamp column (default timestamp|ds|date|time)");
+    sub->add_option("--value-col", an_csv.value_col, "Value column (default value|y)");
+    sub->add_option("--series-col", an_csv.id_col, "Series id column (default series_id|unique_id|id)");
+    sub->add_option("--detector", an_opts.detector, "ensemble | seasonal | changepoint | surprise")->capture_default_str();
+  }
+  ascore->add_option("--threshold", an_opts.threshold, "is_anomaly = score >= threshold")->capture_default_str();
+  aalerts->add_option("--threshold", alert_opts.threshold, "Score that opens an alert")->capture_default_str();
+  aalerts->add_option("--cooldown", alert_opts.cooldown_seconds, "Seconds that merge anomalous points into one alert")
+      ->capture_default_str();
+
+  // risk (file mode)
+  auto* risk_cmd = app.add_subcommand("risk", "Transaction risk: isolation forest, XGBoost with labels, rules");
+  risk_cmd->require_subcommand(1);
+  auto* rscore = risk_cmd->add_subcommand("score", "id,score,flagged,reasons per transaction");
+  std::string risk_input, risk_label, risk_id, risk_time_col;
+  std::vector<std::string> risk_velocity, risk_drop;
+  anomaly::RiskOptions risk_opts;
+  rscore->add_option("--input", risk_input, "Transactions CSV (numeric and categorical columns)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  rscore->add_option("--label", risk_label, "Binary label column (fraud = 1): adds a supervised model");
+  rscore->add_option("--id", risk_id, "Id column (default: row numbers)");
+  rscore->add_option("--drop", risk_drop, "Columns that are not features (repeatable)");
+  rscore->add_option("--time-col", risk_time_col, "Timestamp column for velocity rules");
+  rscore->add_option("--velocity", risk_velocity, "Velocity rule KEY_COLUMN:WINDOW_SECONDS:MAX_COUNT (repeatable)");
+  rscore->add_option("--threshold", risk_opts.threshold, "Flag at this combined score")->capture_default_str();
+
   // models (registry)
   auto* models = app.add_subcommand("models", "The model registry in <data-dir>/models");
   models->require_subcommand(1);
@@ -793,6 +835,139 @@ int Main(int argc, char** argv) {
       emit(analytics::ToJson(*r), analytics::ToCsv(*r), analytics::ToCsv(*r));
       return 0;
     }
+  }
+  if (*anomaly_cmd) {
+    if (Status st = anomaly::ValidateScoreOptions(an_opts); !st.ok()) return Fail(st, g.json);
+    if (Status st = anomaly::ValidateAlertOptions(alert_opts); !st.ok()) return Fail(st, g.json);
+    auto series = anomaly::ReadMetricCsv(an_input, an_csv);
+    if (!series.ok()) return Fail(series.status(), g.json);
+    std::vector<anomaly::ScoredSeries> scored(series->size());
+    std::vector<Status> errors(series->size());
+    ctx.pool().ParallelFor(static_cast<int64_t>(series->size()), 1, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) {
+        const auto k = static_cast<size_t>(i);
+        auto r = anomaly::ScoreSeries((*series)[k], an_opts);
+        if (!r.ok()) {
+          errors[k] = r.status();
+          continue;
+        }
+        scored[k] = {(*series)[k].id, std::move(r).value()};
+      }
+    });
+    for (const auto& st : errors) {
+      if (!st.ok()) return Fail(st, g.json);
+    }
+    if (*ascore) {
+      std::cout << anomaly::ScoresCsv(scored);
+      return 0;
+    }
+    json out = json::array();
+    if (!g.json) std::cout << "series_id,start,end,peak_time,peak_value,peak_score,points,severity\n";
+    for (const auto& s : scored) {
+      for (const auto& a : anomaly::MakeAlerts(s.series_id, s.scores, alert_opts)) {
+        char buf[64];
+        std::snprintf(buf, sizeof(buf), "%.4g", a.peak_value);
+        const std::string peak_value = buf;
+        std::snprintf(buf, sizeof(buf), "%.3f", a.peak_score);
+        if (g.json) {
+          out.push_back({{"series_id", a.series_id}, {"start", FormatTimestamp(a.start)}, {"end", FormatTimestamp(a.end)},
+                         {"peak_time", FormatTimestamp(a.peak_time)}, {"peak_value", a.peak_value},
+                         {"peak_score", a.peak_score}, {"points", a.points},
+                         {"severity", std::string(anomaly::SeverityName(a.severity))}});
+        } else {
+          std::cout << CsvLine({a.series_id, FormatTimestamp(a.start), FormatTimestamp(a.end), FormatTimestamp(a.peak_time),
+                                peak_value, buf, std::to_string(a.points), std::string(anomaly::SeverityName(a.severity))})
+                    << "\n";
+        }
+      }
+    }
+    if (g.json) std::cout << out.dump(2) << "\n";
+    return 0;
+  }
+  if (*risk_cmd) {
+    ml::TabularReadOptions ro;
+    ro.target = risk_label;
+    ro.id = risk_id;
+    ro.task = risk_label.empty() ? "auto" : "binary";
+    ro.drop = risk_drop;
+    if (!risk_time_col.empty()) ro.drop.push_back(risk_time_col);
+    anomaly::RuleInput rules;
+    for (const auto& v : risk_velocity) {
+      std::vector<std::string> parts;
+      for (size_t start = 0, end; start <= v.size(); start = end + 1) {
+        end = v.find(':', start);
+        if (end == std::string::npos) end = v.size();
+        parts.push_back(v.substr(start, end - start));
+      }
+      if (parts.size() != 3) return Fail(InvalidArgument("--velocity must be KEY:WINDOW_SECONDS:MAX_COUNT, not '" + v + "'"), g.json);
+      anomaly::VelocityRule rule;
+      rule.name = parts[0] + "_velocity";
+      rule.key = parts[0];
+      rule.window_seconds = std::atoll(parts[1].c_str());
+      rule.max_count = std::atoi(parts[2].c_str());
+      risk_opts.velocity.push_back(rule);
+      rules.columns[parts[0]];
+    }
+    if (!risk_opts.velocity.empty() && risk_time_col.empty()) {
+      return Fail(InvalidArgument("--velocity needs --time-col"), g.json);
+    }
+    if (!risk_opts.velocity.empty()) {
+      // The rule columns and times, read as text from the same file.
+      auto src = OpenFileSource(risk_input);
+      if (!src.ok()) return Fail(src.status(), g.json);
+      CsvReader reader(std::move(*src));
+      CsvRecord rec;
+      std::map<std::string, size_t> col;
+      if (reader.Next(&rec)) {
+        for (size_t i = 0; i < rec.num_fields; ++i) col[std::string(rec.field(i))] = i;
+      }
+      for (const auto& [name, values] : rules.columns) {
+        if (!col.count(name)) return Fail(InvalidArgument(risk_input + ":1: no column '" + name + "' for --velocity"), g.json);
+      }
+      if (!col.count(risk_time_col)) return Fail(InvalidArgument(risk_input + ":1: no column '" + risk_time_col + "'"), g.json);
+      while (reader.Next(&rec)) {
+        const std::string where = risk_input + ":" + std::to_string(rec.line);
+        if (!rec.error.empty()) return Fail(InvalidArgument(where + ": " + rec.error), g.json);
+        auto t = ParseTimestamp(rec.field(col[risk_time_col]));
+        if (!t.ok()) return Fail(InvalidArgument(where + ": field '" + risk_time_col + "': " + t.status().message()), g.json);
+        rules.time.push_back(*t);
+        for (auto& [name, values] : rules.columns) values.emplace_back(rec.field(col[name]));
+      }
+      ro.drop.insert(ro.drop.end(), risk_velocity.size(), "");
+      for (const auto& [name, values] : rules.columns) ro.drop.push_back(name);
+    }
+    std::erase(ro.drop, std::string());
+    auto data = ml::ReadTabularCsv(risk_input, ro);
+    if (!data.ok()) return Fail(data.status(), g.json);
+    auto results = anomaly::ScoreRisk(ctx, *data, rules, risk_opts);
+    if (!results.ok()) return Fail(results.status(), g.json);
+    json out = json::array();
+    if (!g.json) std::cout << "id,score,flagged,isolation,supervised,reasons\n";
+    for (const auto& r : *results) {
+      std::string reasons;
+      for (const auto& h : r.rules) reasons += (reasons.empty() ? "" : "; ") + std::string("rule ") + h.rule;
+      for (const auto& f : r.reasons) {
+        char buf[96];
+        std::snprintf(buf, sizeof(buf), "%s=%.4g", f.feature.c_str(), f.value);
+        reasons += (reasons.empty() ? "" : "; ") + std::string(buf);
+      }
+      if (g.json) {
+        json rs = json::array();
+        for (const auto& f : r.reasons) rs.push_back({{"feature", f.feature}, {"value", f.value}, {"weight", f.weight}, {"z", f.z}});
+        json hits = json::array();
+        for (const auto& h : r.rules) hits.push_back({{"rule", h.rule}, {"score", h.score}});
+        out.push_back({{"id", r.id}, {"score", r.score}, {"flagged", r.flagged}, {"isolation", r.isolation},
+                       {"supervised", r.supervised}, {"rules", hits}, {"reasons", rs}});
+      } else {
+        char sc[32], iso[32], sup[32];
+        std::snprintf(sc, sizeof(sc), "%.4f", r.score);
+        std::snprintf(iso, sizeof(iso), "%.4f", r.isolation);
+        std::snprintf(sup, sizeof(sup), "%.4f", r.supervised);
+        std::cout << CsvLine({r.id, sc, r.flagged ? "1" : "0", iso, r.supervised < 0 ? "" : sup, reasons}) << "\n";
+      }
+    }
+    if (g.json) std::cout << out.dump(2) << "\n";
+    return 0;
   }
   // Engine mode of forecast and inventory: orders, stock and items from the store.
   auto load_commerce = [&]() -> StatusOr<Snapshot> {
