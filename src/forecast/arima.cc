@@ -105,19 +105,10 @@ int Ndiffs(std::vector<double> y) {
 
 // Seasonal strength max(0, 1 - var(R) / var(S + R)) of a classical additive decomposition.
 double SeasonalStrength(const std::vector<double>& y, int m) {
-  const size_t n = y.size(), mm = static_cast<size_t>(m), half = mm / 2;
+  const size_t n = y.size(), mm = static_cast<size_t>(m);
   if (n < 2 * mm + 1) return 0;
-  std::vector<double> detr(n, std::numeric_limits<double>::quiet_NaN());
-  for (size_t t = half; t + half < n; ++t) {
-    double cma = 0;
-    if (mm % 2 == 0) {
-      cma = 0.5 * y[t - half] + 0.5 * y[t + half];
-      for (size_t j = t - half + 1; j < t + half; ++j) cma += y[j];
-    } else {
-      for (size_t j = t - half; j <= t + half; ++j) cma += y[j];
-    }
-    detr[t] = y[t] - cma / static_cast<double>(mm);
-  }
+  std::vector<double> detr = CenteredMovingAverage(y, m);
+  for (size_t t = 0; t < n; ++t) detr[t] = y[t] - detr[t];  // NaN stays NaN
   std::vector<double> sum(mm, 0), cnt(mm, 0);
   for (size_t t = 0; t < n; ++t) {
     if (std::isnan(detr[t])) continue;

@@ -16,6 +16,23 @@
 
 namespace opspilot::forecast {
 
+namespace internal {
+
+std::vector<double> CenteredMovingAverage(const std::vector<double>& y, int m) {
+  const size_t n = y.size(), mm = static_cast<size_t>(m), half = mm / 2;
+  std::vector<double> out(n, std::numeric_limits<double>::quiet_NaN()), pre(n + 1, 0);
+  for (size_t t = 0; t < n; ++t) pre[t + 1] = pre[t] + y[t];
+  for (size_t t = half; t + half < n; ++t) {
+    const double sum = mm % 2 == 0 ? (pre[t + half] - pre[t - half + 1]) + 0.5 * (y[t - half] + y[t + half])
+                                   : pre[t + half + 1] - pre[t - half];
+    out[t] = sum / static_cast<double>(mm);
+  }
+  return out;
+}
+
+}  // namespace internal
+
+using internal::CenteredMovingAverage;
 using internal::Fit;
 using internal::GoldenSection;
 using internal::NelderMead;
@@ -116,17 +133,10 @@ bool Seasonal(const std::vector<double>& y, int m) {
 std::vector<double> SeasonalIndices(const std::vector<double>& y, int m) {
   const size_t n = y.size(), mm = static_cast<size_t>(m);
   std::vector<double> ratio_sum(mm, 0), ratio_n(mm, 0);
-  const size_t half = mm / 2;
-  for (size_t t = half; t + half < n; ++t) {
-    // Centred moving average: m points for odd m, 2 x m (half weights at the ends) for even m.
-    double cma = 0;
-    if (mm % 2 == 0) {
-      cma = 0.5 * y[t - half] + 0.5 * y[t + half];
-      for (size_t j = t - half + 1; j < t + half; ++j) cma += y[j];
-    } else {
-      for (size_t j = t - half; j <= t + half; ++j) cma += y[j];
-    }
-    cma /= static_cast<double>(mm);
+  const auto trend = CenteredMovingAverage(y, m);
+  for (size_t t = 0; t < n; ++t) {
+    const double cma = trend[t];
+    if (std::isnan(cma)) continue;
     if (cma <= 0) continue;
     ratio_sum[t % mm] += y[t] / cma;
     ratio_n[t % mm] += 1;
@@ -229,25 +239,42 @@ Fit Ses(const std::vector<double>& y, int h, double* alpha_out = nullptr) {
   return f;
 }
 
+// The seasonally adjusted series for Theta-type models: y divided by
+// classical multiplicative indices when y is positive and passes the M4
+// seasonality test (indices of 1 otherwise), and its OLS line a + b t.
+struct ThetaInput {
+  std::vector<double> idx, d;
+  double a = 0, b = 0;
+};
+
+ThetaInput AdjustForTheta(const std::vector<double>& y, int m) {
+  ThetaInput in;
+  const bool positive = std::all_of(y.begin(), y.end(), [](double v) { return v > 0; });
+  in.idx.assign(static_cast<size_t>(std::max(m, 1)), 1.0);
+  if (positive && Seasonal(y, m)) in.idx = SeasonalIndices(y, m);
+  in.d.resize(y.size());
+  for (size_t t = 0; t < y.size(); ++t) in.d[t] = y[t] / in.idx[t % in.idx.size()];
+  const double n = static_cast<double>(in.d.size());
+  double st = 0, sy = 0, stt = 0, sty = 0;
+  for (size_t t = 0; t < in.d.size(); ++t) {
+    const double tt = static_cast<double>(t);
+    st += tt;
+    sy += in.d[t];
+    stt += tt * tt;
+    sty += tt * in.d[t];
+  }
+  in.b = n > 1 ? (n * sty - st * sy) / (n * stt - st * st) : 0;
+  in.a = (sy - in.b * st) / n;
+  return in;
+}
+
 // Standard Theta (Assimakopoulos & Nikolopoulos; Hyndman & Billah 2003): SES
 // plus half the OLS trend, on seasonally adjusted data when the series is seasonal.
 Fit Theta(const std::vector<double>& y, int h, int m) {
-  const bool positive = std::all_of(y.begin(), y.end(), [](double v) { return v > 0; });
-  const bool seasonal = positive && Seasonal(y, m);
-  std::vector<double> idx(static_cast<size_t>(std::max(m, 1)), 1.0);
-  if (seasonal) idx = SeasonalIndices(y, m);
-  std::vector<double> d(y.size());
-  for (size_t t = 0; t < y.size(); ++t) d[t] = y[t] / idx[t % idx.size()];
-  // OLS slope of d on t.
-  const double n = static_cast<double>(d.size());
-  double st = 0, sy = 0, stt = 0, sty = 0;
-  for (size_t t = 0; t < d.size(); ++t) {
-    st += static_cast<double>(t);
-    sy += d[t];
-    stt += static_cast<double>(t) * static_cast<double>(t);
-    sty += static_cast<double>(t) * d[t];
-  }
-  const double b = n > 1 ? (n * sty - st * sy) / (n * stt - st * st) : 0;
+  const ThetaInput in = AdjustForTheta(y, m);
+  const std::vector<double>& d = in.d;
+  const std::vector<double>& idx = in.idx;
+  const double n = static_cast<double>(d.size()), b = in.b;
   double alpha = 0;
   Fit f = Ses(d, h, &alpha);
   for (int k = 1; k <= h; ++k) {
@@ -432,23 +459,10 @@ Fit Ets(const std::vector<double>& y, int h, int m) {
 // (1 - 1/theta)(A + B t) + Z / theta; theta in [1, 5] and alpha minimise the
 // one-step in-sample error. theta = 2 is the standard method.
 Fit OptimizedTheta(const std::vector<double>& y, int h, int m) {
-  const bool positive = std::all_of(y.begin(), y.end(), [](double v) { return v > 0; });
-  const bool seasonal = positive && Seasonal(y, m);
-  std::vector<double> idx(static_cast<size_t>(std::max(m, 1)), 1.0);
-  if (seasonal) idx = SeasonalIndices(y, m);
-  std::vector<double> d(y.size());
-  for (size_t t = 0; t < y.size(); ++t) d[t] = y[t] / idx[t % idx.size()];
-  const double n = static_cast<double>(d.size());
-  double st = 0, sy = 0, stt = 0, sty = 0;
-  for (size_t t = 0; t < d.size(); ++t) {
-    const double tt = static_cast<double>(t);
-    st += tt;
-    sy += d[t];
-    stt += tt * tt;
-    sty += tt * d[t];
-  }
-  const double b = n > 1 ? (n * sty - st * sy) / (n * stt - st * st) : 0;
-  const double a = (sy - b * st) / n;
+  const ThetaInput in = AdjustForTheta(y, m);
+  const std::vector<double>& d = in.d;
+  const std::vector<double>& idx = in.idx;
+  const double n = static_cast<double>(d.size()), a = in.a, b = in.b;
   // In-sample one-step SSE of the combination for a given theta (alpha optimised inside).
   auto run = [&](double theta, double* alpha_out, double* level_out, std::vector<double>* errors) {
     std::vector<double> z(d.size());
@@ -498,19 +512,12 @@ std::vector<int> DefaultSeasons(int m, size_t n) {
 
 // Mean per position of a centred-moving-average-detrended series, centred to 0.
 std::vector<double> SeasonalProfile(const std::vector<double>& x, int period) {
-  const size_t n = x.size(), mm = static_cast<size_t>(period), half = mm / 2;
+  const size_t n = x.size(), mm = static_cast<size_t>(period);
   std::vector<double> sum(mm, 0), cnt(mm, 0);
-  // Prefix sums make the moving average O(n) for long periods.
-  std::vector<double> pre(n + 1, 0);
-  for (size_t t = 0; t < n; ++t) pre[t + 1] = pre[t] + x[t];
-  for (size_t t = half; t + half < n; ++t) {
-    double cma;
-    if (mm % 2 == 0) {
-      cma = (pre[t + half] - pre[t - half + 1]) + 0.5 * (x[t - half] + x[t + half]);
-    } else {
-      cma = pre[t + half + 1] - pre[t - half];
-    }
-    sum[t % mm] += x[t] - cma / static_cast<double>(mm);
+  const auto trend = CenteredMovingAverage(x, period);
+  for (size_t t = 0; t < n; ++t) {
+    if (std::isnan(trend[t])) continue;
+    sum[t % mm] += x[t] - trend[t];
     cnt[t % mm] += 1;
   }
   std::vector<double> prof(mm, 0);

@@ -105,6 +105,10 @@ std::vector<double> NelderMead(const F& f, std::vector<double> x0, double step =
   return pts[b];
 }
 
+// Centred moving average of order m (2 x m with half weights at the ends for
+// even m), NaN where the window does not fit; O(n) by prefix sums.
+std::vector<double> CenteredMovingAverage(const std::vector<double>& y, int m);
+
 // ARIMA with Hyndman-Khandakar order selection (arima.cc). `order` (when not
 // null) receives "ARIMA(p,d,q)(P,D,Q)[m]" and the constant.
 Fit AutoArima(const std::vector<double>& y, int h, int m, std::string* order = nullptr);
