@@ -289,86 +289,111 @@ Fit Theta(const std::vector<double>& y, int h, int m) {
 // ---- ETS with additive errors: trend none / additive / damped, season none / additive ----
 
 
+std::vector<double> SeasonalProfile(const std::vector<double>& x, int period);
+
 struct EtsSpec {
-  char trend = 'N';  // N, A, D (damped)
+  char trend = 'N';             // N, A, D (damped)
   bool season = false;
   bool multiplicative = false;  // season multiplies the level (positive data only)
+  bool mult_error = false;      // multiplicative errors (positive data only)
 };
 
 struct EtsParams {
   double alpha = 0.3, beta = 0, gamma = 0, phi = 1;
+  double level_shift = 0, slope_shift = 0;  // added to the heuristic initial level and slope
 };
 
 double Logistic(double x) { return 1 / (1 + std::exp(-x)); }
 
-// Maps unconstrained x to admissible parameters (0 < beta < alpha, 0 < gamma < 1 - alpha, 0.8 <= phi <= 0.98).
-EtsParams ToParams(const EtsSpec& sp, const std::vector<double>& x) {
+size_t SmoothingDims(const EtsSpec& sp) {
+  return 1 + (sp.trend != 'N') + (sp.season ? 1 : 0) + (sp.trend == 'D');
+}
+
+// Maps unconstrained x to admissible parameters (0 < beta < alpha, 0 < gamma
+// < 1 - alpha, 0.8 <= phi <= 0.98) and initial-state shifts in units of `scale`.
+EtsParams ToParams(const EtsSpec& sp, const std::vector<double>& x, double scale) {
   EtsParams p;
   size_t i = 0;
   p.alpha = 0.0001 + 0.9998 * Logistic(x[i++]);
   if (sp.trend != 'N') p.beta = p.alpha * Logistic(x[i++]);
   if (sp.season) p.gamma = (1 - p.alpha) * Logistic(x[i++]);
   if (sp.trend == 'D') p.phi = 0.8 + 0.18 * Logistic(x[i++]);
+  p.level_shift = x[i++] * scale;
+  if (sp.trend != 'N') p.slope_shift = x[i++] * scale * 0.1;
   return p;
 }
 
 struct EtsRun {
-  double sse = 0;
+  double sse = 0;      // of the errors (additive) or relative errors (multiplicative)
+  double sum_log = 0;  // sum log |mu_t| (multiplicative errors)
   double level = 0, slope = 0;
-  std::vector<double> season;  // the last m seasonal states, oldest first
-  std::vector<double> errors;
+  std::vector<double> season;  // the next m seasonal states, in forecast order
+  std::vector<double> errors;  // y - mu (both error types)
+  bool valid = true;
+  // Twice the negative log-likelihood up to a constant, sigma concentrated out.
+  double Nll() const {
+    const double n = static_cast<double>(errors.size());
+    return n * std::log(std::max(sse, 1e-300) / n) + 2 * sum_log;
+  }
 };
 
+// Runs the state-space recursions over all of y from initial states at time
+// -1 (heuristic from the first two seasons, shifted by the parameters). The
+// state updates take the raw error e = y - mu in both error types (for a
+// multiplicative error eps, mu * eps = e: Hyndman et al. 2008, table 2.1);
+// only the likelihood differs.
 EtsRun EtsFilter(const std::vector<double>& y, int m, const EtsSpec& sp, const EtsParams& p) {
   EtsRun r;
   const size_t mm = sp.season ? static_cast<size_t>(m) : 1;
-  // Heuristic initial states from the first two seasons (or two points).
-  double l = y[0], b = 0;
-  std::vector<double> s(mm, 0);
-  if (sp.season) {
-    double first = 0, second = 0;
-    for (size_t i = 0; i < mm; ++i) {
-      first += y[i] / static_cast<double>(mm);
-      second += y[i + mm] / static_cast<double>(mm);
-    }
-    l = first;
-    if (sp.trend != 'N') b = (second - first) / static_cast<double>(mm);
-    for (size_t i = 0; i < mm; ++i) {
-      const double base = first + b * (static_cast<double>(i) - (static_cast<double>(mm) - 1) / 2);
-      s[i] = sp.multiplicative ? (base > 0 ? y[i] / base : 1.0) : y[i] - base;
-    }
-  } else if (sp.trend != 'N' && y.size() > 1) {
-    b = y[1] - y[0];
+  // Heuristic initial states (as R's ets): seasonal states from a classical
+  // decomposition of the whole series, level and slope from a line through the
+  // first ten seasonally adjusted points. NM then shifts level and slope.
+  std::vector<double> ring(mm, sp.multiplicative ? 1.0 : 0.0);  // ring[t % mm] = s_{t-m}
+  if (sp.season) ring = sp.multiplicative ? SeasonalIndices(y, m) : SeasonalProfile(y, m);
+  const size_t k0 = std::min<size_t>(10, y.size());
+  double st = 0, sy = 0, stt = 0, sty = 0;
+  for (size_t t = 0; t < k0; ++t) {
+    const double seas = ring[t % mm];
+    const double adj = sp.multiplicative ? y[t] / (seas > 1e-9 ? seas : 1e-9) : y[t] - (sp.season ? seas : 0.0);
+    const double tt = static_cast<double>(t);
+    st += tt;
+    sy += adj;
+    stt += tt * tt;
+    sty += tt * adj;
   }
-  if (sp.season) {
-    // Start one season in: states describe time mm - 1.
-    l = l + b * (static_cast<double>(mm) - 1) / 2;
-  }
-  const size_t start = sp.season ? mm : 1;
-  std::vector<double> ring = s;  // ring[t % mm] = s_{t-m} for the next t
-  for (size_t t = start; t < y.size(); ++t) {
+  const double n0 = static_cast<double>(k0);
+  double b = sp.trend != 'N' && k0 > 1 ? (n0 * sty - st * sy) / (n0 * stt - st * st) : 0;
+  const double a = (sy - b * st) / n0;  // fitted adjusted value at t = 0
+  double l = sp.trend != 'N' ? a - b : a;  // the level at time -1
+  l += p.level_shift;
+  b += p.slope_shift;
+  for (size_t t = 0; t < y.size(); ++t) {
     const double base = l + p.phi * b;
-    if (sp.multiplicative) {
-      // ETS(A,*,M): additive error on a seasonally multiplied level.
-      const double seas = ring[t % mm];
-      const double e = y[t] - base * seas;
+    const double seas = sp.season ? ring[t % mm] : (sp.multiplicative ? 1.0 : 0.0);
+    const double mu = sp.multiplicative ? base * seas : base + seas;
+    const double e = y[t] - mu;
+    if (sp.mult_error) {
+      if (!(mu > 0)) {
+        r.valid = false;
+        return r;
+      }
+      r.sse += (e / mu) * (e / mu);
+      r.sum_log += std::log(mu);
+    } else {
       r.sse += e * e;
-      r.errors.push_back(e);
+    }
+    r.errors.push_back(e);
+    if (sp.multiplicative) {
       const double ds = std::abs(seas) > 1e-9 ? seas : 1e-9;
       const double db = std::abs(base) > 1e-9 ? base : 1e-9;
       l = base + p.alpha * e / ds;
       b = p.phi * b + p.beta * e / ds;
       ring[t % mm] = seas + p.gamma * e / db;
-      continue;
+    } else {
+      l = base + p.alpha * e;
+      b = p.phi * b + p.beta * e;
+      if (sp.season) ring[t % mm] = seas + p.gamma * e;
     }
-    const double seas = sp.season ? ring[t % mm] : 0;
-    const double e = y[t] - (base + seas);
-    r.sse += e * e;
-    r.errors.push_back(e);
-    const double nl = base + p.alpha * e;
-    b = p.phi * b + p.beta * e;
-    if (sp.season) ring[t % mm] = seas + p.gamma * e;
-    l = nl;
   }
   r.level = l;
   r.slope = b;
@@ -388,45 +413,60 @@ struct EtsFit {
 EtsFit FitEts(const std::vector<double>& y, int m, const EtsSpec& sp) {
   EtsFit f;
   f.spec = sp;
-  const size_t dims = 1 + (sp.trend != 'N') + (sp.season ? 1 : 0) + (sp.trend == 'D');
-  auto loss = [&](const std::vector<double>& x) { return EtsFilter(y, m, sp, ToParams(sp, x)).sse; };
-  const auto x = NelderMead(loss, std::vector<double>(dims, -1.0), 0.5);
-  f.params = ToParams(sp, x);
+  // Scale of the initial-state shifts: the mean absolute one-step change.
+  double scale = 0;
+  for (size_t t = 1; t < y.size(); ++t) scale += std::abs(y[t] - y[t - 1]) / static_cast<double>(y.size() - 1);
+  scale = std::max(scale, 1e-9);
+  const size_t dims = SmoothingDims(sp) + 1 + (sp.trend != 'N');
+  auto loss = [&](const std::vector<double>& x) {
+    const EtsRun r = EtsFilter(y, m, sp, ToParams(sp, x, scale));
+    return r.valid ? r.Nll() : INFINITY;
+  };
+  std::vector<double> x0(dims, 0.0);
+  for (size_t i = 0; i < SmoothingDims(sp); ++i) x0[i] = -1.0;
+  auto x = NelderMead(loss, x0, 0.5, 100 * static_cast<int>(dims));
+  x = NelderMead(loss, x, 0.1, 50 * static_cast<int>(dims));  // restart from the optimum found
+  f.params = ToParams(sp, x, scale);
   f.run = EtsFilter(y, m, sp, f.params);
+  if (!f.run.valid) return f;
   const double n = static_cast<double>(f.run.errors.size());
-  const double k = static_cast<double>(dims) + 1 + (sp.trend != 'N') + (sp.season ? m - 1 : 0) + 1;  // params, states, sigma
+  // Parameters: smoothing, initial level and slope, seasonal states (m - 1 free), sigma.
+  const double k = static_cast<double>(SmoothingDims(sp)) + 1 + (sp.trend != 'N') + (sp.season ? m - 1 : 0) + 1;
   if (n > k + 1 && f.run.sse > 0) {
-    const double aic = n * std::log(f.run.sse / n) + 2 * k;
-    f.aicc = aic + 2 * k * (k + 1) / (n - k - 1);
+    f.aicc = f.run.Nll() + 2 * k + 2 * k * (k + 1) / (n - k - 1);
   }
   return f;
 }
 
-// Chooses among ETS(A,N,N), (A,A,N), (A,Ad,N) and, with a season and three
-// full seasons of data, (A,N,A), (A,A,A), (A,Ad,A) and for positive data
-// (A,N,M), (A,A,M), (A,Ad,M) by AICc.
+// Chooses by AICc among ETS(A,N,N), (A,A,N), (A,Ad,N) and, with a season and
+// three full seasons of data, (A,N,A), (A,A,A), (A,Ad,A); for positive data
+// also the multiplicative-season forms and every form with multiplicative
+// errors (the likelihoods are comparable: the multiplicative one carries the
+// Jacobian term 2 sum log mu).
 Fit Ets(const std::vector<double>& y, int h, int m) {
-  std::vector<EtsSpec> specs = {{'N', false}, {'A', false}, {'D', false}};
-  if (m > 1 && y.size() >= 3 * static_cast<size_t>(m)) {
-    specs.push_back({'N', true});
-    specs.push_back({'A', true});
-    specs.push_back({'D', true});
-    if (std::all_of(y.begin(), y.end(), [](double v) { return v > 0; })) {
-      specs.push_back({'N', true, true});
-      specs.push_back({'A', true, true});
-      specs.push_back({'D', true, true});
+  const bool positive = std::all_of(y.begin(), y.end(), [](double v) { return v > 0; });
+  const bool seasonal = m > 1 && y.size() >= 3 * static_cast<size_t>(m);
+  std::vector<EtsSpec> specs;
+  for (bool mult_error : {false, true}) {
+    if (mult_error && !positive) continue;
+    for (char trend : {'N', 'A', 'D'}) {
+      specs.push_back({trend, false, false, mult_error});
+      if (seasonal) specs.push_back({trend, true, false, mult_error});
+      if (seasonal && positive) specs.push_back({trend, true, true, mult_error});
     }
   }
   EtsFit best;
   for (const auto& sp : specs) {
     if (y.size() < 4) break;
     EtsFit f = FitEts(y, m, sp);
-    if (f.aicc < best.aicc || std::isinf(best.aicc)) best = std::move(f);
+    if (f.aicc < best.aicc) best = std::move(f);
   }
-  if (std::isinf(best.aicc) && best.run.errors.empty()) return Naive(y, h);
+  if (std::isinf(best.aicc)) return Naive(y, h);
   Fit out;
   const EtsParams& p = best.params;
-  const double sigma = Rms(best.run.errors);
+  const double n = static_cast<double>(best.run.errors.size());
+  // sigma of the errors (additive) or of the relative errors (multiplicative).
+  const double sigma = std::sqrt(best.run.sse / n);
   double phi_sum = 0, var_sum = 0;
   for (int k = 1; k <= h; ++k) {
     phi_sum += std::pow(p.phi, k);
@@ -442,9 +482,16 @@ Fit Ets(const std::vector<double>& y, int h, int m) {
       }
     }
     out.mean.push_back(mean);
-    // Class-1 variance: sigma^2 (1 + sum_{j<k} c_j^2), c_j = alpha + beta phi_j + gamma [j % m == 0];
-    // for a multiplicative season, the same scaled by the seasonal factor (an approximation).
-    out.sd.push_back(sigma * std::sqrt(1 + var_sum) * (best.spec.multiplicative ? std::max(scale, 0.0) : 1.0));
+    // Class-1 variance: sigma^2 (1 + sum_{j<k} c_j^2), c_j = alpha + beta phi_j + gamma [j % m == 0].
+    // Approximations: a multiplicative season scales it by the seasonal factor; a multiplicative
+    // error makes sigma relative to the mean.
+    double sd = sigma * std::sqrt(1 + var_sum);
+    if (best.spec.mult_error) {
+      sd *= std::abs(mean);
+    } else if (best.spec.multiplicative) {
+      sd *= std::max(scale, 0.0);
+    }
+    out.sd.push_back(sd);
     double phi_j = 0;
     for (int i = 1; i <= k; ++i) phi_j += std::pow(p.phi, i);
     const double c = p.alpha + p.beta * (best.spec.trend != 'N' ? phi_j : 0) +
@@ -688,15 +735,16 @@ Fit FitModel(const std::string& model, const Series& s, const Series* future, in
   }
   if (model == "regression") return Regression(s, future, h, nullptr, detail);
   if (model == "ensemble") {
-    // Mean of ETS, ARIMA and Theta; sd the mean of theirs.
-    const Fit a = Ets(y, h, m), b = internal::AutoArima(y, h, m), c = Theta(y, h, m);
+    // Median of ETS, ARIMA and optimised Theta per step; sd the median of theirs.
+    const Fit a = Ets(y, h, m), b = internal::AutoArima(y, h, m), c = OptimizedTheta(y, h, m);
     Fit f;
+    auto median3 = [](double x, double yy, double z) { return std::max(std::min(x, yy), std::min(std::max(x, yy), z)); };
     for (int k = 0; k < h; ++k) {
       const auto i = static_cast<size_t>(k);
-      f.mean.push_back((a.mean[i] + b.mean[i] + c.mean[i]) / 3);
-      f.sd.push_back((a.sd[i] + b.sd[i] + c.sd[i]) / 3);
+      f.mean.push_back(median3(a.mean[i], b.mean[i], c.mean[i]));
+      f.sd.push_back(median3(a.sd[i], b.sd[i], c.sd[i]));
     }
-    if (detail) *detail = "mean of ets, arima, theta";
+    if (detail) *detail = "median of ets, arima, otm";
     return f;
   }
   if (model == "naive") return Naive(y, h);
@@ -781,7 +829,7 @@ std::vector<size_t> Origins(size_t n, int h, int m, int origins, int stride) {
 }
 
 // Per-series model choice: mean RMSSE over rolling origins of every
-// candidate, plus the ensemble (the mean of the ets, arima and theta
+// candidate, plus the ensemble (the median of the ets, arima and otm
 // forecasts, scored without refitting). Squared error (M5's choice) rather
 // than MASE: absolute error rewards forecasting 0 for intermittent demand,
 // squared error rewards the mean.
@@ -792,15 +840,18 @@ std::string ChooseModel(const Series& s, int h, const ModelSpec& spec, int origi
   for (size_t cut : Origins(s.y.size(), h, spec.m, origins, h)) {
     const Series train = Slice(s, 0, cut), test = Slice(s, cut, cut + static_cast<size_t>(h));
     const int sm = spec.m > 1 && train.y.size() > static_cast<size_t>(spec.m) ? spec.m : 1;
-    std::vector<double> ens(static_cast<size_t>(h), 0);
+    std::vector<std::vector<double>> members;  // ets, arima, otm forecasts for the ensemble
     for (size_t c = 0; c < candidates.size(); ++c) {
       Fit f = FitModel(candidates[c], train, &test, h, spec, nullptr);
       double score = ml::Rmsse(train.y, test.y, f.mean, sm);
       if (std::isnan(score)) score = ml::Rmse(test.y, f.mean);
       total[c] += score;
-      if (candidates[c] == "ets" || candidates[c] == "arima" || candidates[c] == "theta") {
-        for (size_t k = 0; k < ens.size(); ++k) ens[k] += f.mean[k] / 3;
-      }
+      if (candidates[c] == "ets" || candidates[c] == "arima" || candidates[c] == "otm") members.push_back(f.mean);
+    }
+    std::vector<double> ens(static_cast<size_t>(h), 0);
+    for (size_t k = 0; k < ens.size() && members.size() == 3; ++k) {
+      const double x = members[0][k], yy = members[1][k], z = members[2][k];
+      ens[k] = std::max(std::min(x, yy), std::min(std::max(x, yy), z));
     }
     double score = ml::Rmsse(train.y, test.y, ens, sm);
     if (std::isnan(score)) score = ml::Rmse(test.y, ens);
@@ -811,7 +862,7 @@ std::string ChooseModel(const Series& s, int h, const ModelSpec& spec, int origi
   std::string best = "naive";
   double best_score = INFINITY;
   const bool has_ensemble = std::count_if(candidates.begin(), candidates.end(), [](const std::string& c) {
-                              return c == "ets" || c == "arima" || c == "theta";
+                              return c == "ets" || c == "arima" || c == "otm";
                             }) == 3;
   for (size_t c = 0; c < candidates.size() + (has_ensemble ? 1 : 0); ++c) {
     if (total[c] < best_score) {

@@ -431,7 +431,7 @@ TEST(ForecastTest, OptimizedThetaAndEnsemble) {
   o.model = "ensemble";
   auto f = ForecastSeries(series[0], o);
   ASSERT_TRUE(f.ok());
-  EXPECT_EQ(f->detail, "mean of ets, arima, theta");
+  EXPECT_EQ(f->detail, "median of ets, arima, otm");
 }
 
 TEST(ForecastTest, ReadsLongAndNabLayoutsWithClearErrors) {
