@@ -179,6 +179,11 @@ TEST(CliTest, ForecastFileModeAndEvaluate) {
   auto j = nlohmann::json::parse(e.out);
   EXPECT_LT(j["models"][1]["mase"].get<double>(), j["models"][0]["mase"].get<double>());
   EXPECT_EQ(Exec("forecast --input " + in + " --model magic").code, 2);
+  // The global model runs in opspilot-nn, which opspilot re-runs itself as.
+  CmdResult gl = Exec("forecast --input " + in + " --horizon 7 --model global");
+  ASSERT_EQ(gl.code, 0) << gl.out;
+  EXPECT_EQ(std::count(gl.out.begin(), gl.out.end(), '\n'), 1 + 3 * 7);
+  EXPECT_NE(gl.out.find(",global: MLP on"), std::string::npos) << gl.out.substr(0, 300);
 }
 
 TEST(CliTest, AnomalyAndRiskFileModes) {

@@ -10,11 +10,13 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <sstream>
 #include <nlohmann/json.hpp>
 #include <thread>
+#include <unistd.h>
 
 #include "analytics/analytics.h"
 #include "analytics/profiles.h"
@@ -28,6 +30,9 @@
 #include "anomaly/risk.h"
 #include "forecast/engine.h"
 #include "forecast/forecast.h"
+#ifdef OPSPILOT_WITH_TORCH
+#include "forecast/global.h"
+#endif
 #include "demo/demo_shop.h"
 #include "ml/registry.h"
 #include "ml/tabular_job.h"
@@ -161,6 +166,25 @@ Status ApplyConfig(const std::string& path, CLI::App& app) {
   }
   return Status::Ok();
 }
+
+// The libtorch models live in a second binary, opspilot-nn, built from this
+// file with OPSPILOT_WITH_TORCH: loading libtorch costs ~0.7 s and 150 MB per
+// start, which every other command should not pay. Commands that need it
+// re-run themselves there with the same arguments (execv: no return on success).
+#ifndef OPSPILOT_WITH_TORCH
+Status ExecTorchBinary(char** argv) {
+  std::error_code ec;
+  const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  const auto nn = (ec ? std::filesystem::path(argv[0]) : self).parent_path() / "opspilot-nn";
+  if (!std::filesystem::exists(nn)) {
+    return FailedPrecondition("the global model needs the libtorch build of the CLI, " + nn.string() +
+                              " (built beside opspilot by `make build`)");
+  }
+  std::fflush(stdout);
+  ::execv(nn.c_str(), argv);
+  return Internal("cannot run " + nn.string() + ": " + std::strerror(errno));
+}
+#endif
 
 int Main(int argc, char** argv) {
   CLI::App app{"OpsPilot: an AI operations engine for startup products.\n"
@@ -1025,9 +1049,20 @@ int Main(int argc, char** argv) {
     }
     if (!series.ok()) return Fail(series.status(), g.json);
     if (*fevaluate) {
-      const auto names = analytics::SplitList(fc_models);
+      auto names = analytics::SplitList(fc_models);
+      const bool with_global = std::erase(names, std::string("global")) > 0;
+#ifndef OPSPILOT_WITH_TORCH
+      if (with_global) return Fail(ExecTorchBinary(argv), g.json);
+#endif
       auto scores = forecast::Evaluate(ctx, *series, fo, names, fc_origins);
       if (!scores.ok()) return Fail(scores.status(), g.json);
+#ifdef OPSPILOT_WITH_TORCH
+      if (with_global) {
+        auto gs = forecast::EvaluateGlobal(ctx, *series, fo, fc_origins);
+        if (!gs.ok()) return Fail(gs.status(), g.json);
+        scores->push_back(*gs);
+      }
+#endif
       json out = json::array();
       if (!g.json) std::printf("%-10s %9s %8s %8s", "model", "forecasts", "sMAPE", "MASE");
       if (!g.json) std::printf(" %8s", "RMSSE");
@@ -1056,13 +1091,24 @@ int Main(int argc, char** argv) {
     }
     // Series are independent: forecast them in parallel, print in input order.
     std::vector<StatusOr<forecast::Forecast>> results(series->size(), Internal("not forecast"));
-    ctx.pool().ParallelFor(static_cast<int64_t>(series->size()), 1, [&](int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; ++i) {
-        const auto& s = (*series)[static_cast<size_t>(i)];
-        const auto it = future.find(s.id);
-        results[static_cast<size_t>(i)] = forecast::ForecastSeries(s, fo, it == future.end() ? nullptr : &it->second);
-      }
-    });
+    if (fo.model == "global") {
+      // One model across all series.
+#ifdef OPSPILOT_WITH_TORCH
+      auto all = forecast::ForecastGlobal(ctx, *series, fo);
+      if (!all.ok()) return Fail(all.status(), g.json);
+      for (size_t i = 0; i < all->size(); ++i) results[i] = std::move((*all)[i]);
+#else
+      return Fail(ExecTorchBinary(argv), g.json);
+#endif
+    } else {
+      ctx.pool().ParallelFor(static_cast<int64_t>(series->size()), 1, [&](int64_t b, int64_t e) {
+        for (int64_t i = b; i < e; ++i) {
+          const auto& s = (*series)[static_cast<size_t>(i)];
+          const auto it = future.find(s.id);
+          results[static_cast<size_t>(i)] = forecast::ForecastSeries(s, fo, it == future.end() ? nullptr : &it->second);
+        }
+      });
+    }
     std::string header = "series_id,timestamp,mean";
     for (int l : fo.levels) header += ",lo_" + std::to_string(l) + ",hi_" + std::to_string(l);
     std::cout << header << ",model\n";

@@ -611,28 +611,6 @@ Fit Mstl(const std::vector<double>& y, int h, const std::vector<int>& periods, s
   return f;
 }
 
-// The time k steps after t: calendar months for monthly, quarterly and yearly
-// data (so that forecasts land on the 1st of the month), fixed seconds otherwise.
-int64_t StepTime(int64_t t, int k, int64_t gap) {
-  int months = 0;
-  if (gap >= 27 * 86400 && gap <= 32 * 86400) months = 1;
-  else if (gap >= 88 * 86400 && gap <= 93 * 86400) months = 3;
-  else if (gap >= 364 * 86400 && gap <= 367 * 86400) months = 12;
-  if (months == 0) return t + k * gap;
-  const int64_t days = t >= 0 ? t / 86400 : -((-t + 86399) / 86400);
-  const int64_t secs = t - days * 86400;
-  int64_t y;
-  unsigned m, d;
-  CivilFromDays(days, &y, &m, &d);
-  const int64_t total = static_cast<int64_t>(m) - 1 + static_cast<int64_t>(months) * k;
-  y += total / 12;
-  const auto nm = static_cast<unsigned>(total % 12 + 1);
-  static constexpr unsigned kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-  const unsigned last = kDays[nm - 1] + (nm == 2 && leap ? 1 : 0);
-  return DaysFromCivil(y, nm, std::min(d, last)) * 86400 + secs;
-}
-
 // Calendar and driver features of one time point: trend, day-of-week dummies
 // (daily data) or hour-of-day dummies (hourly data), then the drivers.
 void Features(int64_t time, double t_scaled, int64_t spacing, const std::vector<double>& drivers,
@@ -908,7 +886,30 @@ void ConformalIntervals(const std::string& model, const Series& s, const Fit& fi
   }
 }
 
+
 }  // namespace
+
+// The time k steps after t: calendar months for monthly, quarterly and yearly
+// data (so that forecasts land on the 1st of the month), fixed seconds otherwise.
+int64_t StepTime(int64_t t, int k, int64_t gap) {
+  int months = 0;
+  if (gap >= 27 * 86400 && gap <= 32 * 86400) months = 1;
+  else if (gap >= 88 * 86400 && gap <= 93 * 86400) months = 3;
+  else if (gap >= 364 * 86400 && gap <= 367 * 86400) months = 12;
+  if (months == 0) return t + k * gap;
+  const int64_t days = t >= 0 ? t / 86400 : -((-t + 86399) / 86400);
+  const int64_t secs = t - days * 86400;
+  int64_t y;
+  unsigned m, d;
+  CivilFromDays(days, &y, &m, &d);
+  const int64_t total = static_cast<int64_t>(m) - 1 + static_cast<int64_t>(months) * k;
+  y += total / 12;
+  const auto nm = static_cast<unsigned>(total % 12 + 1);
+  static constexpr unsigned kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  const unsigned last = kDays[nm - 1] + (nm == 2 && leap ? 1 : 0);
+  return DaysFromCivil(y, nm, std::min(d, last)) * 86400 + secs;
+}
 
 double NormalQuantile(double p) {
   if (p <= 0) return -INFINITY;
@@ -944,7 +945,7 @@ double NormalQuantile(double p) {
 const std::vector<std::string>& ModelNames() {
   static const auto* const kNames =
       new std::vector<std::string>{"auto", "ensemble", "naive", "snaive", "drift", "mean", "naive2", "ses", "theta",
-                                   "otm", "ets", "arima", "mstl", "regression", "croston", "sba", "tsb"};
+                                   "otm", "ets", "arima", "mstl", "regression", "croston", "sba", "tsb", "global"};
   return *kNames;
 }
 
@@ -1069,6 +1070,9 @@ StatusOr<std::vector<Series>> ReadSeriesCsv(const std::string& path, bool requir
 
 StatusOr<Forecast> ForecastSeries(const Series& s, const ForecastOptions& o, const Series* future) {
   RETURN_IF_ERROR(ValidateForecastOptions(o));
+  if (o.model == "global") {
+    return InvalidArgument("the global model forecasts all series together (forecast/global.h), not one by one");
+  }
   if (s.y.size() < 2) return InvalidArgument("series '" + s.id + "' needs at least 2 points");
   const int64_t gap = Spacing(s);
   ModelSpec spec;

@@ -37,12 +37,15 @@ StatusOr<std::vector<Series>> ReadSeriesCsv(const std::string& path, bool requir
 // hourly -> 24, daily -> 7, weekly -> 52, monthly -> 12, quarterly -> 4, else 1.
 int64_t Spacing(const Series& s);
 int DefaultSeason(int64_t spacing_seconds);
+// The time k steps after t: calendar months for monthly, quarterly and yearly
+// spacing (forecasts land on the same day of the month), fixed seconds otherwise.
+int64_t StepTime(int64_t t, int k, int64_t spacing_seconds);
 
 struct ForecastOptions {
   int horizon = 14;
   int season = 0;                    // 0 = from the spacing
   // auto | ensemble | naive | snaive | drift | mean | naive2 | ses | theta | otm | ets | arima | mstl |
-  // regression | croston | sba | tsb
+  // regression | croston | sba | tsb | global (all series together: forecast/global.h)
   std::string model = "auto";
   std::vector<int> seasons;          // mstl: the periods (empty = from the spacing, e.g. 24,168 for hourly)
   std::vector<int> levels = {80, 95};
