@@ -125,7 +125,8 @@ LabelledSeries GenerateSeries(const GeneratorOptions& o) {
     }
   }
 
-  double walk = 0;
+  double walk = 0, ar = 0;
+  const double phi = std::clamp(o.ar_phi, -0.99, 0.99);
   out.series.time.resize(static_cast<size_t>(n));
   out.series.y.resize(static_cast<size_t>(n));
   for (int64_t i = 0; i < n; ++i) {
@@ -136,7 +137,9 @@ LabelledSeries GenerateSeries(const GeneratorOptions& o) {
     const double weekly = weekday >= 5 ? -o.weekly_amplitude : o.weekly_amplitude * 2 / 5;
     const double daily = daily_amp[u] * std::sin(day - 2.0 + daily_phase[u]);
     if (o.random_walk > 0) walk += o.random_walk * rng.Normal();
-    const double e = o.student_t_dof > 0 ? rng.StudentT(o.student_t_dof) : rng.Normal();
+    const double u0 = o.student_t_dof > 0 ? rng.StudentT(o.student_t_dof) : rng.Normal();
+    ar = phi * ar + std::sqrt(1 - phi * phi) * u0;  // exactly u0 when phi = 0
+    const double e = ar;
     out.series.time[u] = t;
     out.series.y[u] = o.level + o.noise * (daily + weekly + walk + add[u] + e * noise_mult[u]);
   }

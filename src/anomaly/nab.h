@@ -43,6 +43,9 @@ struct GeneratorOptions {
   double weekly_amplitude = 2;      // weekly amplitude (noise units; weekend dip); 0 = none
   double random_walk = 0;           // sd of a random-walk component per row (noise units)
   int student_t_dof = 0;            // > 0: Student-t noise with this many degrees of freedom (heavy tails)
+  // AR(1) coefficient of the noise in (-1, 1): e_t = phi e_{t-1} + sqrt(1 - phi^2) u_t,
+  // so its marginal standard deviation stays `noise`. 0 = independent noise.
+  double ar_phi = 0;
   int anomalies = 2;                // planted after the probation period, one per segment
   std::vector<AnomalyKind> kinds;   // drawn uniformly from these; empty = all kinds
   double magnitude = 1;             // multiplies every anomaly size
