@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <deque>
 #include <utility>
 
 namespace opspilot::anomaly {
@@ -81,6 +82,52 @@ class SeasonalDetector final : public StreamDetector {
  private:
   std::unique_ptr<ResidualModel> model_;
   ExcessTail tail_{options_.tail_rate};
+};
+
+// Robust z-score against the trailing window (median and 1.4826 MAD of the
+// last W points, the alerting rule of Prometheus-style dashboards): no
+// seasonal model, so it suits short daily business metrics (a few months of
+// points) where the learnt detectors are still uncertain of their scale. O(W)
+// time and memory per point, W fixed.
+class RobustDetector final : public StreamDetector {
+ public:
+  explicit RobustDetector(DetectorOptions options) : StreamDetector(std::move(options)) {}
+  std::string_view name() const override { return "robust"; }
+  std::unique_ptr<Detector> Clone() const override { return std::make_unique<RobustDetector>(*this); }
+
+ protected:
+  void Init(int64_t) override {}
+  double Score(int64_t, double x, bool) override {
+    double score = 0;
+    if (window_.size() >= 14) {
+      scratch_.assign(window_.begin(), window_.end());
+      const auto mid = scratch_.begin() + static_cast<long>(scratch_.size() / 2);
+      std::nth_element(scratch_.begin(), mid, scratch_.end());
+      const double median = *mid;
+      for (double& v : scratch_) v = std::abs(v - median);
+      std::nth_element(scratch_.begin(), scratch_.begin() + static_cast<long>(scratch_.size() / 2), scratch_.end());
+      // Floors on the spread: the window's standard deviation (rates of small counts
+      // sit at one value most days, MAD 0, and step by whole counts) and 1% of the
+      // level (flat series do not alert on rounding).
+      double mean = 0, var = 0;
+      for (double v : window_) mean += v / static_cast<double>(window_.size());
+      for (double v : window_) var += (v - mean) * (v - mean) / static_cast<double>(window_.size() - 1);
+      const double mad = std::max({1.4826 * scratch_[scratch_.size() / 2], std::sqrt(var),
+                                   0.01 * std::abs(median) + 1e-12});
+      score = ScoreFromP(NormalTwoSided((x - median) / mad));
+    }
+    // An anomalous point does not teach the window (its neighbours are judged against normal days).
+    if (score < 0.5) {
+      window_.push_back(x);
+      if (window_.size() > kWindow) window_.pop_front();
+    }
+    return score;
+  }
+
+ private:
+  static constexpr size_t kWindow = 28;
+  std::deque<double> window_;
+  std::vector<double> scratch_;
 };
 
 class ChangePointDetector final : public StreamDetector {
@@ -248,7 +295,7 @@ double ScoreFromP(double p) {
 double NormalTwoSided(double z) { return std::erfc(std::fabs(z) * kSqrt1_2); }
 
 const std::vector<std::string>& DetectorNames() {
-  static const std::vector<std::string> names = {"seasonal", "changepoint", "surprise", "ensemble"};
+  static const std::vector<std::string> names = {"seasonal", "changepoint", "surprise", "ensemble", "robust"};
   return names;
 }
 
@@ -258,8 +305,9 @@ StatusOr<std::unique_ptr<Detector>> MakeDetector(std::string_view name, const De
   if (name == "changepoint") return std::unique_ptr<Detector>(std::make_unique<ChangePointDetector>(options));
   if (name == "surprise") return std::unique_ptr<Detector>(std::make_unique<SurpriseDetector>(options));
   if (name == "ensemble") return std::unique_ptr<Detector>(std::make_unique<EnsembleDetector>(options));
+  if (name == "robust") return std::unique_ptr<Detector>(std::make_unique<RobustDetector>(options));
   return InvalidArgument("unknown detector '" + std::string(name) +
-                         "' (expected seasonal, changepoint, surprise or ensemble)");
+                         "' (expected seasonal, changepoint, surprise, ensemble or robust)");
 }
 
 ResidualModel::ResidualModel(int64_t spacing, const std::vector<int64_t>& periods, const DetectorOptions& o,

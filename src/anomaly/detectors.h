@@ -99,7 +99,7 @@ class Detector {
   virtual std::unique_ptr<Detector> Clone() const = 0;
 };
 
-// "seasonal" | "changepoint" | "surprise" | "ensemble".
+// "seasonal" | "changepoint" | "surprise" | "ensemble" | "robust" (trailing median/MAD).
 const std::vector<std::string>& DetectorNames();
 StatusOr<std::unique_ptr<Detector>> MakeDetector(std::string_view name, const DetectorOptions& options);
 

@@ -27,6 +27,7 @@
 #include "core/time.h"
 #include "demo/demo_job.h"
 #include "anomaly/anomaly.h"
+#include "anomaly/engine.h"
 #include "anomaly/risk.h"
 #include "forecast/engine.h"
 #include "forecast/forecast.h"
@@ -450,8 +451,9 @@ int Main(int argc, char** argv) {
   auto* ascore = anomaly_cmd->add_subcommand("score", "series_id,timestamp,value,score,is_anomaly per point");
   auto* aalerts = anomaly_cmd->add_subcommand("alerts", "Bursts of anomalous points as alerts with severity");
   for (auto* sub : {ascore, aalerts}) {
-    sub->add_option("--input", an_input, "CSV: timestamp,value (NAB) or series_id,timestamp,value")
-        ->required()
+    sub->add_option("--input", an_input,
+                    "CSV: timestamp,value (NAB) or series_id,timestamp,value; without it (alerts only), engine mode: "
+                    "every metric and segment in the store, with a root-cause drill-down")
         ->check(CLI::ExistingFile);
     sub->add_option("--timestamp-col", an_csv.timestamp_col, "Timestamp column (default timestamp|ds|date|time)");
     sub->add_option("--value-col", an_csv.value_col, "Value column (default value|y)");
@@ -462,6 +464,10 @@ int Main(int argc, char** argv) {
   aalerts->add_option("--threshold", alert_opts.threshold, "Score that opens an alert")->capture_default_str();
   aalerts->add_option("--cooldown", alert_opts.cooldown_seconds, "Seconds that merge anomalous points into one alert")
       ->capture_default_str();
+  std::string an_segments = "weighted";
+  aalerts->add_option("--segments", an_segments,
+                      "Engine mode: segment series that alert: weighted (rates with a traffic weight), all, none")
+      ->capture_default_str();
 
   // risk (file mode)
   auto* risk_cmd = app.add_subcommand("risk", "Transaction risk: isolation forest, XGBoost with labels, rules");
@@ -470,9 +476,11 @@ int Main(int argc, char** argv) {
   std::string risk_input, risk_label, risk_id, risk_time_col;
   std::vector<std::string> risk_velocity, risk_drop;
   anomaly::RiskOptions risk_opts;
-  rscore->add_option("--input", risk_input, "Transactions CSV (numeric and categorical columns)")
-      ->required()
+  rscore->add_option("--input", risk_input,
+                     "Transactions CSV (numeric and categorical columns); without it, engine mode: the orders in the store")
       ->check(CLI::ExistingFile);
+  int risk_top = 20;
+  rscore->add_option("--top", risk_top, "Engine mode: flagged orders shown (0 = all)")->capture_default_str();
   rscore->add_option("--label", risk_label, "Binary label column (fraud = 1): adds a supervised model");
   rscore->add_option("--id", risk_id, "Id column (default: row numbers)");
   rscore->add_option("--drop", risk_drop, "Columns that are not features (repeatable)");
@@ -863,6 +871,32 @@ int Main(int argc, char** argv) {
   if (*anomaly_cmd) {
     if (Status st = anomaly::ValidateScoreOptions(an_opts); !st.ok()) return Fail(st, g.json);
     if (Status st = anomaly::ValidateAlertOptions(alert_opts); !st.ok()) return Fail(st, g.json);
+    if (an_input.empty()) {
+      if (*ascore) return Fail(InvalidArgument("anomaly score needs --input (engine mode is `anomaly alerts`)"), g.json);
+      auto store = OpenStore(g);
+      if (!store.ok()) return Fail(store.status(), g.json);
+      SnapshotSpec spec;
+      spec.tenant = g.tenant;
+      spec.events = false;
+      spec.tables = {Entity::kMetrics};
+      auto snap = LoadSnapshot(ctx, **store, spec);
+      if (!snap.ok()) return Fail(snap.status(), g.json);
+      anomaly::MetricAlertOptions mo;
+      mo.score = an_opts;
+      if (aalerts->count("--detector") > 0) mo.detector = an_opts.detector;
+      mo.segments = an_segments;
+      mo.alert = alert_opts;
+      auto found = anomaly::MetricAlerts(ctx, *snap, mo);
+      if (!found.ok()) return Fail(found.status(), g.json);
+      if (g.json) {
+        json out = json::array();
+        for (const auto& a : *found) out.push_back(anomaly::ToJson(a));
+        std::cout << out.dump(2) << "\n";
+      } else {
+        for (const auto& a : *found) std::cout << a.summary << "\n";
+      }
+      return 0;
+    }
     auto series = anomaly::ReadMetricCsv(an_input, an_csv);
     if (!series.ok()) return Fail(series.status(), g.json);
     std::vector<anomaly::ScoredSeries> scored(series->size());
@@ -906,6 +940,42 @@ int Main(int argc, char** argv) {
       }
     }
     if (g.json) std::cout << out.dump(2) << "\n";
+    return 0;
+  }
+  if (*risk_cmd && risk_input.empty()) {
+    auto store = OpenStore(g);
+    if (!store.ok()) return Fail(store.status(), g.json);
+    SnapshotSpec spec;
+    spec.tenant = g.tenant;
+    spec.events = false;
+    spec.tables = {Entity::kOrders, Entity::kUsers};
+    auto snap = LoadSnapshot(ctx, **store, spec);
+    if (!snap.ok()) return Fail(snap.status(), g.json);
+    anomaly::OrderRiskOptions oo;
+    oo.risk = risk_opts;
+    oo.top = risk_top;
+    int64_t flagged = 0;
+    auto risky = anomaly::ScoreOrders(ctx, *snap, oo, &flagged);
+    if (!risky.ok()) return Fail(risky.status(), g.json);
+    if (g.json) {
+      json out = json::array();
+      for (const auto& r : *risky) out.push_back(anomaly::ToJson(r));
+      std::cout << json{{"flagged", flagged}, {"orders", out}}.dump(2) << "\n";
+      return 0;
+    }
+    std::cout << "order_id,user_id,timestamp,score,reasons\n";
+    for (const auto& r : *risky) {
+      std::string reasons;
+      for (const auto& h : r.result.rules) reasons += (reasons.empty() ? "" : "; ") + std::string("rule ") + h.rule;
+      for (const auto& f : r.result.reasons) {
+        char buf[96];
+        std::snprintf(buf, sizeof(buf), "%s=%.4g", f.feature.c_str(), f.value);
+        reasons += (reasons.empty() ? "" : "; ") + std::string(buf);
+      }
+      char sc[32];
+      std::snprintf(sc, sizeof(sc), "%.4f", r.result.score);
+      std::cout << CsvLine({r.order_id, r.user_id, FormatTimestamp(r.time), sc, reasons}) << "\n";
+    }
     return 0;
   }
   if (*risk_cmd) {
