@@ -12,6 +12,7 @@
 #include "analytics/analytics.h"
 #include "analytics/profiles.h"
 #include "analytics/report.h"
+#include "anomaly/engine.h"
 #include "forecast/engine.h"
 #include "ml/gbm.h"
 #include "store/snapshot.h"
@@ -357,6 +358,36 @@ struct Server::Impl {
         rows.push_back(forecast::ToJson(r));
       }
       return SendJson(res, 200, {{alerts ? "alerts" : "items", rows}, {"count", rows.size()}});
+    });
+
+    // Metric anomalies with their drill-down, and the riskiest orders (engine mode).
+    http.Get(R"(/v1/(anomalies|risk/score))", [this](const httplib::Request& req, httplib::Response& res) {
+      const bool risk = req.matches[1].str() == "risk/score";
+      SnapshotSpec spec;
+      spec.tenant = TenantOf(req);
+      spec.events = false;
+      spec.tables = risk ? std::vector<Entity>{Entity::kOrders, Entity::kUsers} : std::vector<Entity>{Entity::kMetrics};
+      auto snap = LoadSnapshot(ctx, store, spec);
+      if (!snap.ok()) return SendError(res, snap.status());
+      if (risk) {
+        anomaly::OrderRiskOptions o;
+        if (req.has_param("top")) o.top = std::atoi(req.get_param_value("top").c_str());
+        int64_t flagged = 0;
+        auto risky = anomaly::ScoreOrders(ctx, *snap, o, &flagged);
+        if (!risky.ok()) return SendError(res, risky.status());
+        nlohmann::json rows = nlohmann::json::array();
+        for (const auto& r : *risky) rows.push_back(anomaly::ToJson(r));
+        return SendJson(res, 200, {{"flagged", flagged}, {"orders", rows}});
+      }
+      anomaly::MetricAlertOptions o;
+      if (req.has_param("segments")) o.segments = req.get_param_value("segments");
+      if (req.has_param("metrics")) o.metrics = analytics::SplitList(req.get_param_value("metrics"));
+      if (req.has_param("detector")) o.detector = req.get_param_value("detector");
+      auto alerts = anomaly::MetricAlerts(ctx, *snap, o);
+      if (!alerts.ok()) return SendError(res, alerts.status());
+      nlohmann::json rows = nlohmann::json::array();
+      for (const auto& a : *alerts) rows.push_back(anomaly::ToJson(a));
+      return SendJson(res, 200, {{"alerts", rows}, {"count", rows.size()}});
     });
 
     // Analytics over the tenant's events: query parameters as in docs/api.md.

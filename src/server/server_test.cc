@@ -226,6 +226,39 @@ TEST_F(ServerTest, ForecastAndInventoryEndpoints) {
   EXPECT_EQ(client_->Get("/v1/inventory/plan", httplib::Headers{})->status, 401);
 }
 
+TEST_F(ServerTest, AnomaliesAndRiskEndpoints) {
+  // A daily total with one planted spike on day 50 of 80.
+  std::string metrics;
+  for (int d = 0; d < 80; ++d) {
+    const double v = 1000 + 10 * ((d * 37) % 11) + (d == 50 ? 900 : 0);
+    metrics += "{\"name\":\"orders\",\"timestamp\":" + std::to_string(1735689600 + d * 86400) +
+               ",\"value\":" + std::to_string(v) + "}\n";
+  }
+  ASSERT_EQ(client_->Post("/v1/metrics", Auth(writer_), metrics, "application/x-ndjson")->status, 200);
+  auto r = client_->Get("/v1/anomalies", Auth(reader_));
+  ASSERT_EQ(r->status, 200) << r->body;
+  const json j = Body(r);
+  ASSERT_EQ(j["count"], 1) << r->body;
+  EXPECT_EQ(j["alerts"][0]["metric"], "orders");
+  EXPECT_EQ(j["alerts"][0]["peak_time"], FormatTimestamp(1735689600 + 50 * 86400));
+  EXPECT_EQ(client_->Get("/v1/anomalies?segments=x", Auth(reader_))->status, 400);
+  // Risk over the store's orders: the one absurd order ranks first.
+  std::string orders;
+  for (int i = 0; i < 300; ++i) {
+    orders += "{\"order_id\":\"o" + std::to_string(i) + "\",\"item_id\":\"i\",\"quantity\":" +
+              std::to_string(1 + i % 3) + ",\"unit_price\":" + std::to_string(10 + i % 7) +
+              ",\"timestamp\":" + std::to_string(1735689600 + i * 3600) + "}\n";
+  }
+  orders += "{\"order_id\":\"big\",\"item_id\":\"i\",\"quantity\":40,\"unit_price\":900,\"timestamp\":1736689600}\n";
+  ASSERT_EQ(client_->Post("/v1/orders", Auth(writer_), orders, "application/x-ndjson")->status, 200);
+  auto risk = client_->Get("/v1/risk/score?top=5", Auth(reader_));
+  ASSERT_EQ(risk->status, 200) << risk->body;
+  const json rj = Body(risk);
+  ASSERT_FALSE(rj["orders"].empty());
+  EXPECT_EQ(rj["orders"][0]["order_id"], "big");
+  EXPECT_EQ(client_->Get("/v1/risk/score", httplib::Headers{})->status, 401);
+}
+
 TEST_F(ServerTest, ServesTheRegistrysModelAndSwapsOnPromote) {
   std::string csv = "id,x,plan,label\n";
   for (int i = 0; i < 400; ++i) {
