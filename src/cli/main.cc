@@ -408,6 +408,8 @@ int Main(int argc, char** argv) {
                            "auto|ensemble|naive|snaive|drift|mean|naive2|ses|theta|otm|ets|arima|mstl|regression|"
                            "croston|sba|tsb")
       ->capture_default_str();
+  forecast_cmd->add_option("--ets", fo.ets, "ets: form in R's notation, e.g. ANN, AAdN, MAM; Z = any (ZZZ)")
+      ->capture_default_str();
   forecast_cmd->add_option("--seasons", fc_seasons, "mstl: seasonal periods, e.g. 24,168 (default from the spacing)");
   forecast_cmd->add_option("--intervals", fo.intervals, "model | conformal (calibrated on backtest errors)")
       ->capture_default_str();

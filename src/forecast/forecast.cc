@@ -443,16 +443,44 @@ EtsFit FitEts(const std::vector<double>& y, int m, const EtsSpec& sp) {
 // also the multiplicative-season forms and every form with multiplicative
 // errors (the likelihoods are comparable: the multiplicative one carries the
 // Jacobian term 2 sum log mu).
-Fit Ets(const std::vector<double>& y, int h, int m) {
+// `form` restricts the candidates in R's notation: error (A, M, Z), trend
+// (N, A, Ad, Z), season (N, A, M, Z); Z = any. "ZZZ" selects among all.
+struct EtsForm {
+  char error = 'Z', trend = 'Z', season = 'Z';  // trend 'D' = damped
+};
+
+StatusOr<EtsForm> ParseEtsForm(const std::string& f) {
+  EtsForm out;
+  const std::string err = "ETS form '" + f + "': expected error A|M|Z, trend N|A|Ad|Z, season N|A|M|Z (e.g. ANN, AAdN, MAM, ZZZ)";
+  if (f.size() < 3 || f.size() > 4) return InvalidArgument(err);
+  out.error = f[0];
+  size_t i = 1;
+  out.trend = f[i++];
+  if (out.trend == 'A' && f.size() == 4) {
+    if (f[i++] != 'd') return InvalidArgument(err);
+    out.trend = 'D';
+  }
+  if (i != f.size() - 1) return InvalidArgument(err);
+  out.season = f[i];
+  if (std::string("AMZ").find(out.error) == std::string::npos || std::string("NADZ").find(out.trend) == std::string::npos ||
+      std::string("NAMZ").find(out.season) == std::string::npos) {
+    return InvalidArgument(err);
+  }
+  return out;
+}
+
+Fit Ets(const std::vector<double>& y, int h, int m, const EtsForm& form = {}, std::string* detail = nullptr) {
   const bool positive = std::all_of(y.begin(), y.end(), [](double v) { return v > 0; });
   const bool seasonal = m > 1 && y.size() >= 3 * static_cast<size_t>(m);
   std::vector<EtsSpec> specs;
   for (bool mult_error : {false, true}) {
     if (mult_error && !positive) continue;
+    if (form.error != 'Z' && (form.error == 'M') != mult_error) continue;
     for (char trend : {'N', 'A', 'D'}) {
-      specs.push_back({trend, false, false, mult_error});
-      if (seasonal) specs.push_back({trend, true, false, mult_error});
-      if (seasonal && positive) specs.push_back({trend, true, true, mult_error});
+      if (form.trend != 'Z' && form.trend != trend) continue;
+      if (form.season == 'Z' || form.season == 'N') specs.push_back({trend, false, false, mult_error});
+      if (seasonal && (form.season == 'Z' || form.season == 'A')) specs.push_back({trend, true, false, mult_error});
+      if (seasonal && positive && (form.season == 'Z' || form.season == 'M')) specs.push_back({trend, true, true, mult_error});
     }
   }
   EtsFit best;
@@ -461,7 +489,15 @@ Fit Ets(const std::vector<double>& y, int h, int m) {
     EtsFit f = FitEts(y, m, sp);
     if (f.aicc < best.aicc) best = std::move(f);
   }
-  if (std::isinf(best.aicc)) return Naive(y, h);
+  if (std::isinf(best.aicc)) {
+    if (detail) *detail = "naive (no ETS form could be fitted)";
+    return Naive(y, h);
+  }
+  if (detail) {
+    const EtsSpec& b = best.spec;
+    *detail = std::string("ETS(") + (b.mult_error ? "M" : "A") + "," +
+              (b.trend == 'N' ? "N" : b.trend == 'A' ? "A" : "Ad") + "," + (!b.season ? "N" : b.multiplicative ? "M" : "A") + ")";
+  }
   Fit out;
   const EtsParams& p = best.params;
   const double n = static_cast<double>(best.run.errors.size());
@@ -694,13 +730,14 @@ struct ModelSpec {
   int m = 1;
   int window = 0;
   std::vector<int> seasons;
+  EtsForm ets;
 };
 
 Fit FitModel(const std::string& model, const Series& s, const Series* future, int h, const ModelSpec& spec,
              std::string* detail) {
   const auto& y = s.y;
   const int m = spec.m;
-  if (model == "ets") return Ets(y, h, m);
+  if (model == "ets") return Ets(y, h, m, spec.ets, detail);
   if (model == "arima") return internal::AutoArima(y, h, m, detail);
   if (model == "ses") return Ses(y, h);
   if (model == "theta") return Theta(y, h, m);
@@ -911,6 +948,29 @@ int64_t StepTime(int64_t t, int k, int64_t gap) {
   return DaysFromCivil(y, nm, std::min(d, last)) * 86400 + secs;
 }
 
+int DetectPeriod(const std::vector<double>& y, int max_period) {
+  if (y.size() < 8) return 1;
+  std::vector<double> d(y.size() - 1);
+  for (size_t t = 1; t < y.size(); ++t) d[t - 1] = y[t] - y[t - 1];
+  const int top = std::min<int>(max_period, static_cast<int>(d.size() / 3));
+  if (top < 2) return 1;
+  std::vector<double> acf(static_cast<size_t>(top) + 2, 0);
+  for (int k = 1; k <= top + 1 && k < static_cast<int>(d.size()); ++k) acf[static_cast<size_t>(k)] = Acf(d, k);
+  // Significance at 5% over all the lags tried (Bonferroni), not per lag.
+  const double limit = NormalQuantile(1 - 0.025 / top) / std::sqrt(static_cast<double>(d.size()));
+  double best = 0;
+  for (int k = 2; k <= top; ++k) {
+    const double a = acf[static_cast<size_t>(k)];
+    if (a > limit && a >= acf[static_cast<size_t>(k - 1)] && a >= acf[static_cast<size_t>(k + 1)]) best = std::max(best, a);
+  }
+  if (best <= 0) return 1;
+  for (int k = 2; k <= top; ++k) {
+    const double a = acf[static_cast<size_t>(k)];
+    if (a >= 0.9 * best && a >= acf[static_cast<size_t>(k - 1)] && a >= acf[static_cast<size_t>(k + 1)]) return k;
+  }
+  return 1;
+}
+
 double NormalQuantile(double p) {
   if (p <= 0) return -INFINITY;
   if (p >= 1) return INFINITY;
@@ -951,7 +1011,7 @@ const std::vector<std::string>& ModelNames() {
 
 Status ValidateForecastOptions(const ForecastOptions& o) {
   if (o.horizon < 1 || o.horizon > 100000) return InvalidArgument("horizon must be 1..100000");
-  if (o.season < 0) return InvalidArgument("season must be >= 0");
+  if (o.season < -1) return InvalidArgument("season must be >= 0 (or -1: detect it)");
   if (std::find(ModelNames().begin(), ModelNames().end(), o.model) == ModelNames().end()) {
     std::string names;
     for (const auto& n : ModelNames()) names += (names.empty() ? "" : ", ") + n;
@@ -963,6 +1023,7 @@ Status ValidateForecastOptions(const ForecastOptions& o) {
   for (int p : o.seasons) {
     if (p < 2) return InvalidArgument("seasonal periods must be >= 2");
   }
+  RETURN_IF_ERROR(ParseEtsForm(o.ets).status());
   for (int l : o.levels) {
     if (l <= 0 || l >= 100) return InvalidArgument("levels must be between 0 and 100 (exclusive)");
   }
@@ -1076,9 +1137,10 @@ StatusOr<Forecast> ForecastSeries(const Series& s, const ForecastOptions& o, con
   if (s.y.size() < 2) return InvalidArgument("series '" + s.id + "' needs at least 2 points");
   const int64_t gap = Spacing(s);
   ModelSpec spec;
-  spec.m = o.season > 0 ? o.season : DefaultSeason(gap);
+  spec.m = o.season > 0 ? o.season : o.season == -1 ? DetectPeriod(s.y, 400) : DefaultSeason(gap);
   spec.window = o.ma_window;
   spec.seasons = o.seasons;
+  ASSIGN_OR_RETURN(spec.ets, ParseEtsForm(o.ets));
   std::string model = o.model;
   if (model == "auto") model = ChooseModel(s, o.horizon, spec, o.backtest_origins);
   Forecast out;
@@ -1128,7 +1190,7 @@ StatusOr<std::vector<ModelScore>> Evaluate(const Context& ctx, const std::vector
   ctx.pool().ParallelFor(static_cast<int64_t>(series.size()), 1, [&](int64_t b, int64_t e) {
     for (int64_t si = b; si < e; ++si) {
       const Series& s = series[static_cast<size_t>(si)];
-      const int m = o.season > 0 ? o.season : DefaultSeason(Spacing(s));
+      const int m = o.season > 0 ? o.season : o.season == -1 ? DetectPeriod(s.y, 400) : DefaultSeason(Spacing(s));
       for (int origin = origins; origin >= 1; --origin) {
         const auto cut = static_cast<long>(s.y.size()) - static_cast<long>(origin) * o.horizon;
         if (cut < std::max<long>(2L * m, 4)) continue;

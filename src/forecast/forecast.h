@@ -37,16 +37,24 @@ StatusOr<std::vector<Series>> ReadSeriesCsv(const std::string& path, bool requir
 // hourly -> 24, daily -> 7, weekly -> 52, monthly -> 12, quarterly -> 4, else 1.
 int64_t Spacing(const Series& s);
 int DefaultSeason(int64_t spacing_seconds);
+// The seasonal period found in the data: the smallest lag in [2, max_period]
+// whose autocorrelation of the first differences is a local peak, significant
+// at 5% over all lags tried (Bonferroni), within 90% of the highest one; 1
+// when there is none.
+// ForecastOptions::season = -1 uses it.
+int DetectPeriod(const std::vector<double>& y, int max_period);
+
 // The time k steps after t: calendar months for monthly, quarterly and yearly
 // spacing (forecasts land on the same day of the month), fixed seconds otherwise.
 int64_t StepTime(int64_t t, int k, int64_t spacing_seconds);
 
 struct ForecastOptions {
   int horizon = 14;
-  int season = 0;                    // 0 = from the spacing
+  int season = 0;                    // 0 = from the spacing, -1 = detected from the data (DetectPeriod)
   // auto | ensemble | naive | snaive | drift | mean | naive2 | ses | theta | otm | ets | arima | mstl |
   // regression | croston | sba | tsb | global (all series together: forecast/global.h)
   std::string model = "auto";
+  std::string ets = "ZZZ";           // ets: the form in R's notation (error A|M|Z, trend N|A|Ad|Z, season N|A|M|Z)
   std::vector<int> seasons;          // mstl: the periods (empty = from the spacing, e.g. 24,168 for hourly)
   std::vector<int> levels = {80, 95};
   std::string intervals = "model";   // model | conformal (scaled by backtest errors)

@@ -434,6 +434,84 @@ TEST(ForecastTest, OptimizedThetaAndEnsemble) {
   EXPECT_EQ(f->detail, "median of ets, arima, otm");
 }
 
+TEST(EtsTest, MatchesRsEtsOnSmallSeries) {
+  // Reference values computed independently by R 4.2, forecast 8.20:
+  //   y <- c(102,98,105,110,104,99,108,112,107,103,111,115,109,106,113,118,112,108,116,121,114,111,119,124)
+  //   forecast(ets(y, model = "ANN"), h = 3)$mean                  118.3382 (x3)
+  //   forecast(ets(y, model = "AAN", damped = FALSE), h = 3)$mean  119.4173 120.1507 120.8841
+  //   m <- ts(c(120,95,80,130, 125,100,84,138, 131,104,89,145, 137,110,92,151, 144,115,97,158,
+  //             150,121,101,166), frequency = 4)
+  //   ets(m) selects ETS(M,A,M); forecast(ets(m), h = 4)$mean   156.5892 125.6850 105.2561 172.3474
+  const std::vector<double> y = {102, 98,  105, 110, 104, 99,  108, 112, 107, 103, 111, 115,
+                                 109, 106, 113, 118, 112, 108, 116, 121, 114, 111, 119, 124};
+  ForecastOptions o;
+  o.horizon = 3;
+  o.season = 1;
+  o.model = "ets";
+  o.ets = "ANN";
+  auto ann = ForecastSeries(Daily("y", y), o);
+  ASSERT_TRUE(ann.ok()) << ann.status().ToString();
+  EXPECT_EQ(ann->detail, "ETS(A,N,N)");
+  for (double v : ann->mean) EXPECT_NEAR(v, 118.3382, 0.01 * 118.3382);
+  o.ets = "AAN";
+  auto aan = ForecastSeries(Daily("y", y), o);
+  ASSERT_TRUE(aan.ok());
+  const double r_aan[] = {119.4173, 120.1507, 120.8841};
+  for (size_t k = 0; k < 3; ++k) EXPECT_NEAR(aan->mean[k], r_aan[k], 0.005 * r_aan[k]) << k;
+  const std::vector<double> q = {120, 95, 80, 130, 125, 100, 84, 138, 131, 104, 89, 145,
+                                 137, 110, 92, 151, 144, 115, 97, 158, 150, 121, 101, 166};
+  Series qs;
+  qs.id = "q";
+  for (size_t t = 0; t < q.size(); ++t) {
+    qs.time.push_back(DaysFromCivil(2000 + static_cast<int64_t>(t / 4), static_cast<unsigned>(t % 4 * 3 + 1), 1) * 86400);
+  }
+  qs.y = q;
+  ForecastOptions qo;
+  qo.horizon = 4;
+  qo.model = "ets";
+  auto mam = ForecastSeries(qs, qo);
+  ASSERT_TRUE(mam.ok());
+  EXPECT_EQ(mam->detail, "ETS(M,A,M)");  // the same form R's AICc picks
+  const double r_mam[] = {156.5892, 125.6850, 105.2561, 172.3474};
+  for (size_t k = 0; k < 4; ++k) EXPECT_NEAR(mam->mean[k], r_mam[k], 0.01 * r_mam[k]) << k;
+  qo.ets = "AXN";
+  EXPECT_FALSE(ForecastSeries(qs, qo).ok());
+}
+
+TEST(ForecastTest, DetectsPlantedPeriodsAndFollowsALevelShift) {
+  std::mt19937_64 rng(17);
+  std::normal_distribution<double> e(0, 1);
+  // A period of 5 on daily data (where the spacing would suggest 7), with a trend.
+  const double cycle[] = {0, 8, 3, -6, -5};
+  std::vector<double> y;
+  for (int t = 0; t < 200; ++t) y.push_back(100 + 0.3 * t + cycle[t % 5] + e(rng));
+  EXPECT_EQ(DetectPeriod(y, 60), 5);
+  // A period of 12, and white noise (no period).
+  std::vector<double> twelve, noise;
+  for (int t = 0; t < 240; ++t) {
+    twelve.push_back(50 + 10 * std::sin(2 * M_PI * t / 12) + e(rng));
+    noise.push_back(50 + e(rng));
+  }
+  EXPECT_EQ(DetectPeriod(twelve, 60), 12);
+  EXPECT_EQ(DetectPeriod(noise, 60), 1);
+  ForecastOptions o;
+  o.horizon = 5;
+  o.season = -1;
+  o.model = "snaive";
+  auto f = ForecastSeries(Daily("five", y), o);
+  ASSERT_TRUE(f.ok());
+  EXPECT_NEAR(f->mean[0] - f->mean[1], cycle[0] - cycle[1], 3.0);  // the 5-day shape, not a weekly one
+  // A level shift from 100 to 140 at t = 150 of 200: the automatic model follows the new level.
+  std::vector<double> shift;
+  for (int t = 0; t < 200; ++t) shift.push_back((t < 150 ? 100 : 140) + 2 * e(rng));
+  ForecastOptions so;
+  so.horizon = 10;
+  so.season = 1;
+  auto fs = ForecastSeries(Daily("shift", shift), so);
+  ASSERT_TRUE(fs.ok());
+  for (double v : fs->mean) EXPECT_NEAR(v, 140, 3) << fs->model;
+}
+
 TEST(ForecastTest, ReadsLongAndNabLayoutsWithClearErrors) {
   testing::TempDir d;
   auto s = ReadSeriesCsv(d.Write("long.csv", "series_id,timestamp,value\nb,2025-01-02,3\na,2025-01-01,1\na,2025-01-02,2\n"));
