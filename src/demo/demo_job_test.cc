@@ -196,6 +196,12 @@ TEST_F(DemoJobTest, DailyDemandAndThePlanAgreeWithTheOrdersAndStock) {
       EXPECT_EQ(*r.plan.stockout_day, day) << r.item_id;
     }
     EXPECT_EQ(!r.alerts.empty(), r.plan.stockout_within_lead_time || r.plan.reorder_now || r.plan.overstock);
+    if (r.price > r.inputs.unit_cost && r.inputs.unit_cost > 0) {
+      // Newsvendor: the critical fractile (price - cost) / price of lead-time demand.
+      const double z = forecast::NormalQuantile((r.price - r.inputs.unit_cost) / r.price);
+      EXPECT_NEAR(r.newsvendor_quantity, std::max(0.0, r.plan.lead_time_demand + z * r.plan.lead_time_sd), 1e-6)
+          << r.item_id;
+    }
   }
   EXPECT_GT(reorders, 0);
 }

@@ -149,6 +149,16 @@ StatusOr<std::vector<PlanRow>> PlanFromSnapshot(const Context& ctx, const Snapsh
   std::unordered_map<std::string, const Series*> by_id;
   for (const auto& s : series) by_id[s.id] = &s;
   const auto categories = ItemCategories(snap);
+  std::vector<double> list_price(static_cast<size_t>(snap.items->size()), 0);
+  if (const Table* items = snap.find(Entity::kItems)) {
+    const Column& id = items->col("item_id");
+    if (const Column* p = items->find("price")) {
+      for (int64_t r = 0; r < items->rows(); ++r) {
+        const auto i = static_cast<size_t>(r);
+        if (id.codes[i] >= 0 && p->valid[i]) list_price[static_cast<size_t>(id.codes[i])] = p->reals[i];
+      }
+    }
+  }
 
   std::vector<std::pair<int32_t, size_t>> rows(latest.begin(), latest.end());
   std::sort(rows.begin(), rows.end(), [&](const auto& a, const auto& b) {
@@ -216,6 +226,11 @@ StatusOr<std::vector<PlanRow>> PlanFromSnapshot(const Context& ctx, const Snapsh
         return;
       }
       row.plan = *plan;
+      row.price = list_price[static_cast<size_t>(code)];
+      if (row.price > in.unit_cost && in.unit_cost > 0) {
+        auto nv = NewsvendorQuantity(row.plan.lead_time_demand, row.plan.lead_time_sd, row.price, in.unit_cost, 0);
+        if (nv.ok()) row.newsvendor_quantity = *nv;
+      }
       char buf[160];
       if (row.plan.stockout_within_lead_time) {
         std::snprintf(buf, sizeof(buf), "stock-out in %d days, within the lead time of %.0f days", *row.plan.stockout_day,
@@ -259,6 +274,8 @@ json ToJson(const PlanRow& r) {
             {"reorder_point", r.plan.reorder_point},
             {"order_up_to", r.plan.order_up_to},
             {"eoq", r.plan.eoq},
+            {"price", r.price},
+            {"newsvendor_quantity", r.newsvendor_quantity},
             {"reorder_now", r.plan.reorder_now},
             {"suggested_order", r.plan.suggested_order},
             {"stockout_day", r.plan.stockout_day ? json(*r.plan.stockout_day) : json(nullptr)},

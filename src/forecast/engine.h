@@ -43,6 +43,11 @@ struct PlanRow {
   std::string model, detail;
   InventoryInputs inputs;                // what the plan was computed from
   InventoryPlan plan;
+  double price = 0;                      // the item's list price (items table), 0 if unknown
+  // For perishable or one-shot stock: the newsvendor quantity for demand over
+  // lead time + review period at the critical fractile (price - cost) / price
+  // (no salvage value); 0 without a price above cost.
+  double newsvendor_quantity = 0;
   std::vector<std::string> alerts;       // "stock-out in N days, within the lead time of M", ...
 };
 
