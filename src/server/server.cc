@@ -88,19 +88,27 @@ struct Server::Impl {
   std::mutex events_mu;
   std::map<std::string, CachedEvents> events_cache;
 
-  StatusOr<std::shared_ptr<const Snapshot>> Events(const std::string& tenant) {
+  // The snapshot of `spec` for the tenant's latest load: cached until a new
+  // load (the load id changes), rebuilt one at a time.
+  template <typename Cached>
+  StatusOr<std::shared_ptr<const Snapshot>> CachedLoad(const std::string& tenant, std::mutex& mu,
+                                                       std::map<std::string, Cached>& cache, SnapshotSpec spec) {
     ASSIGN_OR_RETURN(auto loads, store.RecentLoads(tenant, 1));
     const int64_t id = loads.empty() ? 0 : loads[0].id;
-    std::lock_guard<std::mutex> lock(events_mu);  // one rebuild at a time
-    auto it = events_cache.find(tenant);
-    if (it != events_cache.end() && it->second.load_id == id) return it->second.snap;
-    SnapshotSpec spec;
+    std::lock_guard<std::mutex> lock(mu);
+    auto it = cache.find(tenant);
+    if (it != cache.end() && it->second.load_id == id) return it->second.snap;
     spec.tenant = tenant;
-    spec.tables = {Entity::kItems, Entity::kUsers, Entity::kTickets};
     ASSIGN_OR_RETURN(Snapshot snap, LoadSnapshot(ctx, store, spec));
     auto shared = std::make_shared<const Snapshot>(std::move(snap));
-    events_cache[tenant] = {id, shared, nullptr};
+    cache[tenant] = Cached{id, shared, nullptr};
     return shared;
+  }
+
+  StatusOr<std::shared_ptr<const Snapshot>> Events(const std::string& tenant) {
+    SnapshotSpec spec;
+    spec.tables = {Entity::kItems, Entity::kUsers, Entity::kTickets};
+    return CachedLoad(tenant, events_mu, events_cache, spec);
   }
 
   // Orders, inventory and items for forecasting, and the default reorder plan,
@@ -114,19 +122,10 @@ struct Server::Impl {
   std::map<std::string, CachedCommerce> commerce_cache;
 
   StatusOr<std::shared_ptr<const Snapshot>> Commerce(const std::string& tenant) {
-    ASSIGN_OR_RETURN(auto loads, store.RecentLoads(tenant, 1));
-    const int64_t id = loads.empty() ? 0 : loads[0].id;
-    std::lock_guard<std::mutex> lock(commerce_mu);
-    auto it = commerce_cache.find(tenant);
-    if (it != commerce_cache.end() && it->second.load_id == id) return it->second.snap;
     SnapshotSpec spec;
-    spec.tenant = tenant;
     spec.events = false;
     spec.tables = {Entity::kItems, Entity::kOrders, Entity::kInventory};
-    ASSIGN_OR_RETURN(Snapshot snap, LoadSnapshot(ctx, store, spec));
-    auto shared = std::make_shared<const Snapshot>(std::move(snap));
-    commerce_cache[tenant] = {id, shared, nullptr};
-    return shared;
+    return CachedLoad(tenant, commerce_mu, commerce_cache, spec);
   }
 
   StatusOr<std::shared_ptr<const std::vector<forecast::PlanRow>>> Plan(const std::string& tenant,
