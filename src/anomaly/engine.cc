@@ -261,26 +261,18 @@ json ToJson(const MetricAlert& a) {
   return j;
 }
 
-StatusOr<std::vector<OrderRisk>> ScoreOrders(const Context& ctx, const Snapshot& snap, const OrderRiskOptions& o,
-                                             int64_t* flagged_total) {
+namespace {
+
+std::vector<OrderLine> OrderLines(const Snapshot& snap) {
+  std::vector<OrderLine> lines;
   const Table* orders = snap.find(Entity::kOrders);
-  if (orders == nullptr) return FailedPrecondition("the snapshot has no orders table");
+  if (orders == nullptr) return lines;
   const Column& oid = orders->col("order_id");
   const Column& uid = orders->col("user_id");
   const Column& qty = orders->col("quantity");
   const Column& price = orders->col("unit_price");
   const Column& ts = orders->col("timestamp");
   const Column* attr = orders->find("attributes");
-  // Account creation per user id.
-  std::unordered_map<std::string, int64_t> created;
-  if (const Table* users = snap.find(Entity::kUsers)) {
-    const Column& id = users->col("user_id");
-    const Column* c = users->find("created_at");
-    for (int64_t r = 0; c && r < users->rows(); ++r) {
-      const auto i = static_cast<size_t>(r);
-      if (id.codes[i] >= 0 && c->valid[i]) created[id.dict->Key(id.codes[i])] = c->ints[i];
-    }
-  }
   std::vector<std::map<std::string, std::string>> attrs_of;
   if (attr && attr->dict) {
     for (int32_t c = 0; c < attr->dict->size(); ++c) {
@@ -294,40 +286,63 @@ StatusOr<std::vector<OrderRisk>> ScoreOrders(const Context& ctx, const Snapshot&
       attrs_of.push_back(std::move(m));
     }
   }
-  auto attrs = [&](size_t i) -> const std::map<std::string, std::string>& {
-    static const std::map<std::string, std::string> kNone;
-    return attr && attr->valid[i] && attr->codes[i] >= 0 ? attrs_of[static_cast<size_t>(attr->codes[i])] : kNone;
-  };
+  lines.reserve(static_cast<size_t>(orders->rows()));
+  for (int64_t r = 0; r < orders->rows(); ++r) {
+    const auto i = static_cast<size_t>(r);
+    OrderLine l;
+    l.order_id = oid.dict->Key(oid.codes[i]);
+    l.user_id = uid.valid[i] && uid.codes[i] >= 0 ? uid.dict->Key(uid.codes[i]) : "";
+    l.quantity = qty.reals[i];
+    l.unit_price = price.reals[i];
+    l.time = ts.ints[i];
+    if (attr && attr->valid[i] && attr->codes[i] >= 0) l.attributes = attrs_of[static_cast<size_t>(attr->codes[i])];
+    lines.push_back(std::move(l));
+  }
+  return lines;
+}
+
+StatusOr<std::vector<OrderRisk>> ScoreOrderLines(const Context& ctx, const Snapshot& snap, std::vector<OrderLine> lines,
+                                                 size_t score_from, const OrderRiskOptions& o, int64_t* flagged_total) {
+  if (lines.empty()) return FailedPrecondition("no orders to score");
+  // Account creation per user id.
+  std::unordered_map<std::string, int64_t> created;
+  if (const Table* users = snap.find(Entity::kUsers)) {
+    const Column& id = users->col("user_id");
+    const Column* c = users->find("created_at");
+    for (int64_t r = 0; c && r < users->rows(); ++r) {
+      const auto i = static_cast<size_t>(r);
+      if (id.codes[i] >= 0 && c->valid[i]) created[id.dict->Key(id.codes[i])] = c->ints[i];
+    }
+  }
   // Features per order line. Categorical attributes enter as their share of
   // all lines (a payment method nobody uses is what isolates a row, not its
   // code); velocity enters as the user's distinct orders in the previous 24 h.
-  const auto n = static_cast<size_t>(orders->rows());
+  const size_t n = lines.size();
   std::map<std::string, double> method_count;
-  for (size_t i = 0; i < n; ++i) {
-    const auto& m = attrs(i);
-    const auto it = m.find("payment_method");
-    method_count[it == m.end() ? "" : it->second] += 1;
-  }
-  std::vector<std::string> user_of(n);
-  for (size_t i = 0; i < n; ++i) user_of[i] = uid.valid[i] && uid.codes[i] >= 0 ? uid.dict->Key(uid.codes[i]) : "";
+  auto method = [](const OrderLine& l) {
+    const auto it = l.attributes.find("payment_method");
+    return it == l.attributes.end() ? std::string() : it->second;
+  };
+  for (const auto& l : lines) method_count[method(l)] += 1;
   std::vector<size_t> by_time(n);
   std::iota(by_time.begin(), by_time.end(), 0);
-  std::stable_sort(by_time.begin(), by_time.end(), [&](size_t a, size_t b) { return ts.ints[a] < ts.ints[b]; });
+  std::stable_sort(by_time.begin(), by_time.end(), [&](size_t a, size_t b) { return lines[a].time < lines[b].time; });
   std::vector<float> recent(n, 0);
-  std::unordered_map<std::string, std::deque<std::pair<int64_t, int32_t>>> last_orders;  // user -> (time, order code)
+  std::unordered_map<std::string, std::deque<std::pair<int64_t, std::string>>> last_orders;  // user -> (time, order)
   for (size_t i : by_time) {
-    if (user_of[i].empty()) continue;
-    auto& q = last_orders[user_of[i]];
-    while (!q.empty() && q.front().first < ts.ints[i] - 86400) q.pop_front();
-    std::set<int32_t> distinct;
+    const OrderLine& l = lines[i];
+    if (l.user_id.empty()) continue;
+    auto& q = last_orders[l.user_id];
+    while (!q.empty() && q.front().first < l.time - 86400) q.pop_front();
+    std::set<std::string> distinct;
     for (const auto& e : q) {
-      if (e.second != oid.codes[i]) distinct.insert(e.second);
+      if (e.second != l.order_id) distinct.insert(e.second);
     }
     recent[i] = static_cast<float>(distinct.size());
-    q.emplace_back(ts.ints[i], oid.codes[i]);
+    q.emplace_back(l.time, l.order_id);
   }
   ml::TabularData data;
-  data.rows = orders->rows();
+  data.rows = static_cast<int64_t>(n);
   data.schema.task = ml::TaskKind::kBinary;
   for (const char* f : {"quantity", "unit_price", "log_amount", "account_age_hours", "payment_method_share",
                         "user_orders_24h"}) {
@@ -336,43 +351,60 @@ StatusOr<std::vector<OrderRisk>> ScoreOrders(const Context& ctx, const Snapshot&
   RuleInput rules;
   auto& users = rules.columns["user"];
   for (size_t i = 0; i < n; ++i) {
-    const auto cr = created.find(user_of[i]);
-    const auto& m = attrs(i);
-    const auto pm = m.find("payment_method");
-    data.x.push_back(static_cast<float>(qty.reals[i]));
-    data.x.push_back(static_cast<float>(price.reals[i]));
-    data.x.push_back(static_cast<float>(std::log1p(std::max(0.0, qty.reals[i] * price.reals[i]))));
-    data.x.push_back(cr == created.end() ? NAN : static_cast<float>(static_cast<double>(ts.ints[i] - cr->second) / 3600.0));
-    data.x.push_back(static_cast<float>(method_count[pm == m.end() ? "" : pm->second] / static_cast<double>(n)));
+    const OrderLine& l = lines[i];
+    const auto cr = created.find(l.user_id);
+    data.x.push_back(static_cast<float>(l.quantity));
+    data.x.push_back(static_cast<float>(l.unit_price));
+    data.x.push_back(static_cast<float>(std::log1p(std::max(0.0, l.quantity * l.unit_price))));
+    data.x.push_back(cr == created.end() ? NAN : static_cast<float>(static_cast<double>(l.time - cr->second) / 3600.0));
+    data.x.push_back(static_cast<float>(method_count[method(l)] / static_cast<double>(n)));
     data.x.push_back(recent[i]);
-    data.ids.push_back(oid.dict->Key(oid.codes[i]));
-    rules.time.push_back(ts.ints[i]);
-    users.push_back(user_of[i].empty() ? data.ids.back() : user_of[i]);
+    data.ids.push_back(l.order_id);
+    rules.time.push_back(l.time);
+    users.push_back(l.user_id.empty() ? l.order_id : l.user_id);
   }
   RiskOptions ro = o.risk;
   if (o.user_max_orders > 0) {
     ro.velocity.push_back({"user_velocity", "user", o.user_window_seconds, o.user_max_orders, 0.7});
   }
   ASSIGN_OR_RETURN(auto results, ScoreRisk(ctx, data, rules, ro));
-  std::vector<size_t> order(results.size());
-  std::iota(order.begin(), order.end(), 0);
+  std::vector<size_t> order;
+  for (size_t i = score_from; i < n; ++i) order.push_back(i);
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return results[a].score > results[b].score; });
   std::vector<OrderRisk> out;
   int64_t flagged = 0;
+  const bool all = score_from > 0;  // posted lines: every one gets its score
   for (size_t i : order) {
-    if (!results[i].flagged) continue;
-    ++flagged;
-    if (o.top > 0 && static_cast<int>(out.size()) >= o.top) continue;
+    if (results[i].flagged) ++flagged;
+    if (!all && (!results[i].flagged || (o.top > 0 && static_cast<int>(out.size()) >= o.top))) continue;
     OrderRisk r;
-    r.order_id = data.ids[i];
-    r.user_id = users[i];
-    r.time = rules.time[i];
+    r.order_id = lines[i].order_id;
+    r.user_id = lines[i].user_id;
+    r.time = lines[i].time;
     r.result = results[i];
-    r.attributes = attrs(i);
+    r.attributes = lines[i].attributes;
     out.push_back(std::move(r));
   }
   if (flagged_total) *flagged_total = flagged;
   return out;
+}
+
+}  // namespace
+
+StatusOr<std::vector<OrderRisk>> ScoreOrders(const Context& ctx, const Snapshot& snap, const OrderRiskOptions& o,
+                                             int64_t* flagged_total) {
+  if (snap.find(Entity::kOrders) == nullptr) return FailedPrecondition("the snapshot has no orders table");
+  return ScoreOrderLines(ctx, snap, OrderLines(snap), 0, o, flagged_total);
+}
+
+StatusOr<std::vector<OrderRisk>> ScoreNewOrders(const Context& ctx, const Snapshot& snap,
+                                                const std::vector<OrderLine>& fresh, const OrderRiskOptions& o) {
+  if (fresh.empty()) return InvalidArgument("no order lines to score");
+  std::vector<OrderLine> lines = OrderLines(snap);
+  const size_t from = lines.size();
+  if (from == 0) return FailedPrecondition("the store has no orders to compare new ones with");
+  lines.insert(lines.end(), fresh.begin(), fresh.end());
+  return ScoreOrderLines(ctx, snap, std::move(lines), from, o, nullptr);
 }
 
 json ToJson(const OrderRisk& r) {

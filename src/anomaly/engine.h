@@ -76,6 +76,20 @@ StatusOr<std::vector<OrderRisk>> ScoreOrders(const Context& ctx, const Snapshot&
                                              int64_t* flagged_total = nullptr);
 nlohmann::json ToJson(const OrderRisk& r);
 
+// One order line, as stored or as posted for scoring.
+struct OrderLine {
+  std::string order_id, user_id;
+  double quantity = 0, unit_price = 0;
+  int64_t time = 0;
+  std::map<std::string, std::string> attributes;  // payment_method, channel, ...
+};
+
+// Scores new order lines (not in the store) against the store's orders: the
+// forest is fitted on all lines together and every new line is returned with
+// its score, highest first; velocity counts the store's earlier orders too.
+StatusOr<std::vector<OrderRisk>> ScoreNewOrders(const Context& ctx, const Snapshot& snap,
+                                                const std::vector<OrderLine>& lines, const OrderRiskOptions& options);
+
 }  // namespace opspilot::anomaly
 
 #endif  // OPSPILOT_ANOMALY_ENGINE_H_

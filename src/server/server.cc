@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "analytics/analytics.h"
+#include "core/time.h"
 #include "analytics/profiles.h"
 #include "analytics/report.h"
 #include "anomaly/engine.h"
@@ -197,6 +198,7 @@ struct Server::Impl {
     if (req.path.rfind("/v1/keys", 0) == 0) return Role::kAdmin;
     // Scoring reads a model; it changes nothing.
     if (req.path.rfind("/v1/models/", 0) == 0) return Role::kRead;
+    if (req.path == "/v1/risk/score") return Role::kRead;  // scoring posts data but stores nothing
     return req.method == "GET" || req.method == "HEAD" ? Role::kRead : Role::kWrite;
   }
 
@@ -387,6 +389,63 @@ struct Server::Impl {
       nlohmann::json rows = nlohmann::json::array();
       for (const auto& a : *alerts) rows.push_back(anomaly::ToJson(a));
       return SendJson(res, 200, {{"alerts", rows}, {"count", rows.size()}});
+    });
+
+    // Scores posted order lines against the store's orders (the store is not changed).
+    http.Post("/v1/risk/score", [this](const httplib::Request& req, httplib::Response& res) {
+      const nlohmann::json body = nlohmann::json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+      const nlohmann::json* rows = &body;
+      if (body.is_object() && body.contains("orders")) rows = &body["orders"];
+      if (!rows->is_array() || rows->empty()) {
+        return SendError(res, InvalidArgument("expected a JSON array of order lines (or {\"orders\": [...]})"));
+      }
+      std::vector<anomaly::OrderLine> lines;
+      for (size_t i = 0; i < rows->size(); ++i) {
+        const auto& r = (*rows)[i];
+        const std::string where = "order line " + std::to_string(i + 1);
+        if (!r.is_object()) return SendError(res, InvalidArgument(where + ": expected an object"));
+        anomaly::OrderLine l;
+        for (const auto& [k, v] : r.items()) {
+          if (k == "order_id" || k == "user_id") {
+            if (!v.is_string()) return SendError(res, InvalidArgument(where + ": field '" + k + "': expected a string"));
+            (k == "order_id" ? l.order_id : l.user_id) = v.get<std::string>();
+          } else if (k == "quantity" || k == "unit_price") {
+            if (!v.is_number()) return SendError(res, InvalidArgument(where + ": field '" + k + "': expected a number"));
+            (k == "quantity" ? l.quantity : l.unit_price) = v.get<double>();
+          } else if (k == "timestamp") {
+            if (v.is_number_integer()) {
+              l.time = v.get<int64_t>();
+            } else if (v.is_string()) {
+              auto t = ParseTimestamp(v.get<std::string>());
+              if (!t.ok()) return SendError(res, InvalidArgument(where + ": field 'timestamp': " + t.status().message()));
+              l.time = *t;
+            } else {
+              return SendError(res, InvalidArgument(where + ": field 'timestamp': expected ISO-8601 or unix seconds"));
+            }
+          } else if (v.is_string()) {
+            l.attributes[k] = v.get<std::string>();
+          }
+        }
+        if (l.order_id.empty() || !r.contains("quantity") || !r.contains("unit_price") || !r.contains("timestamp")) {
+          return SendError(res, InvalidArgument(where + ": order_id, quantity, unit_price and timestamp are required"));
+        }
+        lines.push_back(std::move(l));
+      }
+      SnapshotSpec spec;
+      spec.tenant = TenantOf(req);
+      spec.events = false;
+      spec.tables = {Entity::kOrders, Entity::kUsers};
+      auto snap = LoadSnapshot(ctx, store, spec);
+      if (!snap.ok()) return SendError(res, snap.status());
+      auto scored = anomaly::ScoreNewOrders(ctx, *snap, lines, anomaly::OrderRiskOptions{});
+      if (!scored.ok()) return SendError(res, scored.status());
+      nlohmann::json out = nlohmann::json::array();
+      for (const auto& r : *scored) {
+        auto j = anomaly::ToJson(r);
+        j["flagged"] = r.result.flagged;
+        out.push_back(std::move(j));
+      }
+      return SendJson(res, 200, {{"orders", out}});
     });
 
     // Analytics over the tenant's events: query parameters as in docs/api.md.

@@ -257,6 +257,19 @@ TEST_F(ServerTest, AnomaliesAndRiskEndpoints) {
   ASSERT_FALSE(rj["orders"].empty());
   EXPECT_EQ(rj["orders"][0]["order_id"], "big");
   EXPECT_EQ(client_->Get("/v1/risk/score", httplib::Headers{})->status, 401);
+  // New lines scored against the stored ones: the absurd one scores above the ordinary one.
+  const std::string fresh =
+      "[{\"order_id\":\"n1\",\"quantity\":2,\"unit_price\":12,\"timestamp\":\"2025-02-01T10:00:00Z\"},"
+      "{\"order_id\":\"n2\",\"quantity\":50,\"unit_price\":950,\"timestamp\":1738404000,\"payment_method\":\"card_x\"}]";
+  auto scored = client_->Post("/v1/risk/score", Auth(reader_), fresh, "application/json");
+  ASSERT_EQ(scored->status, 200) << scored->body;
+  const json sj = Body(scored);
+  ASSERT_EQ(sj["orders"].size(), 2u);
+  EXPECT_EQ(sj["orders"][0]["order_id"], "n2");
+  EXPECT_GT(sj["orders"][0]["score"].get<double>(), sj["orders"][1]["score"].get<double>());
+  auto bad = client_->Post("/v1/risk/score", Auth(reader_), "[{\"order_id\":\"x\",\"quantity\":\"two\"}]", "application/json");
+  EXPECT_EQ(bad->status, 400);
+  EXPECT_NE(bad->body.find("order line 1: field 'quantity'"), std::string::npos) << bad->body;
 }
 
 TEST_F(ServerTest, ServesTheRegistrysModelAndSwapsOnPromote) {
