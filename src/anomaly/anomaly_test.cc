@@ -183,7 +183,7 @@ TEST(DetectorTest, StreamingEqualsBatchAndNeverLooksAhead) {
     auto again = MakeDetector(name, so.detector_options);
     for (size_t i = 0; i <= 2000; ++i) (*again)->Update(full.time[i], full.y[i]);
     for (size_t i = 2001; i < full.y.size(); ++i) {
-      ASSERT_EQ(copy->Update(full.time[i], full.y[i]), (*again)->Update(full.time[i], full.y[i]));
+      ASSERT_EQ(copy->Update(full.time[i], full.y[i]), (*again)->Update(full.time[i], full.y[i])) << name << " at " << i;
     }
   }
 }
@@ -388,6 +388,94 @@ TEST(DetectorTest, EnsembleBeatsItsPartsOnGeneratedCorpus) {
     EXPECT_GT(standard["ensemble"], standard[name] + 5) << name;
   }
   EXPECT_GT(standard["ensemble"], 55);
+}
+
+// Scores of `name` over x (5-minute spacing, probation 300 points).
+std::vector<double> RunDetector(const std::string& name, const std::vector<double>& x,
+                                std::vector<int64_t> periods = {}) {
+  DetectorOptions o;
+  o.spacing = 300;
+  o.periods = std::move(periods);
+  auto d = MakeDetector(name, o);
+  EXPECT_TRUE(d.ok());
+  std::vector<double> out;
+  for (size_t i = 0; i < x.size(); ++i) out.push_back((*d)->Update(static_cast<int64_t>(i) * 300, x[i]));
+  return out;
+}
+
+double MaxScore(const std::vector<double>& s, size_t begin, size_t end) {
+  double m = 0;
+  for (size_t i = begin; i < end && i < s.size(); ++i) m = std::max(m, s[i]);
+  return m;
+}
+
+TEST(BocpdTest, FlagsLevelShiftAndVarianceChangeWithinAFewPoints) {
+  std::mt19937_64 rng(11);
+  std::normal_distribution<double> normal;
+  // A level shift of 3 sd at 1500, then a variance change (sd x 3) at 3000.
+  // Measured: the shift first scores >= 0.5 at +5 points (peak 0.504, a
+  // narrow margin: a 3-sd shift is about the smallest bocpd flags within a
+  // few points), the variance change at +1 (peak 0.87); max before the shift 0.13.
+  std::vector<double> x;
+  for (int i = 0; i < 4500; ++i) {
+    const double sd = i >= 3000 ? 3.0 : 1.0;
+    x.push_back(10 + (i >= 1500 && i < 3000 ? 3.0 : 0.0) + sd * normal(rng));
+  }
+  const std::vector<double> s = RunDetector("bocpd", x);
+  EXPECT_LT(MaxScore(s, 300, 1500), 0.5);
+  size_t first = 0;
+  for (size_t i = 1500; i < 1600 && first == 0; ++i) first = s[i] >= 0.5 ? i : 0;
+  EXPECT_GE(first, 1500u);
+  EXPECT_LE(first, 1510u) << "level shift flagged " << first - 1500 << " points late";
+  first = 0;
+  for (size_t i = 3000; i < 3100 && first == 0; ++i) first = s[i] >= 0.5 ? i : 0;
+  EXPECT_GE(first, 3000u);
+  EXPECT_LE(first, 3010u) << "variance change flagged " << first - 3000 << " points late";
+  RecordProperty("max_before_shift", std::to_string(MaxScore(s, 300, 1500)));
+}
+
+TEST(BocpdTest, QuietOnLongCleanGaussianSeries) {
+  std::mt19937_64 rng(12);
+  std::normal_distribution<double> normal;
+  std::vector<double> x;
+  for (int i = 0; i < 20000; ++i) x.push_back(5 + normal(rng));
+  const std::vector<double> s = RunDetector("bocpd", x);
+  const double m = MaxScore(s, 0, s.size());  // measured 0.26
+  RecordProperty("max_clean", std::to_string(m));
+  EXPECT_LT(m, 0.6);
+}
+
+TEST(BocpdTest, RunLengthPosteriorMovesToShortRunsAfterAShift) {
+  BocpdModel b;
+  std::mt19937_64 rng(13);
+  std::normal_distribution<double> normal;
+  for (int i = 0; i < 1000; ++i) b.Step(normal(rng));
+  EXPECT_LT(b.short_mass(), 0.2);
+  double p = 1;
+  for (int i = 0; i < 5; ++i) p = b.Step(4 + normal(rng));
+  EXPECT_GT(b.short_mass(), 0.95);  // measured 0.997
+  EXPECT_LT(p, 1e-3);               // measured 4.6e-4
+  for (int i = 0; i < 30; ++i) p = b.Step(4 + normal(rng));
+  EXPECT_LT(b.short_mass(), 0.1);  // the change is no longer recent
+  EXPECT_GT(p, 0.1);
+}
+
+TEST(ForecastDetectorTest, FlagsPlantedSpikeOnSeasonalDataAndNotCleanDays) {
+  // Daily season (288 points of 5 minutes), amplitude 10, noise sd 1; 10 days.
+  std::mt19937_64 rng(14);
+  std::normal_distribution<double> normal;
+  const double kPi = 3.14159265358979323846;
+  std::vector<double> x;
+  for (int i = 0; i < 2880; ++i) x.push_back(50 + 10 * std::sin(2 * kPi * i / 288.0) + normal(rng));
+  const std::vector<double> clean = RunDetector("forecast", x, {86400});
+  const double clean_max = MaxScore(clean, 1152, clean.size());
+  RecordProperty("clean_max", std::to_string(clean_max));
+  EXPECT_LT(clean_max, 0.5);  // measured 0.44 (0.62 before z was rescaled by its running mean square)
+  x[2500] += 8;
+  const std::vector<double> spiked = RunDetector("forecast", x, {86400});
+  EXPECT_GE(spiked[2500], 0.5);
+  for (size_t i = 0; i < 2500; ++i) ASSERT_EQ(spiked[i], clean[i]) << i;  // no look-ahead
+  EXPECT_LT(MaxScore(spiked, 2501, spiked.size()), 0.5);  // the spike does not teach the next fit
 }
 
 // ---- File mode -----------------------------------------------------------------

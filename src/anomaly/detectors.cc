@@ -5,6 +5,8 @@
 #include <deque>
 #include <utility>
 
+#include "forecast/forecast.h"
+
 namespace opspilot::anomaly {
 namespace {
 
@@ -259,6 +261,135 @@ class EnsembleDetector final : public StreamDetector {
   int64_t since_peak_ = INT64_MAX;
 };
 
+// Bayesian online change-point detection (Adams & MacKay 2007) on the
+// standardized residuals of a slow seasonal ResidualModel (level rate 0.02,
+// so that a level shift stays in the residuals for a while). See BocpdModel.
+class BocpdDetector final : public StreamDetector {
+ public:
+  explicit BocpdDetector(DetectorOptions options) : StreamDetector(std::move(options)) {}
+  BocpdDetector(const BocpdDetector& o) : StreamDetector(o), bocpd_(o.bocpd_), n_(o.n_) {
+    if (o.model_) model_ = std::make_unique<ResidualModel>(*o.model_);
+  }
+  std::string_view name() const override { return "bocpd"; }
+  std::unique_ptr<Detector> Clone() const override { return std::make_unique<BocpdDetector>(*this); }
+
+ protected:
+  void Init(int64_t spacing) override {
+    model_ = std::make_unique<ResidualModel>(spacing, options_.periods, options_, 0.02);
+  }
+  double Score(int64_t t, double x, bool) override {
+    const double z = model_->Step(t, x);
+    const double p = bocpd_.Step(z);
+    return ++n_ <= kQuiet ? 0.0 : ScoreFromP(p);
+  }
+
+ private:
+  static constexpr int64_t kQuiet = 50;  // the residual scale and the run-length posterior settle first
+  std::unique_ptr<ResidualModel> model_;
+  BocpdModel bocpd_;
+  int64_t n_ = 0;
+};
+
+// Forecast-residual detector: every `horizon` points (one season, at least
+// 32 and at most 288 points) ETS(A,N,A) (forecast module; season = the first
+// period in points, else the forecast module's default for the spacing) is refitted on the trailing window (4 seasons, at least
+// 256 and at most 2000 points) and its h-step forecasts and 95% intervals
+// score the next points: z = (x - mean) / sd with sd = (hi95 - mean) /
+// 1.96, score = ScoreFromP(NormalTwoSided(z)). The step of a point is taken
+// from its timestamp, so gaps use the right horizon (and trigger a refit
+// when they run past it). Until the window is full the refits come more
+// often (every max(16, n / 4) points). z is divided by the root of the
+// running mean square of past z when that exceeds 1 (the fitted sd is
+// optimistic: in-sample errors of a model with a state per season slot). An isolated outlier (|z| > 4, at
+// most 3 in a row) enters the window as the forecast mean, so that it does
+// not distort the next fit; a longer run enters as observed (a level shift
+// must be learnt). Memory: the window. Time: one fit per `horizon` points.
+class ForecastDetector final : public StreamDetector {
+ public:
+  explicit ForecastDetector(DetectorOptions options) : StreamDetector(std::move(options)) {}
+  std::string_view name() const override { return "forecast"; }
+  std::unique_ptr<Detector> Clone() const override { return std::make_unique<ForecastDetector>(*this); }
+
+ protected:
+  void Init(int64_t spacing) override {
+    spacing_ = spacing;
+    season_ = forecast::DefaultSeason(spacing);
+    if (!options_.periods.empty()) {
+      const int64_t m = options_.periods.front() / spacing;
+      if (m >= 2 && m <= 1000) season_ = static_cast<int>(m);
+    }
+    horizon_ = std::clamp(season_, 32, 288);
+    window_ = static_cast<size_t>(std::clamp(4 * season_, 256, 2000));
+    fo_.model = "ets";
+    fo_.season = season_;
+    fo_.levels = {95};
+  }
+
+  double Score(int64_t t, double x, bool) override {
+    const int64_t since = fitted_ ? (t - fit_time_ + spacing_ / 2) / spacing_ : 0;
+    const int64_t due = buffer_.size() >= window_ ? horizon_ : std::max<int64_t>(16, static_cast<int64_t>(buffer_.size()) / 4);
+    if (buffer_.size() >= 16 && (!fitted_ || since > std::min<int64_t>(due, horizon_))) Refit();
+    double score = 0, stored = x;
+    if (fitted_) {
+      const int64_t k = std::clamp<int64_t>((t - fit_time_ + spacing_ / 2) / spacing_, 1, static_cast<int64_t>(mean_.size()));
+      const double mean = mean_[static_cast<size_t>(k - 1)];
+      const double sd = std::max(sd_[static_cast<size_t>(k - 1)], 1e-9 * std::max(1.0, std::fabs(mean)));
+      const double raw = (x - mean) / sd;
+      // The model's sd is from in-sample errors (optimistic with 288 seasonal
+      // states on 4 seasons, and the wrong shape for ETS(A,N,N) far ahead):
+      // z is rescaled by the running mean square of past z (never shrunk).
+      const double z = raw / std::sqrt(std::max(1.0, z2_));
+      z2_ += 0.01 * (std::min(raw * raw, 25.0) - z2_);
+      score = ScoreFromP(NormalTwoSided(z));
+      if (std::fabs(z) > 4) {
+        if (++outlier_run_ <= 3) stored = mean;
+      } else {
+        outlier_run_ = 0;
+      }
+    }
+    buffer_.emplace_back(t, stored);
+    if (buffer_.size() > window_) buffer_.pop_front();
+    return score;
+  }
+
+ private:
+  void Refit() {
+    forecast::Series s;
+    s.time.reserve(buffer_.size());
+    s.y.reserve(buffer_.size());
+    for (const auto& [bt, by] : buffer_) {
+      s.time.push_back(bt);
+      s.y.push_back(by);
+    }
+    fo_.horizon = horizon_;
+    // ETS(A,N,A) once three seasons are in the window, else ETS(A,N,N). (The
+    // AICc choice among all forms prefers a non-seasonal trend model for a
+    // 288-point season, whose 288-step intervals are 50 times wider.)
+    fo_.ets = season_ > 1 && buffer_.size() >= 3 * static_cast<size_t>(season_) ? "ANA" : "ANN";
+    auto f = forecast::ForecastSeries(s, fo_);
+    fit_time_ = buffer_.back().first;
+    ++fits_;
+    if (!f.ok() || f->mean.empty() || f->hi.empty()) {
+      fitted_ = false;
+      return;
+    }
+    fitted_ = true;
+    mean_ = f->mean;
+    sd_.resize(mean_.size());
+    for (size_t k = 0; k < mean_.size(); ++k) sd_[k] = (f->hi[0][k] - mean_[k]) / 1.959963984540054;
+  }
+
+  int64_t spacing_ = 1, horizon_ = 32, fit_time_ = 0, fits_ = 0;
+  int season_ = 1;
+  size_t window_ = 256;
+  forecast::ForecastOptions fo_;
+  std::deque<std::pair<int64_t, double>> buffer_;
+  std::vector<double> mean_, sd_;
+  bool fitted_ = false;
+  int outlier_run_ = 0;
+  double z2_ = 1;  // EWMA (rate 0.01) of min(raw z^2, 25) over scored points
+};
+
 }  // namespace
 
 Status ValidateDetectorOptions(const DetectorOptions& o) {
@@ -295,7 +426,8 @@ double ScoreFromP(double p) {
 double NormalTwoSided(double z) { return std::erfc(std::fabs(z) * kSqrt1_2); }
 
 const std::vector<std::string>& DetectorNames() {
-  static const std::vector<std::string> names = {"seasonal", "changepoint", "surprise", "ensemble", "robust"};
+  static const std::vector<std::string> names = {"seasonal", "changepoint", "surprise", "ensemble",
+                                                       "robust",   "bocpd",       "forecast"};
   return names;
 }
 
@@ -306,8 +438,10 @@ StatusOr<std::unique_ptr<Detector>> MakeDetector(std::string_view name, const De
   if (name == "surprise") return std::unique_ptr<Detector>(std::make_unique<SurpriseDetector>(options));
   if (name == "ensemble") return std::unique_ptr<Detector>(std::make_unique<EnsembleDetector>(options));
   if (name == "robust") return std::unique_ptr<Detector>(std::make_unique<RobustDetector>(options));
+  if (name == "bocpd") return std::unique_ptr<Detector>(std::make_unique<BocpdDetector>(options));
+  if (name == "forecast") return std::unique_ptr<Detector>(std::make_unique<ForecastDetector>(options));
   return InvalidArgument("unknown detector '" + std::string(name) +
-                         "' (expected seasonal, changepoint, surprise, ensemble or robust)");
+                         "' (expected seasonal, changepoint, surprise, ensemble, robust, bocpd or forecast)");
 }
 
 ResidualModel::ResidualModel(int64_t spacing, const std::vector<int64_t>& periods, const DetectorOptions& o,
@@ -453,6 +587,83 @@ double ExcessTail::Step(double z) {
   exceed_ += rate_ * ((a > kU ? 1.0 : 0.0) - exceed_);
   if (a > kU) excess_ += 0.05 * (std::min(a - kU, 5.0) - excess_);
   return p;
+}
+
+BocpdModel::BocpdModel(double hazard, int max_run, int short_run)
+    : hazard_(hazard), max_run_(std::max(2, max_run)), short_run_(std::clamp(short_run, 0, max_run_ - 1)) {
+  // Steady-state prior mass of run lengths <= short_run under a constant hazard.
+  const double prior_short = 1 - std::pow(1 - hazard_, short_run_ + 1);
+  log_prior_odds_ = std::log(prior_short / (1 - prior_short));
+  runs_.reserve(static_cast<size_t>(max_run_) + 1);
+  next_.reserve(static_cast<size_t>(max_run_) + 1);
+  runs_.push_back(Prior(1.0));
+}
+
+BocpdModel::Run BocpdModel::Prior(double prob) {
+  Run r;
+  r.prob = prob;
+  r.mu = 0;
+  r.kappa = 1;
+  r.alpha = 5;
+  r.beta = 5;
+  r.lg = std::lgamma(r.alpha + 0.5) - std::lgamma(r.alpha);
+  return r;
+}
+
+double BocpdModel::Step(double z) {
+  constexpr double kLogPi = 1.1447298858494002;
+  const double x = std::clamp(z, -8.0, 8.0);
+  // Student-t predictive of x under each run's Normal-Gamma posterior, in logs.
+  double max_log = -1e300;
+  logp_.resize(runs_.size());
+  for (size_t i = 0; i < runs_.size(); ++i) {
+    const Run& r = runs_[i];
+    const double nu = 2 * r.alpha;
+    const double s2 = r.beta * (r.kappa + 1) / (r.alpha * r.kappa);
+    const double d = x - r.mu;
+    logp_[i] = r.lg - 0.5 * (std::log(nu * s2) + kLogPi) - (r.alpha + 0.5) * std::log1p(d * d / (nu * s2));
+    max_log = std::max(max_log, logp_[i]);
+  }
+  // Growth (each run survives with 1 - H) and change (all mass * H restarts at 0).
+  next_.clear();
+  double change = 0;
+  next_.push_back(Prior(0));
+  for (size_t i = 0; i < runs_.size(); ++i) {
+    const Run& r = runs_[i];
+    const double w = r.prob * std::exp(logp_[i] - max_log);
+    change += w * hazard_;
+    Run g;
+    g.prob = w * (1 - hazard_);
+    g.kappa = r.kappa + 1;
+    g.mu = (r.kappa * r.mu + x) / g.kappa;
+    g.alpha = r.alpha + 0.5;
+    g.beta = r.beta + r.kappa * (x - r.mu) * (x - r.mu) / (2 * g.kappa);
+    g.lg = std::log(r.alpha) - r.lg;  // lgamma(a + 1) - lgamma(a + 1/2) = log(a) - (lgamma(a + 1/2) - lgamma(a))
+    if (next_.size() <= static_cast<size_t>(max_run_)) {
+      next_.push_back(g);
+    } else {
+      // Truncation at max_run: the run that would grow past it merges into
+      // the last slot, which keeps the statistics of the more probable one.
+      Run& last = next_.back();
+      const double merged = last.prob + g.prob;
+      if (g.prob > last.prob) last = g;
+      last.prob = merged;
+    }
+  }
+  next_[0].prob = change;
+  double total = 0;
+  for (const Run& r : next_) total += r.prob;
+  double short_mass = 0, long_mass = 0;
+  for (size_t i = 0; i < next_.size(); ++i) {
+    next_[i].prob = total > 0 ? next_[i].prob / total : (i == 0 ? 1.0 : 0.0);
+    (static_cast<int>(i) <= short_run_ ? short_mass : long_mass) += next_[i].prob;
+  }
+  runs_.swap(next_);
+  // Bayes factor of "a change within the last short_run + 1 points" against
+  // no such change: posterior odds over prior odds; p = 1 / BF.
+  const double log_post_odds = std::log(std::max(short_mass, 1e-300)) - std::log(std::max(long_mass, 1e-300));
+  short_mass_ = short_mass;
+  return std::min(1.0, std::exp(log_prior_odds_ - log_post_odds));
 }
 
 double TailCalibrator::Step(double p) {
