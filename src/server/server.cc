@@ -122,6 +122,14 @@ struct Server::Impl {
   std::mutex commerce_mu;
   std::map<std::string, CachedCommerce> commerce_cache;
 
+  // Streaming anomaly detectors, one per tenant and series, kept in memory.
+  struct StreamState {
+    std::unique_ptr<anomaly::Detector> detector;
+    int64_t last_time = INT64_MIN;
+  };
+  std::mutex stream_mu;
+  std::map<std::pair<std::string, std::string>, StreamState> streams;
+
   StatusOr<std::shared_ptr<const Snapshot>> Commerce(const std::string& tenant) {
     SnapshotSpec spec;
     spec.events = false;
@@ -199,6 +207,7 @@ struct Server::Impl {
     // Scoring reads a model; it changes nothing.
     if (req.path.rfind("/v1/models/", 0) == 0) return Role::kRead;
     if (req.path == "/v1/risk/score") return Role::kRead;  // scoring posts data but stores nothing
+    if (req.path == "/v1/anomalies/score") return Role::kWrite;  // it advances the series' detector state
     return req.method == "GET" || req.method == "HEAD" ? Role::kRead : Role::kWrite;
   }
 
@@ -389,6 +398,66 @@ struct Server::Impl {
       nlohmann::json rows = nlohmann::json::array();
       for (const auto& a : *alerts) rows.push_back(anomaly::ToJson(a));
       return SendJson(res, 200, {{"alerts", rows}, {"count", rows.size()}});
+    });
+
+    // Streaming scores: each posted point of a series is scored by that series'
+    // detector, which keeps its state between requests (in memory, per tenant).
+    http.Post("/v1/anomalies/score", [this](const httplib::Request& req, httplib::Response& res) {
+      const nlohmann::json body = nlohmann::json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+      if (!body.is_object() || !body.contains("series_id") || !body["series_id"].is_string() ||
+          !body.contains("points") || !body["points"].is_array()) {
+        return SendError(res, InvalidArgument("expected {\"series_id\": \"...\", \"points\": [{\"timestamp\", \"value\"}, ...]}"));
+      }
+      const std::string detector = body.value("detector", std::string("ensemble"));
+      const double threshold = body.value("threshold", 0.5);
+      std::vector<std::pair<int64_t, double>> points;
+      for (size_t i = 0; i < body["points"].size(); ++i) {
+        const auto& p = body["points"][i];
+        const std::string where = "point " + std::to_string(i + 1);
+        if (!p.is_object() || !p.contains("value") || !p["value"].is_number() || !p.contains("timestamp")) {
+          return SendError(res, InvalidArgument(where + ": expected {\"timestamp\", \"value\": number}"));
+        }
+        int64_t t = 0;
+        if (p["timestamp"].is_number_integer()) {
+          t = p["timestamp"].get<int64_t>();
+        } else if (p["timestamp"].is_string()) {
+          auto parsed = ParseTimestamp(p["timestamp"].get<std::string>());
+          if (!parsed.ok()) return SendError(res, InvalidArgument(where + ": field 'timestamp': " + parsed.status().message()));
+          t = *parsed;
+        } else {
+          return SendError(res, InvalidArgument(where + ": field 'timestamp': expected ISO-8601 or unix seconds"));
+        }
+        points.emplace_back(t, p["value"].get<double>());
+      }
+      std::lock_guard<std::mutex> lock(stream_mu);
+      StreamState& st = streams[{TenantOf(req), body["series_id"].get<std::string>()}];
+      if (!st.detector) {
+        anomaly::DetectorOptions o;
+        o.probation = body.value("probation", int64_t{300});
+        auto made = anomaly::MakeDetector(detector, o);
+        if (!made.ok()) {
+          streams.erase({TenantOf(req), body["series_id"].get<std::string>()});
+          return SendError(res, made.status());
+        }
+        st.detector = std::move(made).value();
+      }
+      // All or nothing: check the order before any point advances the detector.
+      for (size_t i = 0; i < points.size(); ++i) {
+        const int64_t before = i == 0 ? st.last_time : points[i - 1].first;
+        if (points[i].first < before) {
+          return SendError(res, InvalidArgument("point " + std::to_string(i + 1) + ": timestamp " +
+                                                FormatTimestamp(points[i].first) + " is before the previous point " +
+                                                FormatTimestamp(before) + " (points must arrive in time order)"));
+        }
+      }
+      nlohmann::json scores = nlohmann::json::array();
+      for (size_t i = 0; i < points.size(); ++i) {
+        st.last_time = points[i].first;
+        const double score = st.detector->Update(points[i].first, points[i].second);
+        scores.push_back({{"timestamp", FormatTimestamp(points[i].first)}, {"value", points[i].second}, {"score", score},
+                          {"is_anomaly", score >= threshold}});
+      }
+      return SendJson(res, 200, {{"series_id", body["series_id"]}, {"detector", st.detector->name()}, {"scores", scores}});
     });
 
     // Scores posted order lines against the store's orders (the store is not changed).

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <cmath>
+
 #include <nlohmann/json.hpp>
 
 #include "core/time.h"
@@ -270,6 +272,34 @@ TEST_F(ServerTest, AnomaliesAndRiskEndpoints) {
   auto bad = client_->Post("/v1/risk/score", Auth(reader_), "[{\"order_id\":\"x\",\"quantity\":\"two\"}]", "application/json");
   EXPECT_EQ(bad->status, 400);
   EXPECT_NE(bad->body.find("order line 1: field 'quantity'"), std::string::npos) << bad->body;
+}
+
+TEST_F(ServerTest, StreamingScoresKeepTheirStateAcrossRequests) {
+  // One series posted in two halves scores exactly like the whole series scored at once.
+  std::vector<double> v;
+  for (int i = 0; i < 600; ++i) v.push_back(50 + 5 * std::sin(i / 10.0) + ((i * 7919) % 13) / 13.0 + (i == 500 ? 40 : 0));
+  auto body = [&](int from, int to, const std::string& id) {
+    json pts = json::array();
+    for (int i = from; i < to; ++i) pts.push_back({{"timestamp", 1735689600 + i * 300}, {"value", v[static_cast<size_t>(i)]}});
+    return json{{"series_id", id}, {"points", pts}, {"detector", "seasonal"}, {"probation", 100}}.dump();
+  };
+  auto first = client_->Post("/v1/anomalies/score", Auth(writer_), body(0, 300, "cpu"), "application/json");
+  ASSERT_EQ(first->status, 200) << first->body;
+  auto second = client_->Post("/v1/anomalies/score", Auth(writer_), body(300, 600, "cpu"), "application/json");
+  ASSERT_EQ(second->status, 200) << second->body;
+  auto whole = client_->Post("/v1/anomalies/score", Auth(writer_), body(0, 600, "cpu-whole"), "application/json");
+  ASSERT_EQ(whole->status, 200);
+  const json a = Body(first)["scores"], b = Body(second)["scores"], w = Body(whole)["scores"];
+  for (int i = 0; i < 600; ++i) {
+    const double split = i < 300 ? a[static_cast<size_t>(i)]["score"].get<double>() : b[static_cast<size_t>(i - 300)]["score"].get<double>();
+    EXPECT_DOUBLE_EQ(split, w[static_cast<size_t>(i)]["score"].get<double>()) << i;
+  }
+  EXPECT_TRUE(b[200]["is_anomaly"].get<bool>());  // the planted spike at point 500
+  // Points must arrive in time order; readers cannot advance a detector.
+  auto late = client_->Post("/v1/anomalies/score", Auth(writer_), body(10, 11, "cpu"), "application/json");
+  EXPECT_EQ(late->status, 400);
+  EXPECT_NE(late->body.find("time order"), std::string::npos);
+  EXPECT_EQ(client_->Post("/v1/anomalies/score", Auth(reader_), body(0, 1, "x"), "application/json")->status, 403);
 }
 
 TEST_F(ServerTest, ServesTheRegistrysModelAndSwapsOnPromote) {
