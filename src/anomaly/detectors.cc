@@ -11,6 +11,7 @@ namespace opspilot::anomaly {
 namespace {
 
 constexpr double kSqrt1_2 = 0.70710678118654752440;
+constexpr double kVarClip = 12;  // the variance CUSUM's increments are min(z^2, kVarClip) - 1 - vk
 
 // Upper tail of N(0, 1).
 double NormalUpper(double z) { return 0.5 * std::erfc(z * kSqrt1_2); }
@@ -177,6 +178,42 @@ class SurpriseDetector final : public StreamDetector {
   Likelihood likelihood_;
 };
 
+// Seasonal difference d = x - (x one period earlier), which no profile has
+// to learn; a level shift shows in d for a whole period. Memory: one value
+// per slot of the period.
+class PeriodDifference {
+ public:
+  PeriodDifference(int64_t period, int64_t spacing)
+      : period_(period), spacing_(spacing), value_(static_cast<size_t>(period / spacing)),
+        time_(static_cast<size_t>(period / spacing), INT64_MIN) {}
+  bool ready() const { return ready_; }  // 100 differences seen
+  // p of the last window of differences (1 while the point a period earlier is missing).
+  double Step(int64_t t, double x) {
+    const size_t slot = static_cast<size_t>((((t % period_) + period_) % period_) / spacing_) % value_.size();
+    double p = 1;
+    if (time_[slot] == t - period_) {
+      const double d = x - value_[slot];
+      const double sc = scale_ > 0 ? scale_ : std::fabs(d) + 1e-12;
+      p = test_.Step(d / sc, sc, 0.0);
+      ready_ = ++n_ > 100;
+      const double b = std::max(0.01, 1.0 / static_cast<double>(n_));
+      scale_ += b * (1.2533141373155 * std::min(std::fabs(d), 4 * sc) - scale_);
+    }
+    value_[slot] = x;
+    time_[slot] = t;
+    return p;
+  }
+
+ private:
+  int64_t period_, spacing_;
+  std::vector<double> value_;
+  std::vector<int64_t> time_;
+  WindowMeanTest test_;
+  bool ready_ = false;
+  double scale_ = 0;
+  int64_t n_ = 0;
+};
+
 class EnsembleDetector final : public StreamDetector {
  public:
   explicit EnsembleDetector(DetectorOptions options)
@@ -199,6 +236,11 @@ class EnsembleDetector final : public StreamDetector {
     }
     bank_.emplace_back(spacing, std::vector<int64_t>{}, options_, 1.0);
     cusums_.assign(bank_.size(), Cusum(options_.cusum_k, options_.variance_k));
+    spacing_ = spacing;
+    for (int64_t period : options_.periods) {
+      if (period % spacing == 0 && period / spacing >= 4 && period / spacing <= 20000) diffs_.emplace_back(period, spacing);
+    }
+    levels_.assign(bank_.size(), WindowMeanTest());
   }
 
   double Score(int64_t t, double x, bool probation) override {
@@ -211,18 +253,30 @@ class EnsembleDetector final : public StreamDetector {
     // well as the best one: a fast level model may fit smooth seasonal data
     // best on average and still be blind to a weekly step the seasonal
     // models predict.
-    const double good_mae = 1.5 * bank_[best].mean_abs_error();
+    const double good_mae = 1.3 * bank_[best].mean_abs_error();
     // Every model has its own CUSUM (so a change of best model does not
     // splice two residual streams); the best model's speaks for shifts, and
     // the slowest model's keeps a shift visible long after the best model
     // has absorbed it. (Requiring consensus of the good models here, as for
     // spikes, cost too much recall on planted shifts: measured.)
-    double z_spike = 0, p_cusum = 1, p_slow = 1;
+    // The level test speaks for the best of the slow and medium models (a
+    // fast one absorbs a shift within a few points).
+    size_t best_slow = 0;
+    for (size_t i = 1; i < kLevelModels; ++i) {
+      if (bank_[i].mean_abs_error() < bank_[best_slow].mean_abs_error()) best_slow = i;
+    }
+    double z_spike = 0, p_cusum = 1, p_slow = 1, p_level = 1;
     bool first_good = true;
     for (size_t i = 0; i < bank_.size(); ++i) {
       const bool good = bank_[i].mean_abs_error() <= good_mae;
+      const double scale_before = bank_[i].scale();
       const double zi = bank_[i].Step(t, x);
-      const double pi = cusums_[i].Step(zi);
+      const double pl = levels_[i].Step(zi, scale_before, cusums_[i].rho());
+      if (i == best_slow) p_level = pl;
+      // Each CUSUM uses the long-run variance its model's window-mean test
+      // has learnt when it exceeds the lag-1 AR(1) one (misfit is
+      // correlated over more than one lag).
+      const double pi = cusums_[i].Step(zi, levels_[i].long_run_variance());
       if (i == 0) p_slow = pi;
       if (good && (first_good || std::fabs(zi) < std::fabs(z_spike))) z_spike = zi;
       if (i == best) p_cusum = pi;
@@ -230,9 +284,34 @@ class EnsembleDetector final : public StreamDetector {
     }
     const double p_spike = tail_.Step(z_spike);
     const double p_likelihood = likelihood_.Step(ScoreFromP(p_spike));
+    // A shift must show against every period (a weekly step is no shift against last week).
+    double p_diff = 0;
+    bool any = false, all = true;
+    for (PeriodDifference& d : diffs_) {
+      const double pd = d.Step(t, x);
+      all = all && d.ready();
+      if (d.ready()) {
+        p_diff = std::max(p_diff, pd);
+        any = true;
+      }
+    }
+    if (!any) p_diff = 1;
+    // Before a longer period (the week) can be differenced, a change that
+    // starts within the first window after midnight is taken for a seasonal
+    // step (weekday/weekend) and not credited, for as long as it lasts.
+    if (p_diff < 1e-3) {
+      if (!diff_run_) {
+        diff_run_ = true;
+        const int64_t day_phase = ((t % 86400) + 86400) % 86400;
+        diff_run_seasonal_ = !all && day_phase < 2 * WindowMeanTest::kWindow * spacing_;
+      }
+      if (diff_run_seasonal_) p_diff = 1;
+    } else {
+      diff_run_ = false;
+    }
     const double q = std::min({cal_spike_.Step(p_spike), cal_cusum_.Step(p_cusum), cal_slow_.Step(p_slow),
-                               cal_likelihood_.Step(p_likelihood)});
-    const double s = ScoreFromP(std::min(1.0, 4 * q));
+                               cal_likelihood_.Step(p_likelihood), cal_level_.Step(p_level), cal_diff_.Step(p_diff)});
+    const double s = ScoreFromP(std::min(1.0, 6 * q));
     if (probation) return 0;
     // Report one event once: damp what follows a detection for a while.
     if (since_peak_ < options_.cooldown) {
@@ -256,7 +335,13 @@ class EnsembleDetector final : public StreamDetector {
   std::vector<Cusum> cusums_;  // one per model in bank_
   Likelihood likelihood_;
   ExcessTail tail_{options_.tail_rate};
-  TailCalibrator cal_spike_, cal_cusum_, cal_slow_, cal_likelihood_;
+  static constexpr size_t kLevelModels = 4;  // bank_[0..3]: level rates 0.02 and 0.1
+  std::vector<WindowMeanTest> levels_;  // one per model in bank_
+  std::vector<PeriodDifference> diffs_;  // one per usable period
+  bool diff_run_ = false, diff_run_seasonal_ = false;
+  int64_t spacing_ = 1;
+  TailCalibrator cal_diff_{options_.tail_rate};
+  TailCalibrator cal_spike_, cal_cusum_, cal_slow_, cal_likelihood_, cal_level_{options_.tail_rate};
   double peak_ = 0;
   int64_t since_peak_ = INT64_MAX;
 };
@@ -527,21 +612,56 @@ double ResidualModel::Step(int64_t t, double x) {
   return z;
 }
 
-double Cusum::Step(double z) {
+namespace {
+// Root theta > 0 of E[exp(theta * (min(Z^2, 6) - 1 - vk))] = 1 for Z ~ N(0, 1)
+// (the Cramer-Lundberg exponent of the variance CUSUM), by bisection over a
+// midpoint-rule integral; computed once per distinct vk.
+double VarianceExponentUncached(double vk) {
+  auto mgf = [vk](double theta) {
+    constexpr double kH = 0.002, kInvSqrt2Pi = 0.3989422804014327;
+    double sum = 0;
+    for (double z = -10 + kH / 2; z < 10; z += kH) {
+      sum += std::exp(theta * (std::min(z * z, kVarClip) - 1 - vk) - 0.5 * z * z) * kInvSqrt2Pi * kH;
+    }
+    return sum - 1;
+  };
+  double lo = 1e-3, hi = 20;
+  for (int i = 0; i < 60; ++i) {
+    const double mid = 0.5 * (lo + hi);
+    (mgf(mid) < 0 ? lo : hi) = mid;
+  }
+  return lo;
+}
+}  // namespace
+
+double VarianceExponent(double vk) {
+  static thread_local double cached_vk = -1, cached_theta = 0;
+  if (vk != cached_vk) {
+    cached_theta = VarianceExponentUncached(vk);
+    cached_vk = vk;
+  }
+  return cached_theta;
+}
+
+double Cusum::Step(double z, double long_run_variance) {
   // Clipped so that one spike adds at most a few units: a shift shows as a run.
   const double zc = std::clamp(z, -4.0, 4.0);
   up_ = std::max(0.0, up_ + zc - k_);
   down_ = std::max(0.0, down_ - zc - k_);
-  const double z2 = std::min(z * z, 6.0);
+  const double z2 = std::min(z * z, kVarClip);
   var_ = std::max(0.0, var_ + z2 - 1 - vk_);
   // Stationary tails of reflected random walks with drift -mu and variance
-  // v: P(S > s) ~ exp(-2 mu s / v). For min(Z^2, 6): mean 0.975, var 1.648.
+  // v: P(S > s) ~ exp(-2 mu s / v) (exact for Gaussian increments).
   const double rho = this->rho();
-  const double v = (1 + rho) / (1 - rho);
+  const double v = std::max((1 + rho) / (1 - rho), long_run_variance);
   const double v2 = (1 + rho * rho) / (1 - rho * rho);  // z^2 of a Gaussian AR(1) has lag-1 correlation rho^2
   const double p_level = 2 * std::exp(-2 * k_ * std::max(up_, down_) / v);
-  const double mu = 1 + vk_ - 0.975;
-  const double p_var = std::exp(-2 * mu * var_ / (1.648 * v2));
+  // The variance walk's increments min(Z^2, 12) - 1 - vk are far from
+  // Gaussian: its exact exponent theta solves E[exp(theta * increment)] = 1
+  // (0.4595 for vk = 1; 0.6966 with a clip at 6, where the Brownian
+  // 2 mu / sigma^2 gave 1.24). The clip at 12 instead of 6 lets a real
+  // variance increase add more per point: measured +1 variance change found.
+  const double p_var = std::exp(-VarianceExponent(vk_) * var_ / v2);
   if (z != 0 && prev_ != 0) {
     ++n_;
     const double r = std::max(0.002, 1.0 / static_cast<double>(n_ + 10));
@@ -560,6 +680,28 @@ double Cusum::rho() const {
 
 Likelihood::Likelihood(int short_window, double long_rate)
     : w_(std::clamp(short_window, 1, 64)), rate_(long_rate) {}
+
+double WindowMeanTest::Step(double z, double scale, double rho) {
+  const size_t i = static_cast<size_t>(pos_);
+  r_[i] = z * scale;
+  scale_[i] = scale;
+  pos_ = (pos_ + 1) % kWindow;
+  if (n_ <= kWindow) ++n_;
+  if (n_ <= kWindow) return 1;
+  // pos_ is now the oldest point of the window: its scale predates the window.
+  const double ref = scale_[static_cast<size_t>(pos_)];
+  if (!(ref > 0)) return 1;
+  double sum = 0;
+  for (double r : r_) sum += std::clamp(r / ref, -4.0, 4.0);
+  const double t = sum / std::sqrt(static_cast<double>(kWindow));
+  const double ts = t / std::sqrt(std::max((1 + rho) / (1 - rho), var_));
+  // A window that is already unusual (a shift in progress) does not teach the spread.
+  if (std::fabs(ts) < 3) {
+    ++m_;
+    var_ += std::max(kRate, 1.0 / static_cast<double>(m_)) * (t * t - var_);
+  }
+  return NormalTwoSided(ts);
+}
 
 double Likelihood::Step(double raw) {
   sum_ += raw - ring_[static_cast<size_t>(pos_)];

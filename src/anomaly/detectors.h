@@ -24,13 +24,21 @@
 //               (peaks over threshold, so heavy tails do not cry wolf), a
 //               CUSUM on its residuals, a CUSUM on the slowest model's
 //               residuals (a reference that keeps a shift visible after the
-//               best model has absorbed it) and the surprise likelihood;
+//               best model has absorbed it), the surprise likelihood, a
+//               window-mean level test (WindowMeanTest) on the best of the
+//               slow and medium models, and a level test on the seasonal
+//               differences x - x(one period earlier) (needs no profile; a
+//               shift must show against every period: a weekend step is no
+//               shift against last week; before the week can be
+//               differenced, a change that starts within two windows after
+//               midnight is taken for a weekday/weekend step);
 //               the spike test takes the smallest |residual| among the
-//               models within 1.5x of the best one's error (a spike must
+//               models within 1.3x of the best one's error (a spike must
 //               surprise every good model, not only a fast one that cannot
 //               know the season);
 //               each p corrected by its observed false-alarm rate, combined
-//               by Bonferroni min-p, then repeats of one event suppressed.
+//               by Bonferroni min-p (6 terms), then repeats of one event
+//               suppressed.
 //   bocpd       Bayesian online change-point detection (BocpdModel) on a
 //               slow seasonal model's standardized residuals; O(200) per point.
 //   forecast    forecast-residual: ETS from the forecast module refitted
@@ -39,12 +47,13 @@
 //               normal tail of its error against the h-step forecast and
 //               interval. Amortised: one fit per season of points.
 // Neither bocpd nor forecast is in the ensemble. Measured (bench_anomaly's
-// corpus, NAB standard / low-FP / low-FN, seeds 7 and 8): ensemble 65.6 61.2
-// 70.1 and 67.7 61.7 72.3; with bocpd's p as a fifth term (Bonferroni 5) 65.9
-// 61.5 69.8 and 67.3 61.1 72.1 (no gain, 10x the cost); with forecast's 67.5
-// 59.8 72.3 and 70.2 61.7 75.4, but 117 instead of 11 alerts on the four
-// 50k-point clean Gaussian runs of the clean-run test (the daily ETS does not
-// know the weekly step) and about 45x the cost per point.
+// corpus, NAB standard / low-FP / low-FN, seeds 7 and 8): ensemble 67.7 65.6
+// 70.8 and 71.3 67.6 75.4 (65.6 61.2 70.1 and 67.7 61.7 72.3 before the exact
+// variance exponent and the two level tests). Earlier measurements, with the
+// old ensemble: bocpd's p as a fifth term gave no gain at 10x the cost;
+// forecast's gave 67.5 59.8 72.3 and 70.2 61.7 75.4 but 117 instead of 11
+// alerts on the four 50k-point clean Gaussian runs of the clean-run test
+// (the daily ETS does not know the weekly step) at about 45x the cost.
 //
 // Thread-safety: a detector is mutable per-series state; use one per series
 // and thread. Detectors are copyable (a copy continues the same stream).
@@ -159,15 +168,17 @@ class ResidualModel {
 // autocorrelation estimated from how often consecutive residuals share their
 // sign (P = 1/2 + asin(rho) / pi for Gaussian pairs; a bounded-influence
 // estimate, so a shift in progress barely moves it), an EWMA of rate 0.002.
-// Known: the variance statistic's tail uses the Brownian exponent
-// 2 mu / sigma^2 = 1.24; the exact one for clipped chi-square increments is
-// about 0.70, so its p is optimistic (measured on i.i.d. N(0, 1): about 170
-// runs of p < 1e-4 per 200k points instead of a few). Fixing it cost the
-// ensemble much of its recall on planted level shifts, which lean on it.
+// The variance statistic's tail uses the exact (Cramer-Lundberg) exponent of
+// its clipped increments min(z^2, 12) - 1 - vk (VarianceExponent), not the
+// Brownian 2 mu / sigma^2, which was optimistic (170 runs of p < 1e-4 per
+// 200k i.i.d. N(0, 1) points instead of 3). A caller may pass a floor on the
+// long-run variance of the level statistics (the ensemble passes the one its
+// window-mean test has learnt: misfit is correlated over more than one lag).
 class Cusum {
  public:
   Cusum(double k, double variance_k) : k_(k), vk_(variance_k) {}
-  double Step(double z);
+  // long_run_variance: a floor on v for the level statistics (0: none).
+  double Step(double z, double long_run_variance = 0);
   double rho() const;  // the current lag-1 autocorrelation estimate
 
  private:
@@ -175,6 +186,33 @@ class Cusum {
   double up_ = 0, down_ = 0, var_ = 0;
   double same_sign_ = 0.5, prev_ = 0;
   int64_t n_ = 0;
+};
+
+// Level-shift test: the sum of the last kWindow residuals (each clipped at
+// 4 reference scales, so one spike moves it little) over sqrt(kWindow),
+// standardised by the scale in force before the window began (a shift
+// inflates the running scale, which would hide itself) and then by the root
+// of its own running mean square when that exceeds 1 (an EWMA of rate kRate
+// of min(t^2, 9): slow model misfit makes the residuals correlated over
+// more than one lag, which a lag-1 estimate does not see); p is the
+// two-sided normal tail.
+class WindowMeanTest {
+ public:
+  static constexpr int kWindow = 12;
+  static constexpr double kRate = 0.002;
+  // z: a standardized residual; scale: the scale it was standardized by;
+  // rho: the residuals' lag-1 autocorrelation (Cusum::rho), whose AR(1)
+  // long-run variance (1 + rho) / (1 - rho) floors the learnt spread.
+  // Returns p (1 until the window is full), then learns.
+  double Step(double z, double scale, double rho);
+  // The learnt variance of the standardized window sum (1 until learnt).
+  double long_run_variance() const { return m_ > 0 ? var_ : 1.0; }
+
+ private:
+  std::array<double, kWindow> r_{}, scale_{};
+  int pos_ = 0;
+  int64_t n_ = 0, m_ = 0;
+  double var_ = 1;
 };
 
 // Numenta-style anomaly likelihood of a raw score stream in [0, 1].
