@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <deque>
 #include <mutex>
 #include <numeric>
@@ -9,6 +10,7 @@
 #include <unordered_map>
 
 #include "core/time.h"
+#include "ml/metrics.h"
 
 namespace opspilot::anomaly {
 
@@ -31,13 +33,6 @@ std::string SeriesName(const std::string& metric, const Dims& dims) {
   std::string s = metric + "{";
   for (size_t i = 0; i < dims.size(); ++i) s += (i ? "," : "") + dims[i].first + "=" + dims[i].second;
   return s + "}";
-}
-
-double Median(std::vector<double> v) {
-  if (v.empty()) return std::nan("");
-  const auto mid = v.begin() + static_cast<long>(v.size() / 2);
-  std::nth_element(v.begin(), mid, v.end());
-  return *mid;
 }
 
 std::string Num(double v) {
@@ -182,7 +177,7 @@ StatusOr<std::vector<MetricAlert>> MetricAlerts(const Context& ctx, const Snapsh
       for (size_t k = 0; k < s.time.size(); ++k) {
         if (s.time[k] >= a.start - o.baseline_seconds && s.time[k] < a.start) base.push_back(s.value[k]);
       }
-      ma.baseline = Median(base);
+      ma.baseline = ml::Median(base);
       // Drill down over the metric's segments: which explain the total's change?
       const auto seg = segments_of.find(s.metric);
       if (seg != segments_of.end() && seg->second.size() >= 2) {
@@ -273,19 +268,7 @@ std::vector<OrderLine> OrderLines(const Snapshot& snap) {
   const Column& price = orders->col("unit_price");
   const Column& ts = orders->col("timestamp");
   const Column* attr = orders->find("attributes");
-  std::vector<std::map<std::string, std::string>> attrs_of;
-  if (attr && attr->dict) {
-    for (int32_t c = 0; c < attr->dict->size(); ++c) {
-      std::map<std::string, std::string> m;
-      const json j = json::parse(attr->dict->Key(c), nullptr, false);
-      if (j.is_object()) {
-        for (const auto& [k, v] : j.items()) {
-          if (v.is_string()) m[k] = v.get<std::string>();
-        }
-      }
-      attrs_of.push_back(std::move(m));
-    }
-  }
+  const auto attrs_of = attr ? JsonStringFields(*attr) : std::vector<std::map<std::string, std::string>>{};
   lines.reserve(static_cast<size_t>(orders->rows()));
   for (int64_t r = 0; r < orders->rows(); ++r) {
     const auto i = static_cast<size_t>(r);
@@ -407,14 +390,30 @@ StatusOr<std::vector<OrderRisk>> ScoreNewOrders(const Context& ctx, const Snapsh
   return ScoreOrderLines(ctx, snap, std::move(lines), from, o, nullptr);
 }
 
-json ToJson(const OrderRisk& r) {
+std::string ReasonText(const RiskResult& r) {
+  std::string text;
+  for (const auto& h : r.rules) text += (text.empty() ? "" : "; ") + std::string("rule ") + h.rule;
+  for (const auto& f : r.reasons) {
+    char buf[96];
+    std::snprintf(buf, sizeof(buf), "%s=%.4g", f.feature.c_str(), f.value);
+    text += (text.empty() ? "" : "; ") + std::string(buf);
+  }
+  return text;
+}
+
+json ReasonJson(const RiskResult& r) {
   json reasons = json::array();
-  for (const auto& f : r.result.reasons) reasons.push_back({{"feature", f.feature}, {"value", f.value}, {"weight", f.weight}, {"z", f.z}});
+  for (const auto& f : r.reasons) reasons.push_back({{"feature", f.feature}, {"value", f.value}, {"weight", f.weight}, {"z", f.z}});
   json rules = json::array();
-  for (const auto& h : r.result.rules) rules.push_back({{"rule", h.rule}, {"score", h.score}});
-  return {{"order_id", r.order_id}, {"user_id", r.user_id}, {"timestamp", FormatTimestamp(r.time)},
-          {"score", r.result.score}, {"isolation", r.result.isolation}, {"rules", rules}, {"reasons", reasons},
-          {"attributes", r.attributes}};
+  for (const auto& h : r.rules) rules.push_back({{"rule", h.rule}, {"score", h.score}});
+  return {{"rules", rules}, {"reasons", reasons}};
+}
+
+json ToJson(const OrderRisk& r) {
+  json j = ReasonJson(r.result);
+  j.update({{"order_id", r.order_id}, {"user_id", r.user_id}, {"timestamp", FormatTimestamp(r.time)},
+            {"score", r.result.score}, {"isolation", r.result.isolation}, {"attributes", r.attributes}});
+  return j;
 }
 
 }  // namespace opspilot::anomaly

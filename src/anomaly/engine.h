@@ -76,6 +76,11 @@ StatusOr<std::vector<OrderRisk>> ScoreOrders(const Context& ctx, const Snapshot&
                                              int64_t* flagged_total = nullptr);
 nlohmann::json ToJson(const OrderRisk& r);
 
+// A risk result's rule hits and feature reasons: as text ("rule a; f=1.5; ...")
+// and as JSON ({"rules": [{"rule", "score"}], "reasons": [{"feature", "value", "weight", "z"}]}).
+std::string ReasonText(const RiskResult& r);
+nlohmann::json ReasonJson(const RiskResult& r);
+
 // One order line, as stored or as posted for scoring.
 struct OrderLine {
   std::string order_id, user_id;

@@ -142,7 +142,7 @@ std::string FormatTimestamp(int64_t t) { return FormatTimestamp(t, 0); }
 
 std::string FormatTimestamp(int64_t t, int offset_minutes) {
   const int64_t local = t + int64_t{offset_minutes} * 60;
-  int64_t days = local >= 0 ? local / 86400 : (local - 86399) / 86400;
+  int64_t days = DayOf(local);
   int64_t rem = local - days * 86400;
   int64_t y;
   unsigned m, d;

@@ -8,6 +8,7 @@
 
 #include "core/csv.h"
 #include "core/time.h"
+#include "ml/metrics.h"
 
 namespace opspilot::forecast {
 
@@ -15,27 +16,15 @@ namespace {
 
 using nlohmann::json;
 
-int64_t DayOf(int64_t t) { return t >= 0 ? t / 86400 : -((-t + 86399) / 86400); }
-
 // For each distinct attributes code of the orders table: is the order failed?
 std::vector<uint8_t> FailedCodes(const Column* attributes) {
   std::vector<uint8_t> failed;
-  if (attributes == nullptr || !attributes->dict) return failed;
-  failed.assign(static_cast<size_t>(attributes->dict->size()), 0);
-  for (int32_t c = 0; c < attributes->dict->size(); ++c) {
-    const json j = json::parse(attributes->dict->Key(c), nullptr, /*allow_exceptions=*/false);
-    if (j.is_object() && j.contains("status") && j["status"].is_string() && j["status"] == "failed") {
-      failed[static_cast<size_t>(c)] = 1;
-    }
+  if (attributes == nullptr) return failed;
+  for (const auto& fields : JsonStringFields(*attributes)) {
+    const auto it = fields.find("status");
+    failed.push_back(it != fields.end() && it->second == "failed");
   }
   return failed;
-}
-
-double Median(std::vector<double> v) {
-  if (v.empty()) return 0;
-  const auto mid = v.begin() + static_cast<long>(v.size() / 2);
-  std::nth_element(v.begin(), mid, v.end());
-  return *mid;
 }
 
 }  // namespace
@@ -53,8 +42,11 @@ StatusOr<std::vector<Series>> DailyDemand(const Snapshot& snap, const DemandOpti
   const Column& qty = orders->col("quantity");
   const Column& price = orders->col("unit_price");
   const Column& ts = orders->col("timestamp");
-  const auto failed = FailedCodes(orders->find("attributes"));
   const Column* attributes = orders->find("attributes");
+  const auto failed = FailedCodes(attributes);
+  auto is_failed = [&](size_t i) {
+    return attributes && !failed.empty() && attributes->codes[i] >= 0 && failed[static_cast<size_t>(attributes->codes[i])];
+  };
   const auto categories = ItemCategories(snap);
   const auto num_items = static_cast<size_t>(snap.items->size());
 
@@ -64,14 +56,15 @@ StatusOr<std::vector<Series>> DailyDemand(const Snapshot& snap, const DemandOpti
   for (int64_t r = 0; r < orders->rows(); ++r) {
     const auto i = static_cast<size_t>(r);
     if (item.codes[i] < 0) continue;
-    if (attributes && !failed.empty() && attributes->codes[i] >= 0 && failed[static_cast<size_t>(attributes->codes[i])]) continue;
+    if (is_failed(i)) continue;
     prices[static_cast<size_t>(item.codes[i])].push_back(price.reals[i]);
     first_day = std::min(first_day, DayOf(ts.ints[i]));
     last_day = std::max(last_day, DayOf(ts.ints[i]));
   }
   if (first_day == INT64_MAX) return FailedPrecondition("the store has no paid orders to forecast from");
   std::vector<double> median(num_items, 0);
-  for (size_t it = 0; it < num_items; ++it) median[it] = Median(prices[it]);
+  // (Items without paid orders have no series: their NaN is never read.)
+  for (size_t it = 0; it < num_items; ++it) median[it] = ml::Median(prices[it]);
 
   // Series key of each item code ("" = left out).
   std::vector<std::string> key(num_items);
@@ -84,7 +77,7 @@ StatusOr<std::vector<Series>> DailyDemand(const Snapshot& snap, const DemandOpti
     }
   }
   struct Acc {
-    std::vector<double> y, qty, paid, list;  // per day from first_day
+    std::vector<double> y, paid, list;  // per day from first_day: demand, paid and list value
     int64_t first = INT64_MAX;
   };
   const auto days = static_cast<size_t>(last_day - first_day + 1);
@@ -94,11 +87,10 @@ StatusOr<std::vector<Series>> DailyDemand(const Snapshot& snap, const DemandOpti
     if (item.codes[i] < 0) continue;
     const auto it = static_cast<size_t>(item.codes[i]);
     if (key[it].empty()) continue;
-    if (attributes && !failed.empty() && attributes->codes[i] >= 0 && failed[static_cast<size_t>(attributes->codes[i])]) continue;
+    if (is_failed(i)) continue;
     Acc& a = acc[key[it]];
     if (a.y.empty()) {
       a.y.assign(days, 0);
-      a.qty.assign(days, 0);
       a.paid.assign(days, 0);
       a.list.assign(days, 0);
     }
@@ -106,7 +98,6 @@ StatusOr<std::vector<Series>> DailyDemand(const Snapshot& snap, const DemandOpti
     const auto d = static_cast<size_t>(day - first_day);
     const double q = qty.reals[i];
     a.y[d] += o.measure == "quantity" ? q : q * price.reals[i];
-    a.qty[d] += q;
     a.paid[d] += q * price.reals[i];
     a.list[d] += q * median[it];
     a.first = std::min(a.first, day);

@@ -18,6 +18,45 @@ namespace opspilot::forecast {
 
 namespace internal {
 
+void ScoreSum::Add(const std::vector<double>& history, const std::vector<double>& test, const Forecast& f, int m) {
+  const int sm = history.size() > static_cast<size_t>(m) ? m : 1;
+  smape += ml::Smape(test, f.mean);
+  const double mase_v = ml::Mase(history, test, f.mean, sm), rmsse_v = ml::Rmsse(history, test, f.mean, sm);
+  mase += std::isnan(mase_v) ? 0 : mase_v;
+  rmsse += std::isnan(rmsse_v) ? 0 : rmsse_v;
+  covered.resize(f.lo.size(), 0);
+  for (size_t l = 0; l < f.lo.size(); ++l) {
+    for (size_t k = 0; k < test.size(); ++k) covered[l] += test[k] >= f.lo[l][k] && test[k] <= f.hi[l][k];
+  }
+  n++;
+  points += static_cast<int64_t>(test.size());
+}
+
+void ScoreSum::Merge(const ScoreSum& o) {
+  smape += o.smape;
+  mase += o.mase;
+  rmsse += o.rmsse;
+  n += o.n;
+  points += o.points;
+  if (covered.size() < o.covered.size()) covered.resize(o.covered.size(), 0);
+  for (size_t l = 0; l < o.covered.size(); ++l) covered[l] += o.covered[l];
+}
+
+ModelScore ScoreSum::Finish(const std::string& model, size_t levels) const {
+  ModelScore sc;
+  sc.model = model;
+  sc.coverage.assign(levels, 0);
+  sc.forecasts = n;
+  if (n == 0) return sc;
+  sc.smape = smape / static_cast<double>(n);
+  sc.mase = mase / static_cast<double>(n);
+  sc.rmsse = rmsse / static_cast<double>(n);
+  for (size_t l = 0; l < levels && l < covered.size(); ++l) {
+    sc.coverage[l] = covered[l] / static_cast<double>(std::max<int64_t>(points, 1));
+  }
+  return sc;
+}
+
 std::vector<double> CenteredMovingAverage(const std::vector<double>& y, int m) {
   const size_t n = y.size(), mm = static_cast<size_t>(m), half = mm / 2;
   std::vector<double> out(n, std::numeric_limits<double>::quiet_NaN()), pre(n + 1, 0);
@@ -655,7 +694,7 @@ void Features(int64_t time, double t_scaled, int64_t spacing, const std::vector<
   row->push_back(1);
   row->push_back(t_scaled);
   if (spacing >= 80000 && spacing <= 90000) {
-    const int64_t days = time >= 0 ? time / 86400 : -((-time + 86399) / 86400);
+    const int64_t days = DayOf(time);
     const int dow = static_cast<int>(((days + 3) % 7 + 7) % 7);  // 0 = Monday
     for (int d = 1; d < 7; ++d) row->push_back(dow == d ? 1 : 0);
   } else if (spacing >= 3000 && spacing <= 4000) {
@@ -726,6 +765,8 @@ Fit Regression(const Series& s, const Series* future, int h, std::vector<double>
   return f;
 }
 
+double Median3(double a, double b, double c) { return std::max(std::min(a, b), std::min(std::max(a, b), c)); }
+
 struct ModelSpec {
   int m = 1;
   int window = 0;
@@ -753,11 +794,10 @@ Fit FitModel(const std::string& model, const Series& s, const Series* future, in
     // Median of ETS, ARIMA and optimised Theta per step; sd the median of theirs.
     const Fit a = Ets(y, h, m), b = internal::AutoArima(y, h, m), c = OptimizedTheta(y, h, m);
     Fit f;
-    auto median3 = [](double x, double yy, double z) { return std::max(std::min(x, yy), std::min(std::max(x, yy), z)); };
     for (int k = 0; k < h; ++k) {
       const auto i = static_cast<size_t>(k);
-      f.mean.push_back(median3(a.mean[i], b.mean[i], c.mean[i]));
-      f.sd.push_back(median3(a.sd[i], b.sd[i], c.sd[i]));
+      f.mean.push_back(Median3(a.mean[i], b.mean[i], c.mean[i]));
+      f.sd.push_back(Median3(a.sd[i], b.sd[i], c.sd[i]));
     }
     if (detail) *detail = "median of ets, arima, otm";
     return f;
@@ -864,10 +904,7 @@ std::string ChooseModel(const Series& s, int h, const ModelSpec& spec, int origi
       if (candidates[c] == "ets" || candidates[c] == "arima" || candidates[c] == "otm") members.push_back(f.mean);
     }
     std::vector<double> ens(static_cast<size_t>(h), 0);
-    for (size_t k = 0; k < ens.size() && members.size() == 3; ++k) {
-      const double x = members[0][k], yy = members[1][k], z = members[2][k];
-      ens[k] = std::max(std::min(x, yy), std::min(std::max(x, yy), z));
-    }
+    for (size_t k = 0; k < ens.size() && members.size() == 3; ++k) ens[k] = Median3(members[0][k], members[1][k], members[2][k]);
     double score = ml::Rmsse(train.y, test.y, ens, sm);
     if (std::isnan(score)) score = ml::Rmse(test.y, ens);
     total.back() += score;
@@ -934,7 +971,7 @@ int64_t StepTime(int64_t t, int k, int64_t gap) {
   else if (gap >= 88 * 86400 && gap <= 93 * 86400) months = 3;
   else if (gap >= 364 * 86400 && gap <= 367 * 86400) months = 12;
   if (months == 0) return t + k * gap;
-  const int64_t days = t >= 0 ? t / 86400 : -((-t + 86399) / 86400);
+  const int64_t days = DayOf(t);
   const int64_t secs = t - days * 86400;
   int64_t y;
   unsigned m, d;
@@ -969,6 +1006,11 @@ int DetectPeriod(const std::vector<double>& y, int max_period) {
     if (a >= 0.9 * best && a >= acf[static_cast<size_t>(k - 1)] && a >= acf[static_cast<size_t>(k + 1)]) return k;
   }
   return 1;
+}
+
+int SeasonOf(const Series& s, const ForecastOptions& o) {
+  if (o.season > 0) return o.season;
+  return o.season == -1 ? DetectPeriod(s.y, 400) : DefaultSeason(Spacing(s));
 }
 
 double NormalQuantile(double p) {
@@ -1137,7 +1179,7 @@ StatusOr<Forecast> ForecastSeries(const Series& s, const ForecastOptions& o, con
   if (s.y.size() < 2) return InvalidArgument("series '" + s.id + "' needs at least 2 points");
   const int64_t gap = Spacing(s);
   ModelSpec spec;
-  spec.m = o.season > 0 ? o.season : o.season == -1 ? DetectPeriod(s.y, 400) : DefaultSeason(gap);
+  spec.m = SeasonOf(s, o);
   spec.window = o.ma_window;
   spec.seasons = o.seasons;
   ASSIGN_OR_RETURN(spec.ets, ParseEtsForm(o.ets));
@@ -1179,24 +1221,18 @@ StatusOr<std::vector<ModelScore>> Evaluate(const Context& ctx, const std::vector
   RETURN_IF_ERROR(ValidateForecastOptions(o));
   if (origins < 1) return InvalidArgument("origins must be >= 1");
   const size_t nm = models.size(), nl = o.levels.size();
-  struct Acc {
-    double smape = 0, mase = 0, rmsse = 0;
-    std::vector<double> covered;
-    int64_t n = 0, points = 0;
-  };
-  std::vector<std::vector<Acc>> per_series(series.size(), std::vector<Acc>(nm));
+  std::vector<std::vector<internal::ScoreSum>> per_series(series.size(), std::vector<internal::ScoreSum>(nm));
   Status failure;
   std::mutex mu;
   ctx.pool().ParallelFor(static_cast<int64_t>(series.size()), 1, [&](int64_t b, int64_t e) {
     for (int64_t si = b; si < e; ++si) {
       const Series& s = series[static_cast<size_t>(si)];
-      const int m = o.season > 0 ? o.season : o.season == -1 ? DetectPeriod(s.y, 400) : DefaultSeason(Spacing(s));
+      const int m = SeasonOf(s, o);
       for (int origin = origins; origin >= 1; --origin) {
         const auto cut = static_cast<long>(s.y.size()) - static_cast<long>(origin) * o.horizon;
         if (cut < std::max<long>(2L * m, 4)) continue;
         const Series train = Slice(s, 0, static_cast<size_t>(cut));
         const Series future = Slice(s, static_cast<size_t>(cut), static_cast<size_t>(cut + o.horizon));
-        const std::vector<double>& test = future.y;
         for (size_t mi = 0; mi < nm; ++mi) {
           ForecastOptions fo = o;
           fo.model = models[mi];
@@ -1207,18 +1243,7 @@ StatusOr<std::vector<ModelScore>> Evaluate(const Context& ctx, const std::vector
             failure = f.status();
             return;
           }
-          Acc& a = per_series[static_cast<size_t>(si)][mi];
-          const int sm = train.y.size() > static_cast<size_t>(m) ? m : 1;
-          a.smape += ml::Smape(test, f->mean);
-          const double mase = ml::Mase(train.y, test, f->mean, sm), rmsse = ml::Rmsse(train.y, test, f->mean, sm);
-          a.mase += std::isnan(mase) ? 0 : mase;
-          a.rmsse += std::isnan(rmsse) ? 0 : rmsse;
-          a.covered.resize(nl, 0);
-          for (size_t l = 0; l < nl; ++l) {
-            for (size_t k = 0; k < test.size(); ++k) a.covered[l] += test[k] >= f->lo[l][k] && test[k] <= f->hi[l][k];
-          }
-          a.n++;
-          a.points += static_cast<int64_t>(test.size());
+          per_series[static_cast<size_t>(si)][mi].Add(train.y, future.y, *f, m);
         }
       }
     }
@@ -1226,26 +1251,9 @@ StatusOr<std::vector<ModelScore>> Evaluate(const Context& ctx, const std::vector
   RETURN_IF_ERROR(failure);
   std::vector<ModelScore> out;
   for (size_t mi = 0; mi < nm; ++mi) {
-    ModelScore sc;
-    sc.model = models[mi];
-    sc.coverage.assign(nl, 0);
-    int64_t points = 0;
-    for (const auto& ps : per_series) {
-      const Acc& a = ps[mi];
-      sc.smape += a.smape;
-      sc.mase += a.mase;
-      sc.rmsse += a.rmsse;
-      sc.forecasts += a.n;
-      points += a.points;
-      for (size_t l = 0; l < a.covered.size(); ++l) sc.coverage[l] += a.covered[l];
-    }
-    if (sc.forecasts > 0) {
-      sc.smape /= static_cast<double>(sc.forecasts);
-      sc.mase /= static_cast<double>(sc.forecasts);
-      sc.rmsse /= static_cast<double>(sc.forecasts);
-      for (double& c : sc.coverage) c /= static_cast<double>(std::max<int64_t>(points, 1));
-    }
-    out.push_back(std::move(sc));
+    internal::ScoreSum total;
+    for (const auto& ps : per_series) total.Merge(ps[mi]);
+    out.push_back(total.Finish(models[mi], nl));
   }
   return out;
 }

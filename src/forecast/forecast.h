@@ -63,6 +63,10 @@ struct ForecastOptions {
 };
 
 Status ValidateForecastOptions(const ForecastOptions& options);
+
+// The seasonal period `options.season` asks for on s: the value itself when
+// > 0, DetectPeriod when -1, DefaultSeason of the spacing when 0.
+int SeasonOf(const Series& s, const ForecastOptions& options);
 const std::vector<std::string>& ModelNames();
 
 struct Forecast {

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "ml/metrics.h"
+#include "forecast/internal.h"
 #include "ml/nn.h"
 
 namespace opspilot::forecast {
@@ -101,7 +101,7 @@ StatusOr<std::vector<Forecast>> ForecastGlobal(const Context& ctx, const std::ve
   RETURN_IF_ERROR(ml::ValidateTrainerOptions(g.trainer));
   if (series.empty()) return InvalidArgument("no series to forecast");
   const int h = o.horizon;
-  const int m = o.season > 0 ? o.season : DefaultSeason(Spacing(series[0]));
+  const int m = SeasonOf(series[0], o);
   const int L = InputSize(g, m, h);
   // 1. Hold out the last h points of every long-enough series: early stopping and interval widths.
   std::vector<std::vector<double>> cut;
@@ -176,15 +176,12 @@ StatusOr<std::vector<Forecast>> ForecastGlobal(const Context& ctx, const std::ve
 StatusOr<ModelScore> EvaluateGlobal(const Context& ctx, const std::vector<Series>& series, const ForecastOptions& o,
                                     int origins, const GlobalOptions& g) {
   if (origins < 1) return InvalidArgument("origins must be >= 1");
-  ModelScore sc;
-  sc.model = "global";
-  sc.coverage.assign(o.levels.size(), 0);
-  int64_t points = 0;
+  internal::ScoreSum sum;
   for (int origin = origins; origin >= 1; --origin) {
     std::vector<Series> train;
     std::vector<std::vector<double>> tests;
     for (const auto& s : series) {
-      const int m = o.season > 0 ? o.season : DefaultSeason(Spacing(s));
+      const int m = SeasonOf(s, o);
       const auto cut = static_cast<long>(s.y.size()) - static_cast<long>(origin) * o.horizon;
       if (cut < std::max<long>(2L * m, 4)) continue;
       Series t;
@@ -196,30 +193,9 @@ StatusOr<ModelScore> EvaluateGlobal(const Context& ctx, const std::vector<Series
     }
     if (train.empty()) continue;
     ASSIGN_OR_RETURN(auto fs, ForecastGlobal(ctx, train, o, g));
-    for (size_t i = 0; i < fs.size(); ++i) {
-      const int m = o.season > 0 ? o.season : DefaultSeason(Spacing(train[i]));
-      const int sm = train[i].y.size() > static_cast<size_t>(m) ? m : 1;
-      sc.smape += ml::Smape(tests[i], fs[i].mean);
-      const double mase = ml::Mase(train[i].y, tests[i], fs[i].mean, sm);
-      const double rmsse = ml::Rmsse(train[i].y, tests[i], fs[i].mean, sm);
-      sc.mase += std::isnan(mase) ? 0 : mase;
-      sc.rmsse += std::isnan(rmsse) ? 0 : rmsse;
-      for (size_t l = 0; l < o.levels.size(); ++l) {
-        for (size_t k = 0; k < tests[i].size(); ++k) {
-          sc.coverage[l] += tests[i][k] >= fs[i].lo[l][k] && tests[i][k] <= fs[i].hi[l][k];
-        }
-      }
-      sc.forecasts++;
-      points += static_cast<int64_t>(tests[i].size());
-    }
+    for (size_t i = 0; i < fs.size(); ++i) sum.Add(train[i].y, tests[i], fs[i], SeasonOf(train[i], o));
   }
-  if (sc.forecasts > 0) {
-    sc.smape /= static_cast<double>(sc.forecasts);
-    sc.mase /= static_cast<double>(sc.forecasts);
-    sc.rmsse /= static_cast<double>(sc.forecasts);
-    for (double& c : sc.coverage) c /= static_cast<double>(std::max<int64_t>(points, 1));
-  }
-  return sc;
+  return sum.Finish("global", o.levels.size());
 }
 
 }  // namespace opspilot::forecast

@@ -9,7 +9,22 @@
 #include <string>
 #include <vector>
 
+#include "forecast/forecast.h"
+
 namespace opspilot::forecast::internal {
+
+// Error sums of a rolling-origin backtest (Evaluate, EvaluateGlobal): add one
+// forecast at a time, merge partial sums, then Finish() gives the means per
+// forecast and the coverage per level over all points.
+struct ScoreSum {
+  double smape = 0, mase = 0, rmsse = 0;
+  std::vector<double> covered;  // per level
+  int64_t n = 0, points = 0;
+  // `history` is the training part; MASE and RMSSE scale by its seasonal naive with period m.
+  void Add(const std::vector<double>& history, const std::vector<double>& test, const Forecast& f, int m);
+  void Merge(const ScoreSum& other);
+  ModelScore Finish(const std::string& model, size_t levels) const;
+};
 
 // A point forecast with a scale per step for normal intervals, or explicit
 // residual quantiles (intermittent models).

@@ -210,6 +210,13 @@ double Lift(std::span<const int> labels, std::span<const double> scores, double 
   return (top_pos / static_cast<double>(top)) / (all_pos / static_cast<double>(idx.size()));
 }
 
+double Median(std::vector<double> v) {
+  if (v.empty()) return std::numeric_limits<double>::quiet_NaN();
+  const auto mid = v.begin() + static_cast<long>(v.size() / 2);
+  std::nth_element(v.begin(), mid, v.end());
+  return *mid;
+}
+
 double Mse(std::span<const double> y, std::span<const double> p) {
   OP_CHECK_EQ(y.size(), p.size());
   if (y.empty()) return kNaN;

@@ -65,6 +65,9 @@ std::vector<CalibrationBin> Reliability(std::span<const int> labels, std::span<c
 double Lift(std::span<const int> labels, std::span<const double> scores, double fraction);
 
 // ---- Regression ----
+// The median (upper median for even sizes, as nth_element picks it); NaN when empty.
+double Median(std::vector<double> values);
+
 double Mse(std::span<const double> y, std::span<const double> pred);
 double Rmse(std::span<const double> y, std::span<const double> pred);
 double Mae(std::span<const double> y, std::span<const double> pred);

@@ -205,6 +205,20 @@ StatusOr<Snapshot> LoadSnapshot(const Context& ctx, Store& store, const Snapshot
   return snap;
 }
 
+std::vector<std::map<std::string, std::string>> JsonStringFields(const Column& column) {
+  std::vector<std::map<std::string, std::string>> out;
+  if (!column.dict) return out;
+  out.resize(static_cast<size_t>(column.dict->size()));
+  for (int32_t c = 0; c < column.dict->size(); ++c) {
+    const nlohmann::json j = nlohmann::json::parse(column.dict->Key(c), nullptr, /*allow_exceptions=*/false);
+    if (!j.is_object()) continue;
+    for (const auto& [k, v] : j.items()) {
+      if (v.is_string()) out[static_cast<size_t>(c)][k] = v.get<std::string>();
+    }
+  }
+  return out;
+}
+
 // The category of each item code ("" where unknown), from the items table.
 std::vector<std::string> ItemCategories(const Snapshot& snap) {
   std::vector<std::string> out(static_cast<size_t>(snap.items->size()));

@@ -13,6 +13,7 @@
 #define OPSPILOT_STORE_SNAPSHOT_H_
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -116,6 +117,11 @@ struct Snapshot {
 };
 
 StatusOr<Snapshot> LoadSnapshot(const Context& ctx, Store& store, const SnapshotSpec& spec);
+
+// The string fields of each distinct value of a JSON column (such as an
+// `attributes` bag), indexed by dictionary code: decode once per value, not
+// per row. Values that are not objects, and non-string fields, give nothing.
+std::vector<std::map<std::string, std::string>> JsonStringFields(const Column& column);
 
 // The category of each item code ("" where unknown or the items table was not loaded).
 std::vector<std::string> ItemCategories(const Snapshot& snap);
