@@ -967,16 +967,9 @@ int Main(int argc, char** argv) {
     }
     std::cout << "order_id,user_id,timestamp,score,reasons\n";
     for (const auto& r : *risky) {
-      std::string reasons;
-      for (const auto& h : r.result.rules) reasons += (reasons.empty() ? "" : "; ") + std::string("rule ") + h.rule;
-      for (const auto& f : r.result.reasons) {
-        char buf[96];
-        std::snprintf(buf, sizeof(buf), "%s=%.4g", f.feature.c_str(), f.value);
-        reasons += (reasons.empty() ? "" : "; ") + std::string(buf);
-      }
       char sc[32];
       std::snprintf(sc, sizeof(sc), "%.4f", r.result.score);
-      std::cout << CsvLine({r.order_id, r.user_id, FormatTimestamp(r.time), sc, reasons}) << "\n";
+      std::cout << CsvLine({r.order_id, r.user_id, FormatTimestamp(r.time), sc, anomaly::ReasonText(r.result)}) << "\n";
     }
     return 0;
   }
@@ -1040,26 +1033,18 @@ int Main(int argc, char** argv) {
     json out = json::array();
     if (!g.json) std::cout << "id,score,flagged,isolation,supervised,reasons\n";
     for (const auto& r : *results) {
-      std::string reasons;
-      for (const auto& h : r.rules) reasons += (reasons.empty() ? "" : "; ") + std::string("rule ") + h.rule;
-      for (const auto& f : r.reasons) {
-        char buf[96];
-        std::snprintf(buf, sizeof(buf), "%s=%.4g", f.feature.c_str(), f.value);
-        reasons += (reasons.empty() ? "" : "; ") + std::string(buf);
-      }
       if (g.json) {
-        json rs = json::array();
-        for (const auto& f : r.reasons) rs.push_back({{"feature", f.feature}, {"value", f.value}, {"weight", f.weight}, {"z", f.z}});
-        json hits = json::array();
-        for (const auto& h : r.rules) hits.push_back({{"rule", h.rule}, {"score", h.score}});
-        out.push_back({{"id", r.id}, {"score", r.score}, {"flagged", r.flagged}, {"isolation", r.isolation},
-                       {"supervised", r.supervised}, {"rules", hits}, {"reasons", rs}});
+        json one = anomaly::ReasonJson(r);
+        one.update({{"id", r.id}, {"score", r.score}, {"flagged", r.flagged}, {"isolation", r.isolation},
+                    {"supervised", r.supervised}});
+        out.push_back(std::move(one));
       } else {
         char sc[32], iso[32], sup[32];
         std::snprintf(sc, sizeof(sc), "%.4f", r.score);
         std::snprintf(iso, sizeof(iso), "%.4f", r.isolation);
         std::snprintf(sup, sizeof(sup), "%.4f", r.supervised);
-        std::cout << CsvLine({r.id, sc, r.flagged ? "1" : "0", iso, r.supervised < 0 ? "" : sup, reasons}) << "\n";
+        std::cout << CsvLine({r.id, sc, r.flagged ? "1" : "0", iso, r.supervised < 0 ? "" : sup, anomaly::ReasonText(r)})
+                  << "\n";
       }
     }
     if (g.json) std::cout << out.dump(2) << "\n";

@@ -50,6 +50,15 @@ std::string PresentedKey(const httplib::Request& req) {
   return req.get_header_value("X-API-Key");
 }
 
+// A JSON timestamp: unix seconds or ISO-8601. Errors name `where` and the field.
+StatusOr<int64_t> TimeFromJson(const json& v, const std::string& where) {
+  if (v.is_number_integer()) return v.get<int64_t>();
+  if (!v.is_string()) return InvalidArgument(where + ": field 'timestamp': expected ISO-8601 or unix seconds");
+  auto t = ParseTimestamp(v.get<std::string>());
+  if (!t.ok()) return InvalidArgument(where + ": field 'timestamp': " + t.status().message());
+  return *t;
+}
+
 }  // namespace
 
 Status ValidateServerOptions(const ServerOptions& o) {
@@ -417,17 +426,9 @@ struct Server::Impl {
         if (!p.is_object() || !p.contains("value") || !p["value"].is_number() || !p.contains("timestamp")) {
           return SendError(res, InvalidArgument(where + ": expected {\"timestamp\", \"value\": number}"));
         }
-        int64_t t = 0;
-        if (p["timestamp"].is_number_integer()) {
-          t = p["timestamp"].get<int64_t>();
-        } else if (p["timestamp"].is_string()) {
-          auto parsed = ParseTimestamp(p["timestamp"].get<std::string>());
-          if (!parsed.ok()) return SendError(res, InvalidArgument(where + ": field 'timestamp': " + parsed.status().message()));
-          t = *parsed;
-        } else {
-          return SendError(res, InvalidArgument(where + ": field 'timestamp': expected ISO-8601 or unix seconds"));
-        }
-        points.emplace_back(t, p["value"].get<double>());
+        auto t = TimeFromJson(p["timestamp"], where);
+        if (!t.ok()) return SendError(res, t.status());
+        points.emplace_back(*t, p["value"].get<double>());
       }
       std::lock_guard<std::mutex> lock(stream_mu);
       StreamState& st = streams[{TenantOf(req), body["series_id"].get<std::string>()}];
@@ -482,15 +483,9 @@ struct Server::Impl {
             if (!v.is_number()) return SendError(res, InvalidArgument(where + ": field '" + k + "': expected a number"));
             (k == "quantity" ? l.quantity : l.unit_price) = v.get<double>();
           } else if (k == "timestamp") {
-            if (v.is_number_integer()) {
-              l.time = v.get<int64_t>();
-            } else if (v.is_string()) {
-              auto t = ParseTimestamp(v.get<std::string>());
-              if (!t.ok()) return SendError(res, InvalidArgument(where + ": field 'timestamp': " + t.status().message()));
-              l.time = *t;
-            } else {
-              return SendError(res, InvalidArgument(where + ": field 'timestamp': expected ISO-8601 or unix seconds"));
-            }
+            auto t = TimeFromJson(v, where);
+            if (!t.ok()) return SendError(res, t.status());
+            l.time = *t;
           } else if (v.is_string()) {
             l.attributes[k] = v.get<std::string>();
           }
