@@ -21,6 +21,7 @@
 #include "analytics/analytics.h"
 #include "analytics/profiles.h"
 #include "analytics/report.h"
+#include "cli/recommend_cmd.h"
 #include "core/context.h"
 #include "core/csv.h"
 #include "core/strings.h"
@@ -33,6 +34,7 @@
 #include "forecast/forecast.h"
 #ifdef OPSPILOT_WITH_TORCH
 #include "forecast/global.h"
+#include "recommend/sasrec.h"
 #endif
 #include "demo/demo_shop.h"
 #include "ml/registry.h"
@@ -489,6 +491,10 @@ int Main(int argc, char** argv) {
   rscore->add_option("--time-col", risk_time_col, "Timestamp column for velocity rules");
   rscore->add_option("--velocity", risk_velocity, "Velocity rule KEY_COLUMN:WINDOW_SECONDS:MAX_COUNT (repeatable)");
   rscore->add_option("--threshold", risk_opts.threshold, "Flag at this combined score")->capture_default_str();
+
+  // recommend
+  cli::RecommendFlags rf;
+  cli::AddRecommendCommands(app, &rf);
 
   // models (registry)
   auto* models = app.add_subcommand("models", "The model registry in <data-dir>/models");
@@ -1085,6 +1091,16 @@ int Main(int argc, char** argv) {
                     alerts_only ? r.alerts.front().c_str() : r.model.c_str());
       }
     }
+    return 0;
+  }
+  if (*rf.cmd) {
+#ifndef OPSPILOT_WITH_TORCH
+    if (cli::RecommendNeedsTorch(rf, g.data_dir)) return Fail(ExecTorchBinary(argv), g.json);
+#else
+    recommend::RegisterTorchModels();
+#endif
+    cli::RecommendEnv env{g.data_dir, g.tenant, g.json, [&g] { return OpenStore(g); }};
+    if (Status st = cli::RunRecommend(ctx, rf, env); !st.ok()) return Fail(st, g.json);
     return 0;
   }
   if (*forecast_cmd) {

@@ -320,14 +320,42 @@ StatusOr<Catalog> ReadCatalog(const std::string& path, Dictionary& items) {
   return c;
 }
 
+std::vector<int32_t> ItemCodeMap(const Dictionary& from, const Dictionary& to) {
+  std::vector<int32_t> map(static_cast<size_t>(from.size()), -1);
+  for (int32_t i = 0; i < from.size(); ++i) map[static_cast<size_t>(i)] = to.Find(from.Key(i));
+  return map;
+}
+
+std::vector<float> EventTypeWeights(const EventLog& ev, const std::map<std::string, float>& weights) {
+  std::vector<float> type_weight(static_cast<size_t>(ev.event_types.size()), 0.f);
+  for (int32_t t = 0; t < ev.event_types.size(); ++t) {
+    auto it = weights.find(ev.event_types.Key(t));
+    if (it != weights.end()) type_weight[static_cast<size_t>(t)] = it->second;
+  }
+  return type_weight;
+}
+
+History HistoryFromEvents(const EventLog& ev, int32_t user, const std::vector<int32_t>& item_map,
+                          const std::vector<float>& type_weight) {
+  History h;
+  if (user < 0 || user >= ev.num_users()) return h;
+  for (int64_t k = ev.user_begin[static_cast<size_t>(user)]; k < ev.user_begin[static_cast<size_t>(user) + 1]; ++k) {
+    const auto kk = static_cast<size_t>(k);
+    if (ev.item[kk] < 0 || static_cast<size_t>(ev.item[kk]) >= item_map.size()) continue;
+    const int32_t i = item_map[static_cast<size_t>(ev.item[kk])];
+    const float w = type_weight[static_cast<size_t>(ev.type[kk])];
+    if (i < 0 || w <= 0) continue;
+    h.items.push_back(i);
+    h.weights.push_back(w);
+    h.times.push_back(ev.time[kk]);
+  }
+  return h;
+}
+
 StatusOr<SnapshotData> FromSnapshot(const Snapshot& snap, const std::map<std::string, float>& event_weights) {
   if (!snap.events) return FailedPrecondition("the snapshot has no events");
   const EventLog& ev = *snap.events;
-  std::vector<float> type_weight(static_cast<size_t>(ev.event_types.size()), 1.f);
-  for (int32_t t = 0; t < ev.event_types.size(); ++t) {
-    auto it = event_weights.find(ev.event_types.Key(t));
-    type_weight[static_cast<size_t>(t)] = it == event_weights.end() ? 0.f : it->second;
-  }
+  const std::vector<float> type_weight = EventTypeWeights(ev, event_weights);
   SnapshotData out;
   InteractionsBuilder b(snap.users, snap.items);
   for (int32_t u = 0; u < ev.num_users(); ++u) {

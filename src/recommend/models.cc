@@ -637,8 +637,10 @@ class AlsModel : public Model {
       return;
     }
     Eigen::Map<const Eigen::VectorXf> xv(x.data(), factors_);
-    Eigen::Map<Eigen::VectorXf> out(scores.data(), static_cast<Eigen::Index>(scores.size()));
-    out.noalias() = items_ * xv;
+    const auto n = std::min<Eigen::Index>(items_.rows(), static_cast<Eigen::Index>(scores.size()));
+    Eigen::Map<Eigen::VectorXf> out(scores.data(), n);
+    out.noalias() = items_.topRows(n) * xv;
+    std::fill(scores.begin() + n, scores.end(), 0.f);
   }
 
   Reason Explain(const History& h, int32_t item) const override {
@@ -1076,6 +1078,10 @@ std::vector<json> TuningGrid(const std::string& name, int max_points) {
     }
   } else if (name == "userknn") {
     for (int k : {20, 50, 100}) g.push_back({{"k", k}});
+  } else if (name == "sasrec") {
+    for (int dim : {32, 64}) {
+      for (double dropout : {0.2, 0.5}) g.push_back({{"dim", dim}, {"dropout", dropout}});
+    }
   } else if (name == "trending") {
     for (double h : {3.0, 14.0, 60.0}) g.push_back({{"half_life_days", h}});
   } else if (name == "hybrid") {

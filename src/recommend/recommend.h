@@ -32,6 +32,7 @@
 
 namespace opspilot {
 struct Snapshot;
+struct EventLog;
 }
 
 namespace opspilot::recommend {
@@ -117,6 +118,15 @@ struct SnapshotData {
 StatusOr<SnapshotData> FromSnapshot(const Snapshot& snap, const std::map<std::string, float>& event_weights);
 std::map<std::string, float> DefaultEventWeights();
 
+// Serving from the store's latest events (so new events count at once):
+// a code map from the snapshot's item dictionary to a model's (-1 where the
+// model does not know the item), weights per event type code, and a user's
+// weighted history from the event log.
+std::vector<int32_t> ItemCodeMap(const Dictionary& from, const Dictionary& to);
+std::vector<float> EventTypeWeights(const EventLog& events, const std::map<std::string, float>& weights);
+History HistoryFromEvents(const EventLog& events, int32_t user, const std::vector<int32_t>& item_map,
+                          const std::vector<float>& type_weight);
+
 // ---------------------------------------------------------------- splits
 
 struct SplitOptions {
@@ -150,8 +160,9 @@ class Model {
   // Hyper-parameters, as accepted by MakeModel.
   virtual nlohmann::json params() const = 0;
   virtual Status Fit(const Context& ctx, const Interactions& train, const Catalog& catalog) = 0;
-  // Writes a score for every item (scores.size() == num_items at fit time;
-  // items unknown to the model get -inf). Thread-safe.
+  // Writes a score for every item: scores.size() may exceed the model's item
+  // count (items added to the dictionary since the fit), and items the model
+  // cannot score get 0 or -inf. Thread-safe.
   virtual void Score(const History& history, std::span<float> scores) const = 0;
   // Why `item` scores for this history.
   virtual Reason Explain(const History& history, int32_t item) const;

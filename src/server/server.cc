@@ -18,6 +18,7 @@
 #include "ml/gbm.h"
 #include "store/snapshot.h"
 #include "ml/registry.h"
+#include "recommend/recommend.h"
 #include "server/auth.h"
 #include "store/ingest.h"
 
@@ -210,12 +211,86 @@ struct Server::Impl {
     return shared;
   }
 
+  // The serving recommendation model of a task, with the tenant's latest
+  // events mapped to its item codes: requests read the freshest history.
+  struct RecServing {
+    std::string task, version;
+    std::shared_ptr<const recommend::Recommender> rec;
+    std::shared_ptr<const Snapshot> snap;
+    std::vector<int32_t> item_map;
+    std::vector<float> type_weight;
+  };
+  std::mutex rec_mu;
+  std::map<std::pair<std::string, std::string>, std::shared_ptr<const RecServing>> rec_cache;
+
+  StatusOr<std::shared_ptr<const RecServing>> Recommending(const httplib::Request& req) {
+    const std::string tenant = TenantOf(req);
+    std::string task = req.has_param("model") ? req.get_param_value("model") : "";
+    if (task.empty()) task = tenant == "default" ? "recommend" : "recommend-" + tenant;
+    if (options.models_dir.empty()) return NotFound("this server has no model registry");
+    ml::ModelRegistry registry(options.models_dir);
+    auto info = registry.Serving(task);
+    if (!info.ok()) {
+      return NotFound("no recommendation model serves task '" + task + "': train one with `opspilot recommend train`");
+    }
+    ASSIGN_OR_RETURN(auto snap, Events(tenant));
+    std::shared_ptr<const RecServing> cached;
+    {
+      std::lock_guard<std::mutex> lock(rec_mu);
+      auto it = rec_cache.find({tenant, task});
+      if (it != rec_cache.end()) cached = it->second;
+    }
+    if (cached && cached->version == info->version && cached->snap == snap) return cached;
+    auto fresh = std::make_shared<RecServing>();
+    fresh->task = task;
+    fresh->version = info->version;
+    if (cached && cached->version == info->version) {
+      fresh->rec = cached->rec;  // only the events changed
+    } else {
+      ASSIGN_OR_RETURN(recommend::Recommender r, recommend::Recommender::Load(info->dir + "/recommender"));
+      fresh->rec = std::make_shared<const recommend::Recommender>(std::move(r));
+    }
+    fresh->snap = snap;
+    if (snap->events) {
+      fresh->item_map = recommend::ItemCodeMap(*snap->items, fresh->rec->items());
+      fresh->type_weight = recommend::EventTypeWeights(*snap->events, recommend::DefaultEventWeights());
+    }
+    std::lock_guard<std::mutex> lock(rec_mu);
+    rec_cache[{tenant, task}] = fresh;
+    return std::shared_ptr<const RecServing>(fresh);
+  }
+
+  // Request options from the query (n, offset, category, exclude, max_per_category, include_seen).
+  static StatusOr<recommend::Request> RecRequest(const httplib::Request& req) {
+    recommend::Request r;
+    auto integer = [&](const char* name, int* out, int lo, int hi) -> Status {
+      if (!req.has_param(name)) return Status::Ok();
+      const std::string v = req.get_param_value(name);
+      char* end = nullptr;
+      const long x = std::strtol(v.c_str(), &end, 10);
+      if (v.empty() || *end != '\0' || x < lo || x > hi) {
+        return InvalidArgument(std::string("query parameter '") + name + "' must be an integer in " + std::to_string(lo) +
+                               ".." + std::to_string(hi));
+      }
+      *out = static_cast<int>(x);
+      return Status::Ok();
+    };
+    RETURN_IF_ERROR(integer("n", &r.n, 1, 1000));
+    RETURN_IF_ERROR(integer("offset", &r.offset, 0, 100000));
+    RETURN_IF_ERROR(integer("max_per_category", &r.max_per_category, 0, 1000));
+    if (req.has_param("category")) r.categories = analytics::SplitList(req.get_param_value("category"));
+    if (req.has_param("exclude")) r.exclude = analytics::SplitList(req.get_param_value("exclude"));
+    if (req.has_param("include_seen")) r.exclude_seen = req.get_param_value("include_seen") != "true";
+    return r;
+  }
+
   // The role a route needs; health needs none.
   static Role Needed(const httplib::Request& req) {
     if (req.path.rfind("/v1/keys", 0) == 0) return Role::kAdmin;
     // Scoring reads a model; it changes nothing.
     if (req.path.rfind("/v1/models/", 0) == 0) return Role::kRead;
     if (req.path == "/v1/risk/score") return Role::kRead;  // scoring posts data but stores nothing
+    if (req.path == "/v1/recommend/session") return Role::kRead;  // recommends for posted items, stores nothing
     if (req.path == "/v1/anomalies/score") return Role::kWrite;  // it advances the series' detector state
     return req.method == "GET" || req.method == "HEAD" ? Role::kRead : Role::kWrite;
   }
@@ -224,6 +299,9 @@ struct Server::Impl {
     const int nthreads = options.threads;
     http.new_task_queue = [nthreads] { return new httplib::ThreadPool(static_cast<size_t>(nthreads)); };
     http.set_payload_max_length(options.max_body_bytes);
+    // Small JSON answers: without TCP_NODELAY, Nagle plus delayed ACKs add ~40 ms
+    // to every keep-alive response.
+    http.set_tcp_nodelay(true);
     http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
       if (req.path == "/healthz") return httplib::Server::HandlerResponse::Unhandled;
       const std::string key = PresentedKey(req);
@@ -307,6 +385,99 @@ struct Server::Impl {
                        {"created_at", k.created_at}, {"revoked", k.revoked}});
       }
       SendJson(res, 200, {{"keys", out}});
+    });
+
+    // Recommendations for a user from their latest events in the store.
+    http.Get(R"(/v1/recommend/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
+      auto rs = Recommending(req);
+      if (!rs.ok()) return SendError(res, rs.status());
+      auto r = RecRequest(req);
+      if (!r.ok()) return SendError(res, r.status());
+      const RecServing& s = **rs;
+      const std::string user = req.matches[1].str();
+      recommend::History h;
+      const int32_t u = s.snap->users->Find(user);
+      if (u >= 0 && s.snap->events) {
+        h = recommend::HistoryFromEvents(*s.snap->events, u, s.item_map, s.type_weight);
+      } else {
+        h = s.rec->HistoryOfUser(user);
+      }
+      auto recs = s.rec->Recommend(h, *r);
+      if (!recs.ok()) return SendError(res, recs.status());
+      SendJson(res, 200, {{"user_id", user}, {"model", s.task}, {"version", s.version},
+                          {"algorithm", s.rec->model().name()}, {"history", h.size()}, {"cold_start", h.empty()},
+                          {"offset", r->offset}, {"items", s.rec->ToJson(*recs)}});
+    });
+
+    // Items similar to an item (the model's answer for a one-item history).
+    http.Get(R"(/v1/similar/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
+      auto rs = Recommending(req);
+      if (!rs.ok()) return SendError(res, rs.status());
+      auto r = RecRequest(req);
+      if (!r.ok()) return SendError(res, r.status());
+      auto recs = (*rs)->rec->Similar(req.matches[1].str(), *r);
+      if (!recs.ok()) return SendError(res, recs.status());
+      SendJson(res, 200, {{"item_id", req.matches[1].str()}, {"model", (*rs)->task}, {"version", (*rs)->version},
+                          {"items", (*rs)->rec->ToJson(*recs)}});
+    });
+
+    // Users whose histories overlap most with a user's.
+    http.Get(R"(/v1/similar-users/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
+      auto rs = Recommending(req);
+      if (!rs.ok()) return SendError(res, rs.status());
+      auto r = RecRequest(req);
+      if (!r.ok()) return SendError(res, r.status());
+      auto users = (*rs)->rec->SimilarUsers(req.matches[1].str(), r->n);
+      if (!users.ok()) return SendError(res, users.status());
+      json out = json::array();
+      for (const auto& [id, sim] : *users) out.push_back({{"user_id", id}, {"similarity", sim}});
+      SendJson(res, 200, {{"user_id", req.matches[1].str()}, {"users", out}});
+    });
+
+    // Session recommendations for an anonymous visitor: {"items": [recent ids], "n", "category", "exclude"}.
+    http.Post("/v1/recommend/session", [this](const httplib::Request& req, httplib::Response& res) {
+      auto rs = Recommending(req);
+      if (!rs.ok()) return SendError(res, rs.status());
+      auto r = RecRequest(req);
+      if (!r.ok()) return SendError(res, r.status());
+      json body = json::parse(req.body, nullptr, false);
+      if (body.is_discarded() || !body.is_object()) return SendError(res, InvalidArgument("body is not a JSON object"));
+      if (!body.contains("items") || !body["items"].is_array()) {
+        return SendError(res, InvalidArgument("body: field 'items': expected an array of item ids"));
+      }
+      std::vector<std::string> ids;
+      for (const auto& x : body["items"]) {
+        if (!x.is_string()) return SendError(res, InvalidArgument("body: field 'items': ids must be strings"));
+        ids.push_back(x.get<std::string>());
+      }
+      auto list = [&](const char* key, std::vector<std::string>* out) -> Status {
+        if (!body.contains(key)) return Status::Ok();
+        const json& v = body[key];
+        if (v.is_string()) {
+          *out = analytics::SplitList(v.get<std::string>());
+          return Status::Ok();
+        }
+        if (!v.is_array()) return InvalidArgument(std::string("body: field '") + key + "': expected a list of strings");
+        out->clear();
+        for (const auto& x : v) {
+          if (!x.is_string()) return InvalidArgument(std::string("body: field '") + key + "': expected strings");
+          out->push_back(x.get<std::string>());
+        }
+        return Status::Ok();
+      };
+      if (Status st = list("category", &r->categories); !st.ok()) return SendError(res, st);
+      if (Status st = list("exclude", &r->exclude); !st.ok()) return SendError(res, st);
+      if (body.contains("n")) {
+        if (!body["n"].is_number_integer() || body["n"].get<int>() < 1 || body["n"].get<int>() > 1000) {
+          return SendError(res, InvalidArgument("body: field 'n': an integer in 1..1000"));
+        }
+        r->n = body["n"].get<int>();
+      }
+      const recommend::History h = (*rs)->rec->HistoryFromItems(ids);
+      auto recs = (*rs)->rec->Recommend(h, *r);
+      if (!recs.ok()) return SendError(res, recs.status());
+      SendJson(res, 200, {{"model", (*rs)->task}, {"version", (*rs)->version}, {"known_items", h.size()},
+                          {"cold_start", h.empty()}, {"items", (*rs)->rec->ToJson(*recs)}});
     });
 
     // Demand forecast of one item (or category with by=category, or by=total with any id).
