@@ -5,6 +5,8 @@
 #include <sys/wait.h>
 
 #include <cstdio>
+#include <filesystem>
+#include <sstream>
 #include <nlohmann/json.hpp>
 
 #include "core/time.h"
@@ -291,6 +293,60 @@ TEST(CliTest, EngineModeForecastInventoryAnomaliesAndRisk) {
   CmdResult risk = Exec(base + "--json risk score --top 3");
   ASSERT_EQ(risk.code, 0) << risk.out;
   EXPECT_TRUE(nlohmann::json::parse(risk.out).contains("orders"));
+}
+
+TEST(CliTest, RecommendFileModeTrainPredictEvaluate) {
+  testing::TempDir d;
+  // MovieLens u.data layout with planted taste: users of genre g rate items i % 5 == g.
+  std::string udata, items = "item_id,title,category,in_stock\n";
+  for (int u = 0; u < 120; ++u) {
+    for (int k = 0; k < 6; ++k) {
+      const int item = (u % 5) + 5 * ((u * 7 + k * 5) % 12);
+      udata += std::to_string(u) + "\t" + std::to_string(item) + "\t" + (k % 4 == 0 ? "2" : "4") + "\t" +
+               std::to_string(880000000 + u * 100 + k) + "\n";
+    }
+  }
+  for (int i = 0; i < 60; ++i) {
+    items += std::to_string(i) + ",Item " + std::to_string(i) + ",g" + std::to_string(i % 5) + "," + (i == 7 ? "0" : "1") + "\n";
+  }
+  const std::string data = d.Write("u.data", udata);
+  const std::string cat = d.Write("items.csv", items);
+  const std::string model = d.file("model");
+  CmdResult r = Exec("-q recommend train --interactions " + data + " --items " + cat +
+                     " --min-value 3 --model ease --params '{\"lambda\": 10}' --out " + model);
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_TRUE(std::filesystem::exists(model + "/model.json"));
+  const std::string users = d.Write("users.csv", "user_id\n2\n3\n");
+  r = Exec("recommend predict --model " + model + " --users " + users + " -k 4 --reasons");
+  ASSERT_EQ(r.code, 0) << r.out;
+  std::istringstream lines(r.out);
+  std::string line;
+  std::getline(lines, line);
+  EXPECT_EQ(line, "user_id,rank,item_id,score,source,reason");
+  int rows = 0;
+  while (std::getline(lines, line)) {
+    std::vector<std::string> fields;
+    std::stringstream ss(line);
+    for (std::string f; std::getline(ss, f, ',');) fields.push_back(f);
+    ASSERT_GE(fields.size(), 6u) << line;
+    const int user = std::stoi(fields[0]), item = std::stoi(fields[2]);
+    EXPECT_EQ(item % 5, user % 5) << "planted taste: " << line;
+    EXPECT_NE(item, 7) << "out of stock";
+    ++rows;
+  }
+  EXPECT_EQ(rows, 8);
+  r = Exec("--json recommend evaluate --interactions " + data + " --min-value 3 --model popular,ease --protocol random");
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_GT(j["results"][1]["metrics"]["recall@10"].get<double>(), 2 * j["results"][0]["metrics"]["recall@10"].get<double>());
+  // Bad input: file, line and field; usage errors.
+  const std::string bad = d.Write("bad.csv", "user_id,item_id,timestamp\nu1,i1,2024-01-01\nu1,i2,soon\n");
+  r = Exec("--json recommend train --interactions " + bad + " --out " + d.file("m2"));
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_NE(r.out.find("bad.csv:3: field 'timestamp'"), std::string::npos) << r.out;
+  EXPECT_FALSE(std::filesystem::exists(d.file("m2")));
+  EXPECT_NE(Exec("recommend train --interactions " + data + " --model nope --out " + d.file("m3")).code, 0);
+  EXPECT_NE(Exec("recommend predict --model " + d.file("none") + " --all").code, 0);
 }
 
 }  // namespace

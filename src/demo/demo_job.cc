@@ -16,6 +16,8 @@
 #include "anomaly/engine.h"
 #include "core/csv.h"
 #include "forecast/engine.h"
+#include "ml/registry.h"
+#include "recommend/recommend.h"
 #include "store/snapshot.h"
 #include "store/store.h"
 
@@ -459,6 +461,98 @@ StatusOr<DemoJobResult> RunDemo(const Context& ctx, const DemoJobOptions& option
     t.summary["risk_top"] = risky.size();
   }
 
+  // Recommendations: a full-ranking evaluation on the last 10% of time, then
+  // the model on all events, registered so `serve` answers /v1/recommend.
+  {
+    std::map<std::string, int> user_taste, item_taste;
+    for (const auto& [file, into] : {std::pair<std::string, std::map<std::string, int>*>{"truth_users.csv", &user_taste},
+                                     {"truth_items.csv", &item_taste}}) {
+      auto src = OpenFileSource((fs::path(shop_dir) / file).string());
+      if (!src.ok()) continue;
+      CsvReader reader(std::move(*src));
+      CsvRecord rec;
+      reader.Next(&rec);
+      const size_t col = file == "truth_users.csv" ? 2 : 1;
+      while (reader.Next(&rec)) {
+        if (rec.num_fields > col && !rec.field(col).empty()) (*into)[std::string(rec.field(0))] = std::atoi(std::string(rec.field(col)).c_str());
+      }
+    }
+    ASSIGN_OR_RETURN(recommend::SnapshotData rd, recommend::FromSnapshot(snap, recommend::DefaultEventWeights()));
+    recommend::SplitOptions so;
+    so.protocol = "temporal";
+    so.validation = false;
+    ASSIGN_OR_RETURN(recommend::Split split, recommend::SplitInteractions(rd.data, so));
+    recommend::EvalOptions eo;
+    eo.ks = {10};
+    t.Line("");
+    t.Line("Recommendations: models fitted before " + FormatDate(*std::max_element(split.train.time.begin(), split.train.time.end())) +
+           ", scored on what users did after (full ranking, " + WithCommas(rd.data.num_items()) + " items):");
+    json rec_eval = json::object();
+    // Taste match: the share of top-10 items in the user's planted taste cluster.
+    auto taste_match = [&](const recommend::Model& m, const recommend::Interactions& data) {
+      double hit = 0, n = 0;
+      std::vector<float> sc(static_cast<size_t>(data.num_items()));
+      for (int32_t u = 0; u < data.num_users() && n < 10000; u += 7) {
+        auto ut = user_taste.find(data.users->Key(u));
+        const recommend::History h = recommend::HistoryOf(data, u);
+        if (ut == user_taste.end() || h.size() < 5) continue;
+        m.Score(h, sc);
+        for (int32_t i : h.items) sc[static_cast<size_t>(i)] = -1e30f;
+        std::vector<int32_t> idx(sc.size());
+        for (size_t i = 0; i < idx.size(); ++i) idx[i] = static_cast<int32_t>(i);
+        std::partial_sort(idx.begin(), idx.begin() + 10, idx.end(),
+                          [&](int32_t a, int32_t b) { return sc[static_cast<size_t>(a)] > sc[static_cast<size_t>(b)]; });
+        for (int r = 0; r < 10; ++r) {
+          auto it = item_taste.find(data.items->Key(idx[static_cast<size_t>(r)]));
+          hit += it != item_taste.end() && it->second == ut->second;
+          n += 1;
+        }
+      }
+      return n > 0 ? hit / n : 0.0;
+    };
+    for (const char* name : {"popular", "itemknn", "ease", "als", "hybrid"}) {
+      ASSIGN_OR_RETURN(auto m, recommend::MakeModel(name));
+      RETURN_IF_ERROR(m->Fit(ctx, split.train, rd.catalog));
+      ASSIGN_OR_RETURN(auto metrics, recommend::Evaluate(ctx, *m, split.train, split.test, eo));
+      const double match = taste_match(*m, split.train);
+      t.Line("  " + std::string(name) + std::string(9 - std::string(name).size(), ' ') + Fmt("recall@10 %.3f", metrics["recall@10"]) + Fmt("  ndcg@10 %.3f", metrics["ndcg@10"]) +
+             Fmt("  items in the user's planted taste %.0f%%", 100 * match));
+      rec_eval[name] = {{"recall@10", metrics["recall@10"]}, {"ndcg@10", metrics["ndcg@10"]}, {"taste_match", match}};
+    }
+    t.summary["recommend_eval"] = rec_eval;
+    auto model = recommend::MakeModel("hybrid");
+    if (!model.ok()) return model.status();
+    RETURN_IF_ERROR((*model)->Fit(ctx, rd.data, rd.catalog));
+    const recommend::Recommender rec(std::move(*model), std::move(rd.data), std::move(rd.catalog), {});
+    ml::ModelRegistry registry((fs::path(result.data_dir) / "models").string());
+    ASSIGN_OR_RETURN(auto info, registry.Register(ctx, "recommend", {{"algorithm", "hybrid"}, {"kind", "recommend"}},
+                                                  [&](const std::string& dir) { return rec.Save(dir + "/recommender"); }));
+    t.Line("Registered the hybrid model as recommend/" + info.version + "; for three users (history from the store):");
+    int shown = 0;
+    json examples = json::array();
+    for (int32_t u = 0; u < rec.users().size() && shown < 3; u += 997) {
+      const recommend::History h = recommend::HistoryOf(rec.train(), u);
+      if (h.size() < 10) continue;
+      recommend::Request req;
+      req.n = 3;
+      req.max_per_category = 2;
+      ASSIGN_OR_RETURN(auto recs, rec.Recommend(h, req));
+      const std::string& uid = rec.users().Key(u);
+      auto ut = user_taste.find(uid);
+      t.Line("  " + uid + " (" + std::to_string(h.size()) + " events, planted taste " +
+             (ut == user_taste.end() ? std::string("?") : std::to_string(ut->second)) + "):");
+      for (const auto& x : recs) {
+        auto it = item_taste.find(rec.items().Key(x.item));
+        t.Line("    " + rec.catalog().Name(rec.items(), x.item) + " [" + rec.catalog().category[static_cast<size_t>(x.item)] +
+               ", taste " + (it == item_taste.end() ? std::string("?") : std::to_string(it->second)) + "] — " +
+               rec.ReasonText(x.reason));
+      }
+      examples.push_back({{"user", uid}, {"items", rec.ToJson(recs)}});
+      ++shown;
+    }
+    t.summary["recommend_examples"] = examples;
+  }
+
   const auto& an = truth["anomalies"];
   t.Line("");
   t.Line("Planted for the capabilities to find (ground truth in " + shop_dir + "/truth.json):");
@@ -489,6 +583,7 @@ StatusOr<DemoJobResult> RunDemo(const Context& ctx, const DemoJobOptions& option
   t.Line("  build/opspilot --data-dir " + result.data_dir + " inventory plan");
   t.Line("  build/opspilot --data-dir " + result.data_dir + " anomaly alerts");
   t.Line("  build/opspilot --data-dir " + result.data_dir + " risk score");
+  t.Line("  build/opspilot --data-dir " + result.data_dir + " recommend show --user u00001");
   t.Line("  build/opspilot --data-dir " + result.data_dir + " serve --port 8080");
   t.summary["data_dir"] = result.data_dir;
   t.summary["events"] = ev.size();

@@ -45,8 +45,15 @@ StatusOr<std::map<std::string, double>> Evaluate(const Context& ctx, const Model
   const int kmax = *std::max_element(o.ks.begin(), o.ks.end());
   const int32_t ni = train.num_items();
   std::vector<int32_t> users;
+  int64_t cold = 0;
   for (size_t u = 0; u < held_out.size(); ++u) {
-    if (!held_out[u].empty()) users.push_back(static_cast<int32_t>(u));
+    if (held_out[u].empty()) continue;
+    const bool no_history = static_cast<int32_t>(u) >= train.num_users() || train.begin[u] == train.begin[u + 1];
+    if (o.skip_cold_users && no_history) {
+      ++cold;
+      continue;
+    }
+    users.push_back(static_cast<int32_t>(u));
   }
   if (users.empty()) return InvalidArgument("evaluate: no user has held-out items");
   if (o.max_users > 0 && static_cast<int64_t>(users.size()) > o.max_users) {
@@ -166,6 +173,7 @@ StatusOr<std::map<std::string, double>> Evaluate(const Context& ctx, const Model
   out["coverage@" + std::to_string(o.ks[0])] = ni > 0 ? static_cast<double>(shown) / ni : 0;
   out["popularity@" + std::to_string(o.ks[0])] = total.pop_at_k / n;
   out["users"] = n;
+  out["cold_users"] = static_cast<double>(cold);
   if (o.sampled_negatives > 0 && total.sampled_n > 0) {
     const std::string pre = "sampled" + std::to_string(o.sampled_negatives) + "_";
     out[pre + "hr@10"] = total.sampled_hr / static_cast<double>(total.sampled_n);

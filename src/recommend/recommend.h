@@ -201,11 +201,14 @@ struct EvalOptions {
   int sampled_negatives = 0;     // > 0: also sampled-negative HR/NDCG (labelled as such)
   uint64_t seed = 42;
   int64_t max_users = 0;         // 0 = all users with held-out items; else an even sample
+  // Users with held-out items but no training history (temporal splits) are
+  // left out and counted as "cold_users": serving gives them popular items.
+  bool skip_cold_users = true;
 };
 
 // Full-ranking metrics by name: recall@K, ndcg@K, hr@K, precision@K, map@K,
 // mrr, coverage@K, popularity@K (mean train popularity of recommended items,
-// relative to the mean item's), users; sampled metrics are "sampled<N>_hr@K" /
+// relative to the mean item's), users, cold_users; sampled metrics are "sampled<N>_hr@K" /
 // "sampled<N>_ndcg@K".
 StatusOr<std::map<std::string, double>> Evaluate(const Context& ctx, const Model& model, const Interactions& train,
                                                  const std::vector<std::vector<int32_t>>& held_out,

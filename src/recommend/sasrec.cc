@@ -571,6 +571,7 @@ void RegisterTorchModels() {
     ASSIGN_OR_RETURN(SasRecOptions o, ParseOptions(params));
     return std::unique_ptr<Model>(std::make_unique<SasRec>(std::move(o)));
   });
+  RegisterMlpRanker();
 }
 
 }  // namespace opspilot::recommend

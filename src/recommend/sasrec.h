@@ -1,4 +1,5 @@
-// The libtorch recommenders. Torch-free header: the models live in sasrec.cc.
+// The libtorch recommenders. Torch-free header: the models live in sasrec.cc
+// and mlp_ranker.cc.
 //
 // "sasrec": SASRec (Kang & McAuley 2018), causal self-attention over the
 // user's latest `max_len` items with learned positions; the item embedding is
@@ -16,14 +17,46 @@
 // windows 1 (training windows of max_len items per user, newest first). The
 // seed, threads and training device come from the Context; scoring runs on
 // the CPU. Score, Explain and UserEmbedding are const and thread-safe.
+//
+// "mlp" (mlp_ranker.cc): the propensity-to-buy ranker of a classic shop, an
+// MLP giving the logit that the user takes the item next. User side: the
+// recency-weighted mean of the learned embeddings of the latest `recent`
+// items (weight = event weight x 0.5^(age / half_life), age in items), the
+// same window's weighted distributions over the catalog's categories and
+// price buckets, and log history length. Item side: learned embedding,
+// category embedding, price-bucket embedding (quantiles of the finite
+// catalog prices; bucket 0 = no price) and log training popularity. Pair:
+// the elementwise product of the two embeddings and the user's share of the
+// item's category and of its price bucket. Trained with binary
+// cross-entropy: each of a user's latest `targets` items against the window
+// before it, with `negatives` sampled items the user does not have
+// (popularity^0.75 or uniform), Adam, early stopping on the held-out last
+// item of 10% of users (NDCG@10 over the whole catalog, seen items not
+// ranked; best epoch kept). The categories are those of the Catalog given to
+// Fit (the 1000 most frequent; others count as none) and are stored with the
+// weights. Scoring folds the user into the first layer and runs the rest
+// over all items at once; an empty history gets log popularity. Explain
+// gives the history item most similar to the item (cosine of the learned
+// embeddings, kind "also_liked"), or, when the item is in the user's top
+// category and removing the category taste lowers its logit more than
+// removing that item, kind "popular_in_category" (because -1).
+// Params (defaults): recent 50, half_life 25, dim 32, hidden [128, 64],
+// dropout 0.2, epochs 30, batch 256 (targets per step), lr 1e-3, l2 0,
+// targets 5, negatives 4, sampling "popularity" | "uniform", patience 5,
+// price_buckets 10 (0 = prices unused). Files: mlp_params.json,
+// mlp_weights.pt. Score and Explain are const and thread-safe.
 #ifndef OPSPILOT_RECOMMEND_SASREC_H_
 #define OPSPILOT_RECOMMEND_SASREC_H_
 
 namespace opspilot::recommend {
 
-// Registers "sasrec" with RegisterModel. Call once at start-up, before
-// MakeModel is asked for it; calling it again re-registers the same factory.
+// Registers "sasrec" and "mlp" with RegisterModel. Call once at start-up,
+// before MakeModel is asked for them; calling it again re-registers the same
+// factories.
 void RegisterTorchModels();
+
+// Registers "mlp" alone (RegisterTorchModels calls it).
+void RegisterMlpRanker();
 
 }  // namespace opspilot::recommend
 

@@ -4,11 +4,18 @@
 #include <httplib.h>
 
 #include <cmath>
+#include <fstream>
+#include <set>
 
 #include <nlohmann/json.hpp>
 
 #include "core/time.h"
+#include "ml/registry.h"
 #include "ml/tabular_job.h"
+#include "recommend/recommend.h"
+#include "recommend/synthetic.h"
+#include "store/ingest.h"
+#include "store/snapshot.h"
 #include "server/auth.h"
 #include "testing/temp_dir.h"
 
@@ -341,6 +348,116 @@ TEST_F(ServerTest, ServesTheRegistrysModelAndSwapsOnPromote) {
   EXPECT_EQ(client_->Post("/v1/models/nope/predict", Auth(reader_), rows, "application/json")->status, 404);
   EXPECT_EQ(client_->Post("/v1/models/churn/predict", Auth(reader_), "[{\"x\": \"abc\"}]", "application/json")->status, 400);
   EXPECT_EQ(client_->Post("/v1/models/churn/predict", {}, rows, "application/json")->status, 401);
+}
+
+TEST_F(ServerTest, RecommendationsFollowTheLatestEventsAndHoldTheirFilters) {
+  recommend::SyntheticOptions so;
+  so.users = 300;
+  so.items = 120;
+  so.genres = 6;
+  so.mean_items_per_user = 15;
+  const recommend::SyntheticData s = recommend::GenerateTaste(so);
+  {
+    std::ofstream ev(dir_.file("events.csv")), it(dir_.file("items.csv"));
+    ev << "user_id,event_type,item_id,timestamp\n";
+    for (int32_t u = 0; u < s.data.num_users(); ++u) {
+      for (int64_t q = s.data.begin[static_cast<size_t>(u)]; q < s.data.begin[static_cast<size_t>(u) + 1]; ++q) {
+        ev << s.data.users->Key(u) << ",purchase," << s.data.items->Key(s.data.item[static_cast<size_t>(q)]) << ","
+           << s.data.time[static_cast<size_t>(q)] << "\n";
+      }
+    }
+    it << "item_id,title,category\n";
+    for (int32_t i = 0; i < s.data.num_items(); ++i) {
+      it << s.data.items->Key(i) << "," << s.catalog.title[static_cast<size_t>(i)] << "," << s.catalog.category[static_cast<size_t>(i)] << "\n";
+    }
+  }
+  IngestOptions io;
+  io.show_progress = false;
+  Ingestor ingestor(*ctx_, *store_, io);
+  IngestReport rep;
+  ASSERT_TRUE(ingestor.IngestFile(Entity::kItems, dir_.file("items.csv"), &rep).ok());
+  ASSERT_TRUE(ingestor.IngestFile(Entity::kEvents, dir_.file("events.csv"), &rep).ok());
+  ASSERT_EQ(rep.rows_rejected, 0);
+  // No model yet: a clear 404.
+  auto r = client_->Get("/v1/recommend/u5", Auth(reader_));
+  ASSERT_EQ(r->status, 404) << r->body;
+  EXPECT_NE(Body(r)["error"]["message"].get<std::string>().find("recommend train"), std::string::npos);
+
+  SnapshotSpec spec;
+  spec.tables = {Entity::kItems};
+  auto snap = LoadSnapshot(*ctx_, *store_, spec);
+  ASSERT_TRUE(snap.ok());
+  auto data = recommend::FromSnapshot(*snap, recommend::DefaultEventWeights());
+  ASSERT_TRUE(data.ok()) << data.status().message();
+  auto rec = recommend::Train(*ctx_, std::move(data->data), std::move(data->catalog), "ease", json{{"lambda", 20.0}}, nullptr);  // small data: light regularisation
+  ASSERT_TRUE(rec.ok());
+  ml::ModelRegistry registry(dir_.file("models"));
+  ASSERT_TRUE(registry.Register(*ctx_, "recommend", {{"algorithm", "ease"}}, [&](const std::string& dir) {
+    return rec->Save(dir + "/recommender");
+  }).ok());
+
+  const int32_t u5 = s.data.users->Find("u5");
+  const auto& genres = s.user_genres[static_cast<size_t>(u5)];
+  std::set<std::string> seen;
+  for (int64_t q = s.data.begin[static_cast<size_t>(u5)]; q < s.data.begin[static_cast<size_t>(u5) + 1]; ++q) {
+    seen.insert(s.data.items->Key(s.data.item[static_cast<size_t>(q)]));
+  }
+  r = client_->Get("/v1/recommend/u5?n=10", Auth(reader_));
+  ASSERT_EQ(r->status, 200) << r->body;
+  json page = Body(r);
+  ASSERT_EQ(page["items"].size(), 10u);
+  EXPECT_EQ(page["history"].get<size_t>(), seen.size());
+  int in_taste = 0;
+  for (const auto& x : page["items"]) {
+    EXPECT_FALSE(seen.count(x["item_id"].get<std::string>()));
+    EXPECT_FALSE(x["reason"].get<std::string>().empty());
+    EXPECT_TRUE(seen.count(x["because"].get<std::string>())) << "the reason is an item the user had";
+    const int g = s.item_genre[static_cast<size_t>(s.data.items->Find(x["item_id"].get<std::string>()))];
+    in_taste += std::find(genres.begin(), genres.end(), g) != genres.end();
+  }
+  EXPECT_GE(in_taste, 6);
+  // Pages are slices of one list.
+  auto second = Body(client_->Get("/v1/recommend/u5?n=5&offset=5", Auth(reader_)));
+  for (int k = 0; k < 5; ++k) EXPECT_EQ(second["items"][k]["item_id"], page["items"][k + 5]["item_id"]);
+  // Category filter and a per-category cap.
+  auto cat = Body(client_->Get("/v1/recommend/u5?n=5&category=genre1,genre2&max_per_category=2", Auth(reader_)));
+  ASSERT_EQ(cat["items"].size(), 4u) << cat.dump();
+  for (const auto& x : cat["items"]) EXPECT_TRUE(x["category"] == "genre1" || x["category"] == "genre2");
+  // A new event counts at once: the top item, once bought, is not recommended again.
+  const std::string top = page["items"][0]["item_id"];
+  ASSERT_EQ(client_->Post("/v1/events", Auth(writer_),
+                          "{\"user_id\":\"u5\",\"event_type\":\"purchase\",\"item_id\":\"" + top +
+                              "\",\"timestamp\":1800000000}\n",
+                          "application/x-ndjson")->status, 200);
+  auto after = Body(client_->Get("/v1/recommend/u5?n=10", Auth(reader_)));
+  EXPECT_EQ(after["history"].get<size_t>(), seen.size() + 1);
+  for (const auto& x : after["items"]) EXPECT_NE(x["item_id"], top);
+  // A user the store has never seen: popular items, labelled as cold start.
+  auto cold = Body(client_->Get("/v1/recommend/stranger?n=3", Auth(reader_)));
+  EXPECT_TRUE(cold["cold_start"].get<bool>());
+  EXPECT_EQ(cold["items"][0]["source"], "popular");
+
+  // Similar items, similar users, session recommendations.
+  auto sim = client_->Get("/v1/similar/i3?n=5", Auth(reader_));
+  ASSERT_EQ(sim->status, 200) << sim->body;
+  const json similar = Body(sim);  // (a range-for over Body(...)[...] would dangle)
+  for (const auto& x : similar["items"]) EXPECT_NE(x["item_id"], "i3");
+  EXPECT_EQ(client_->Get("/v1/similar/nope", Auth(reader_))->status, 404);
+  auto users = Body(client_->Get("/v1/similar-users/u5?n=3", Auth(reader_)));
+  EXPECT_EQ(users["users"].size(), 3u);
+  json session = {{"items", json::array()}, {"n", 5}};
+  const int g = 3;
+  for (int32_t i = 0; i < s.data.num_items() && session["items"].size() < 4; ++i) {
+    if (s.item_genre[static_cast<size_t>(i)] == g) session["items"].push_back(s.data.items->Key(i));
+  }
+  auto sr = client_->Post("/v1/recommend/session", Auth(reader_), session.dump(), "application/json");
+  ASSERT_EQ(sr->status, 200) << sr->body;
+  int same = 0;
+  const json answer = Body(sr);
+  for (const auto& x : answer["items"]) same += s.item_genre[static_cast<size_t>(s.data.items->Find(x["item_id"].get<std::string>()))] == g;
+  EXPECT_GE(same, 3) << session.dump() << answer.dump();
+  EXPECT_EQ(client_->Post("/v1/recommend/session", Auth(reader_), "{\"items\": 3}", "application/json")->status, 400);
+  EXPECT_EQ(client_->Get("/v1/recommend/u5?n=0", Auth(reader_))->status, 400);
 }
 
 }  // namespace

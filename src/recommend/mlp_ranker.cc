@@ -1,0 +1,787 @@
+// "mlp": the propensity-to-buy ranker of a classic shop. Documented in
+// recommend/sasrec.h (the torch-free header of the libtorch recommenders).
+//
+// The first layer of the MLP is a sum of blocks (user side, item side,
+// user x item product, category and price shares), so serving folds the
+// user into it once: the item side is cached after fit/load, the product
+// block becomes one [items, dim] x [dim, hidden] product, and only the layers
+// after the first non-linearity run per (user, item) pair.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <map>
+#include <numeric>
+#include <random>
+
+#include "ml/nn.h"
+#include "recommend/recommend.h"
+#include "recommend/sasrec.h"
+
+namespace opspilot::recommend {
+
+namespace {
+
+constexpr char kParamsFile[] = "mlp_params.json";
+constexpr char kWeightsFile[] = "mlp_weights.pt";
+// Validation users: 10% of those with three or more items, at least this many
+// (where there are twice as many), as sasrec does.
+constexpr int64_t kMinValidUsers = 100;
+// The most frequent categories keep a code of their own; rarer ones share code 0 with "none".
+constexpr int kMaxCategories = 1000;
+constexpr int64_t kCategoryDim = 8;  // learned category embedding
+constexpr int64_t kPriceDim = 4;     // learned price-bucket embedding
+// log1p(history length) / kLengthScale is about 1 at a thousand items.
+constexpr double kLengthScale = 7;
+// Negatives proportional to count^kSamplingPower (word2vec's smoothing).
+constexpr double kSamplingPower = 0.75;
+constexpr int kRejectTries = 8;  // resamples of a negative the user already has
+
+struct MlpRankerOptions {
+  int recent = 50;           // latest history items the user vector reads
+  double half_life = 25;     // recency weight 0.5^(age / half_life), age in items; 0 = equal
+  int dim = 32;              // item embedding size
+  std::vector<int> hidden = {128, 64};  // MLP layer widths
+  double dropout = 0.2;
+  int epochs = 30;           // maximum passes over the training targets
+  int batch = 256;           // targets (each with its negatives) per optimizer step
+  double lr = 1e-3;          // Adam learning rate
+  double l2 = 0;             // Adam weight decay
+  int targets = 5;           // latest items per user used as targets, the items before as history
+  int negatives = 4;         // sampled negatives per target
+  std::string sampling = "popularity";  // popularity (count^0.75) | uniform
+  int patience = 5;          // epochs without a validation gain before stopping; 0 = no hold-out
+  int price_buckets = 10;    // quantile buckets of finite catalog prices; 0 = prices unused
+};
+
+constexpr const char* kKeys[] = {"recent",  "half_life", "dim",     "hidden",    "dropout",
+                                 "epochs",  "batch",     "lr",      "l2",        "targets",
+                                 "negatives", "sampling", "patience", "price_buckets"};
+
+Status Validate(const MlpRankerOptions& o) {
+  if (o.recent < 1 || o.recent > 10000) return InvalidArgument("mlp: recent must be 1..10000");
+  if (!(o.half_life >= 0)) return InvalidArgument("mlp: half_life must be >= 0");
+  if (o.dim < 1 || o.dim > 4096) return InvalidArgument("mlp: dim must be 1..4096");
+  if (o.hidden.empty() || o.hidden.size() > 8)
+    return InvalidArgument("mlp: hidden must list 1..8 layer widths");
+  for (int h : o.hidden) {
+    if (h < 1 || h > 4096) return InvalidArgument("mlp: hidden widths must be 1..4096");
+  }
+  if (!(o.dropout >= 0 && o.dropout < 1)) return InvalidArgument("mlp: dropout must be in [0, 1)");
+  if (o.epochs < 1 || o.epochs > 100000) return InvalidArgument("mlp: epochs must be 1..100000");
+  if (o.batch < 1) return InvalidArgument("mlp: batch must be >= 1");
+  if (!(o.lr > 0)) return InvalidArgument("mlp: lr must be > 0");
+  if (!(o.l2 >= 0)) return InvalidArgument("mlp: l2 must be >= 0");
+  if (o.targets < 1) return InvalidArgument("mlp: targets must be >= 1");
+  if (o.negatives < 1 || o.negatives > 1000) return InvalidArgument("mlp: negatives must be 1..1000");
+  if (o.sampling != "popularity" && o.sampling != "uniform")
+    return InvalidArgument("mlp: sampling must be 'popularity' or 'uniform'");
+  if (o.patience < 0) return InvalidArgument("mlp: patience must be >= 0");
+  if (o.price_buckets < 0 || o.price_buckets > 1000)
+    return InvalidArgument("mlp: price_buckets must be 0..1000");
+  return Status::Ok();
+}
+
+StatusOr<MlpRankerOptions> ParseOptions(const nlohmann::json& p) {
+  MlpRankerOptions o;
+  if (p.is_null()) return o;
+  if (!p.is_object()) return InvalidArgument("mlp: params must be a JSON object");
+  for (const auto& [key, value] : p.items()) {
+    if (std::find(std::begin(kKeys), std::end(kKeys), key) == std::end(kKeys)) {
+      std::string known;
+      for (const char* k : kKeys) known += std::string(known.empty() ? "" : ", ") + k;
+      return InvalidArgument("mlp: unknown param '" + key + "' (known: " + known + ")");
+    }
+  }
+  try {
+    o.recent = p.value("recent", o.recent);
+    o.half_life = p.value("half_life", o.half_life);
+    o.dim = p.value("dim", o.dim);
+    o.hidden = p.value("hidden", o.hidden);
+    o.dropout = p.value("dropout", o.dropout);
+    o.epochs = p.value("epochs", o.epochs);
+    o.batch = p.value("batch", o.batch);
+    o.lr = p.value("lr", o.lr);
+    o.l2 = p.value("l2", o.l2);
+    o.targets = p.value("targets", o.targets);
+    o.negatives = p.value("negatives", o.negatives);
+    o.sampling = p.value("sampling", o.sampling);
+    o.patience = p.value("patience", o.patience);
+    o.price_buckets = p.value("price_buckets", o.price_buckets);
+  } catch (const nlohmann::json::exception& e) {
+    return InvalidArgument(std::string("mlp: bad params: ") + e.what());
+  }
+  RETURN_IF_ERROR(Validate(o));
+  return o;
+}
+
+nlohmann::json ToJson(const MlpRankerOptions& o) {
+  return {{"recent", o.recent},       {"half_life", o.half_life},
+          {"dim", o.dim},             {"hidden", o.hidden},
+          {"dropout", o.dropout},     {"epochs", o.epochs},
+          {"batch", o.batch},         {"lr", o.lr},
+          {"l2", o.l2},               {"targets", o.targets},
+          {"negatives", o.negatives}, {"sampling", o.sampling},
+          {"patience", o.patience},   {"price_buckets", o.price_buckets}};
+}
+
+// What the network reads of a history: its latest `recent` usable items with
+// weights (event weight x recency, summing to 1) and the scaled log length.
+struct Window {
+  std::vector<int32_t> items;
+  std::vector<float> weights;
+  float length = 0;
+};
+
+// Items outside [0, num_items) (added since the fit) and events of weight <= 0 are skipped.
+Window MakeWindow(std::span<const int32_t> items, std::span<const float> weights,
+                  const MlpRankerOptions& o, int32_t num_items) {
+  Window w;
+  int64_t usable = 0;
+  double total = 0;
+  const bool weighted = weights.size() == items.size();
+  for (size_t k = items.size(); k-- > 0;) {
+    const int32_t item = items[k];
+    const float ev = weighted ? weights[k] : 1.f;
+    if (item < 0 || item >= num_items || !(ev > 0) || !std::isfinite(ev)) continue;
+    ++usable;
+    if (w.items.size() >= static_cast<size_t>(o.recent)) continue;
+    const double age = static_cast<double>(w.items.size());
+    const double x = ev * (o.half_life > 0 ? std::exp2(-age / o.half_life) : 1.0);
+    w.items.push_back(item);
+    w.weights.push_back(static_cast<float>(x));
+    total += x;
+  }
+  for (float& x : w.weights) x = static_cast<float>(x / total);
+  w.length = static_cast<float>(std::log1p(static_cast<double>(usable)) / kLengthScale);
+  return w;
+}
+
+// Windows as padded tensors: items [R, L] (padding item 0 with weight 0),
+// weights [R, L], lengths [R].
+struct UserBatch {
+  torch::Tensor items, weights, lengths;
+};
+
+UserBatch ToBatch(const std::vector<Window>& ws, int L) {
+  const auto r = static_cast<int64_t>(ws.size());
+  std::vector<int64_t> items(static_cast<size_t>(r * L), 0);
+  std::vector<float> weights(static_cast<size_t>(r * L), 0), lengths;
+  for (size_t i = 0; i < ws.size(); ++i) {
+    std::copy(ws[i].items.begin(), ws[i].items.end(), items.begin() + static_cast<ptrdiff_t>(i * L));
+    std::copy(ws[i].weights.begin(), ws[i].weights.end(),
+              weights.begin() + static_cast<ptrdiff_t>(i * L));
+    lengths.push_back(ws[i].length);
+  }
+  return {torch::tensor(items, torch::kLong).view({r, L}),
+          torch::tensor(weights, torch::kFloat).view({r, L}), torch::tensor(lengths, torch::kFloat)};
+}
+
+// The user side of the first layer for R users.
+struct UserSide {
+  torch::Tensor emb;         // [R, dim] weighted mean of the window's item embeddings
+  torch::Tensor categories;  // [R, C] weighted category distribution of the window
+  torch::Tensor prices;      // [R, P] weighted price-bucket distribution of the window
+  torch::Tensor part;        // [R, hidden0] the user block of the first layer, with its bias
+};
+
+class MlpRankerNetImpl : public torch::nn::Module {
+ public:
+  // categories and prices count codes, 0 included (no category / no price).
+  MlpRankerNetImpl(const MlpRankerOptions& o, int64_t num_items, int64_t categories, int64_t prices)
+      : dim_(o.dim) {
+    namespace tnn = torch::nn;
+    const int64_t h = o.hidden[0];
+    items_ = register_module("items", tnn::Embedding(num_items, o.dim));
+    category_ = register_module("category", tnn::Embedding(categories, kCategoryDim));
+    price_ = register_module("price", tnn::Embedding(prices, kPriceDim));
+    user_in_ = register_module("user_in", tnn::Linear(o.dim + categories + prices + 1, h));
+    item_in_ = register_module(
+        "item_in",
+        tnn::Linear(tnn::LinearOptions(o.dim + kCategoryDim + kPriceDim + 1, h).bias(false)));
+    cross_in_ = register_module("cross_in", tnn::Linear(tnn::LinearOptions(o.dim, h).bias(false)));
+    share_in_ = register_module("share_in", tnn::Linear(tnn::LinearOptions(2, h).bias(false)));
+    dropout_ = register_module("dropout", tnn::Dropout(o.dropout));
+    ml::nn::MlpOptions m;
+    m.in = h;
+    m.out = 1;
+    m.hidden.assign(o.hidden.begin() + 1, o.hidden.end());
+    m.dropout = o.dropout;
+    head_ = register_module("head", ml::nn::Mlp(m));
+    item_category_ = register_buffer("item_category", torch::zeros({num_items}, torch::kLong));
+    item_price_ = register_buffer("item_price", torch::zeros({num_items}, torch::kLong));
+    item_popularity_ = register_buffer("item_popularity", torch::zeros({num_items}));
+    // Small embeddings: Adam's steps are then large relative to them from the start.
+    torch::NoGradGuard ng;
+    items_->weight.normal_(0, 0.1);
+    category_->weight.normal_(0, 0.1);
+    price_->weight.normal_(0, 0.1);
+  }
+
+  // keep_categories [R] (optional) scales each row's category distribution (Explain's ablation).
+  UserSide User(const UserBatch& b, const torch::Tensor& keep_categories = {}) {
+    const int64_t r = b.items.size(0), l = b.items.size(1);
+    const auto flat = b.items.reshape({-1});
+    UserSide u;
+    u.emb = (items_->weight.index_select(0, flat).view({r, l, dim_}) * b.weights.unsqueeze(2)).sum(1);
+    u.categories = torch::zeros({r, category_->weight.size(0)}, b.weights.options())
+                       .scatter_add_(1, item_category_.index_select(0, flat).view({r, l}), b.weights);
+    if (keep_categories.defined()) u.categories = u.categories * keep_categories.unsqueeze(1);
+    u.prices = torch::zeros({r, price_->weight.size(0)}, b.weights.options())
+                   .scatter_add_(1, item_price_.index_select(0, flat).view({r, l}), b.weights);
+    u.part = user_in_(torch::cat({u.emb, u.categories, u.prices, b.lengths.unsqueeze(1)}, 1));
+    return u;
+  }
+
+  // The item block of the first layer for all items, [num_items, hidden0].
+  torch::Tensor ItemPart() {
+    return item_in_(torch::cat({items_->weight, category_(item_category_), price_(item_price_),
+                                item_popularity_.unsqueeze(1)},
+                               1));
+  }
+
+  // Logits of (user row, item) pairs: rows and items are [M] int64.
+  torch::Tensor Logits(const UserSide& u, const torch::Tensor& rows, const torch::Tensor& items) {
+    const auto cats = item_category_.index_select(0, items);
+    const auto prices = item_price_.index_select(0, items);
+    const auto e = items_(items);
+    const auto item_part = item_in_(torch::cat(
+        {e, category_(cats), price_(prices), item_popularity_.index_select(0, items).unsqueeze(1)},
+        1));
+    const auto shares =
+        torch::stack({u.categories.index({rows, cats}), u.prices.index({rows, prices})}, 1);
+    const auto h = u.part.index_select(0, rows) + item_part +
+                   cross_in_(u.emb.index_select(0, rows) * e) + share_in_(shares);
+    return head_(dropout_(torch::relu(h))).squeeze(1);
+  }
+
+  // Logits of user `row` against every item, [num_items]; item_part from
+  // ItemPart(). REQUIRES: eval mode (no dropout here).
+  torch::Tensor ScoreAll(const UserSide& u, int64_t row, const torch::Tensor& item_part) {
+    // (u * e) W^T = e (W * u)^T: the user folded into the product block.
+    const auto folded = cross_in_->weight * u.emb[row].unsqueeze(0);  // [hidden0, dim]
+    auto h = torch::addmm(item_part, items_->weight, folded.t());
+    h.add_(u.part[row]);
+    h.addr_(u.categories[row].index_select(0, item_category_), share_in_->weight.select(1, 0));
+    h.addr_(u.prices[row].index_select(0, item_price_), share_in_->weight.select(1, 1));
+    return head_(h.relu_()).view({-1});
+  }
+
+  const torch::Tensor& item_embeddings() const { return items_->weight; }
+  torch::Tensor& item_category() { return item_category_; }
+  torch::Tensor& item_price() { return item_price_; }
+  torch::Tensor& item_popularity() { return item_popularity_; }
+  int64_t categories() const { return category_->weight.size(0); }
+  int64_t prices() const { return price_->weight.size(0); }
+
+ private:
+  int64_t dim_;
+  torch::nn::Embedding items_{nullptr}, category_{nullptr}, price_{nullptr};
+  torch::nn::Linear user_in_{nullptr}, item_in_{nullptr}, cross_in_{nullptr}, share_in_{nullptr};
+  torch::nn::Dropout dropout_{nullptr};
+  ml::nn::Mlp head_{nullptr};
+  torch::Tensor item_category_, item_price_, item_popularity_;
+};
+TORCH_MODULE(MlpRankerNet);
+
+// Category codes by item: the kMaxCategories most frequent non-empty
+// categories get 1.. (by count, then name); the rest and "" get 0.
+std::vector<int64_t> CategoryCodes(const Catalog& catalog, int32_t num_items, int64_t* count) {
+  std::vector<int64_t> code(static_cast<size_t>(num_items), 0);
+  const size_t n = std::min(catalog.category.size(), static_cast<size_t>(num_items));
+  std::map<std::string, int64_t> items_in;
+  for (size_t i = 0; i < n; ++i) {
+    if (!catalog.category[i].empty()) ++items_in[catalog.category[i]];
+  }
+  std::vector<std::pair<int64_t, std::string>> order;
+  for (const auto& [name, c] : items_in) order.emplace_back(-c, name);
+  std::sort(order.begin(), order.end());
+  if (order.size() > static_cast<size_t>(kMaxCategories)) order.resize(kMaxCategories);
+  std::map<std::string, int64_t> codes;
+  for (size_t k = 0; k < order.size(); ++k) codes[order[k].second] = static_cast<int64_t>(k) + 1;
+  for (size_t i = 0; i < n; ++i) {
+    auto it = codes.find(catalog.category[i]);
+    if (it != codes.end()) code[i] = it->second;
+  }
+  *count = static_cast<int64_t>(codes.size()) + 1;
+  return code;
+}
+
+// Price codes by item: 1..buckets by quantile of the finite catalog prices, 0 without a price.
+std::vector<int64_t> PriceCodes(const Catalog& catalog, int32_t num_items, int buckets,
+                                int64_t* count) {
+  std::vector<int64_t> code(static_cast<size_t>(num_items), 0);
+  const size_t n = std::min(catalog.price.size(), static_cast<size_t>(num_items));
+  std::vector<float> finite;
+  for (size_t i = 0; i < n; ++i) {
+    if (std::isfinite(catalog.price[i])) finite.push_back(catalog.price[i]);
+  }
+  *count = 1;
+  if (buckets < 1 || finite.empty()) return code;
+  std::sort(finite.begin(), finite.end());
+  std::vector<float> edges;  // upper bounds of buckets 1..buckets-1
+  for (int b = 1; b < buckets; ++b) {
+    edges.push_back(finite[finite.size() * static_cast<size_t>(b) / static_cast<size_t>(buckets)]);
+  }
+  for (size_t i = 0; i < n; ++i) {
+    if (!std::isfinite(catalog.price[i])) continue;
+    code[i] = 1 + (std::upper_bound(edges.begin(), edges.end(), catalog.price[i]) - edges.begin());
+  }
+  *count = buckets + 1;
+  return code;
+}
+
+using State = std::vector<std::pair<std::string, torch::Tensor>>;
+
+State Snapshot(torch::nn::Module& m) {
+  torch::NoGradGuard ng;
+  State s;
+  for (const auto& p : m.named_parameters()) s.emplace_back(p.key(), p.value().detach().clone());
+  return s;
+}
+
+void Restore(torch::nn::Module& m, const State& s) {
+  torch::NoGradGuard ng;
+  auto params = m.named_parameters();
+  for (const auto& [k, v] : s) params[k].copy_(v);
+}
+
+// Held-out users for early stopping: the window before their last item, that
+// item, and the items they have (not ranked).
+struct ValidSet {
+  std::vector<Window> windows;
+  std::vector<int64_t> target;
+  std::vector<torch::Tensor> seen;
+};
+
+// Mean NDCG@10 of the held-out items over the full catalog.
+double ValidNdcg(MlpRankerNet& net, const ValidSet& valid, int L, torch::Device device) {
+  torch::NoGradGuard ng;
+  net->eval();
+  const auto item_part = net->ItemPart();
+  double sum = 0;
+  constexpr size_t kRows = 256;  // users per user-side batch
+  for (size_t b = 0; b < valid.windows.size(); b += kRows) {
+    const size_t e = std::min(valid.windows.size(), b + kRows);
+    UserBatch batch = ToBatch(
+        std::vector<Window>(valid.windows.begin() + static_cast<ptrdiff_t>(b),
+                            valid.windows.begin() + static_cast<ptrdiff_t>(e)),
+        L);
+    batch = {batch.items.to(device), batch.weights.to(device), batch.lengths.to(device)};
+    const UserSide u = net->User(batch);
+    for (size_t i = b; i < e; ++i) {
+      auto s = net->ScoreAll(u, static_cast<int64_t>(i - b), item_part);
+      const auto own = s[valid.target[i]].clone();
+      s.index_fill_(0, valid.seen[i].to(device), -std::numeric_limits<float>::infinity());
+      const auto rank = s.gt(own).sum().item<int64_t>();
+      if (rank < 10) sum += 1.0 / std::log2(static_cast<double>(rank) + 2);
+    }
+  }
+  net->train();
+  return sum / static_cast<double>(std::max<size_t>(valid.windows.size(), 1));
+}
+
+class MlpRanker final : public Model {
+ public:
+  explicit MlpRanker(MlpRankerOptions o) : o_(std::move(o)) {}
+
+  std::string name() const override { return "mlp"; }
+  nlohmann::json params() const override { return ToJson(o_); }
+  Status Fit(const Context& ctx, const Interactions& train, const Catalog& catalog) override;
+  void Score(const History& history, std::span<float> scores) const override;
+  Reason Explain(const History& history, int32_t item) const override;
+  Status Save(const std::string& dir) const override;
+  Status Load(const std::string& dir) override;
+  double fit_flops() const override { return fit_flops_; }
+
+ private:
+  Window WindowOf(const History& h) const {
+    return MakeWindow(h.items, h.weights, o_, num_items_);
+  }
+  // Serving state: eval mode, CPU, the item side of the first layer and unit embeddings cached.
+  void Finish();
+
+  MlpRankerOptions o_;
+  int32_t num_items_ = 0;
+  MlpRankerNet net_{nullptr};
+  torch::Tensor item_part_;                 // [num_items, hidden0]
+  std::vector<float> item_unit_;            // num_items x dim, unit rows (Explain's cosine)
+  std::vector<int64_t> item_category_;      // category code per item
+  double fit_flops_ = 0;
+};
+
+Status MlpRanker::Fit(const Context& ctx, const Interactions& train, const Catalog& catalog) {
+  RETURN_IF_ERROR(Validate(o_));
+  const int32_t num_items = train.num_items();
+  if (num_items < 1) return InvalidArgument("mlp: no items to train on");
+  ASSIGN_OR_RETURN(torch::Device device, ml::nn::DeviceOf(ctx));
+  const int L = o_.recent;
+  const int K = o_.negatives;
+  std::mt19937_64 rng(ctx.seed());
+
+  int64_t categories = 0, prices = 0;
+  const std::vector<int64_t> item_category = CategoryCodes(catalog, num_items, &categories);
+  const std::vector<int64_t> item_price = PriceCodes(catalog, num_items, o_.price_buckets, &prices);
+  std::vector<float> counts(static_cast<size_t>(num_items), 0);
+  for (int32_t item : train.item) {
+    if (item < 0 || item >= num_items) return InvalidArgument("mlp: item code out of range");
+    counts[static_cast<size_t>(item)] += 1;
+  }
+  const float max_count = *std::max_element(counts.begin(), counts.end());
+  std::vector<float> popularity(counts.size());
+  for (size_t i = 0; i < counts.size(); ++i) {
+    popularity[i] = static_cast<float>(std::log1p(counts[i]) / std::log1p(std::max(max_count, 1.f)));
+  }
+
+  // Hold out the last item of a sample of users for early stopping.
+  std::vector<int32_t> eligible;
+  for (int32_t u = 0; u < train.num_users(); ++u) {
+    if (train.begin[u + 1] - train.begin[u] >= 3) eligible.push_back(u);
+  }
+  std::vector<uint8_t> held(static_cast<size_t>(train.num_users()), 0);
+  const auto n_eligible = static_cast<int64_t>(eligible.size());
+  const int64_t n_valid =
+      o_.patience > 0 ? std::min(n_eligible / 2, std::max(n_eligible / 10, kMinValidUsers)) : 0;
+  if (n_valid >= 10) {
+    std::shuffle(eligible.begin(), eligible.end(), rng);
+    for (int64_t i = 0; i < n_valid; ++i) held[static_cast<size_t>(eligible[static_cast<size_t>(i)])] = 1;
+  }
+
+  // Training rows: per user, each of the latest `targets` items (after the
+  // first) against the window of the items before it.
+  std::vector<int32_t> row_items;  // R x L, padding 0
+  std::vector<float> row_weights;  // R x L, padding 0
+  std::vector<float> row_lengths;
+  std::vector<int64_t> row_target;
+  std::vector<int32_t> row_user;
+  std::vector<std::vector<int32_t>> owned(static_cast<size_t>(train.num_users()));  // sorted distinct
+  ValidSet valid;
+  const bool weighted = train.weight.size() == train.item.size();
+  for (int32_t u = 0; u < train.num_users(); ++u) {
+    const auto b = static_cast<size_t>(train.begin[u]);
+    const auto m = static_cast<size_t>(train.begin[u + 1] - train.begin[u]);
+    const std::span<const int32_t> seq(train.item.data() + b, m);
+    const std::span<const float> w =
+        weighted ? std::span<const float>(train.weight.data() + b, m) : std::span<const float>();
+    auto& own = owned[static_cast<size_t>(u)];
+    own.assign(seq.begin(), seq.end());
+    std::sort(own.begin(), own.end());
+    own.erase(std::unique(own.begin(), own.end()), own.end());
+    size_t end = m;
+    if (held[static_cast<size_t>(u)]) {
+      end = m - 1;
+      valid.windows.push_back(MakeWindow(seq.first(end), w.empty() ? w : w.first(end), o_, num_items));
+      valid.target.push_back(seq[end]);
+      std::vector<int64_t> seen(seq.begin(), seq.begin() + static_cast<ptrdiff_t>(end));
+      valid.seen.push_back(torch::tensor(seen, torch::kLong));
+    }
+    const size_t first = end > static_cast<size_t>(o_.targets) ? end - static_cast<size_t>(o_.targets) : 1;
+    for (size_t t = first; t < end; ++t) {
+      const Window win = MakeWindow(seq.first(t), w.empty() ? w : w.first(t), o_, num_items);
+      if (win.items.empty()) continue;
+      const size_t at = row_items.size();
+      row_items.resize(at + static_cast<size_t>(L), 0);
+      row_weights.resize(at + static_cast<size_t>(L), 0);
+      std::copy(win.items.begin(), win.items.end(), row_items.begin() + static_cast<ptrdiff_t>(at));
+      std::copy(win.weights.begin(), win.weights.end(), row_weights.begin() + static_cast<ptrdiff_t>(at));
+      row_lengths.push_back(win.length);
+      row_target.push_back(seq[t]);
+      row_user.push_back(u);
+    }
+  }
+  const auto rows = static_cast<int64_t>(row_target.size());
+  if (rows == 0) return InvalidArgument("mlp: no user has two or more interactions");
+
+  std::vector<double> sample_weight(static_cast<size_t>(num_items), 1.0);
+  if (o_.sampling == "popularity" && max_count > 0) {
+    for (size_t i = 0; i < counts.size(); ++i) sample_weight[i] = std::pow(counts[i], kSamplingPower);
+  }
+  std::discrete_distribution<int32_t> sampler(sample_weight.begin(), sample_weight.end());
+
+  ml::nn::SetUpTorch(ctx);  // initial weights follow the seed
+  try {
+    MlpRankerNet net(o_, num_items, categories, prices);
+    {
+      torch::NoGradGuard ng;
+      net->item_category().copy_(torch::tensor(item_category, torch::kLong));
+      net->item_price().copy_(torch::tensor(item_price, torch::kLong));
+      net->item_popularity().copy_(torch::tensor(popularity, torch::kFloat));
+    }
+    net->to(device);
+    const auto all_items = torch::from_blob(row_items.data(), {rows, L}, torch::kInt).clone();
+    const auto all_weights = torch::from_blob(row_weights.data(), {rows, L}, torch::kFloat).clone();
+    const auto all_lengths = torch::tensor(row_lengths, torch::kFloat);
+    const auto all_targets = torch::tensor(row_target, torch::kLong);
+    torch::optim::Adam opt(net->parameters(), torch::optim::AdamOptions(o_.lr).weight_decay(o_.l2));
+
+    // Multiply-adds per target row and per scored pair, forward; backward doubles them.
+    const double h0 = o_.hidden[0];
+    double head = 0;
+    for (size_t k = 1; k < o_.hidden.size(); ++k) head += o_.hidden[k - 1] * o_.hidden[k];
+    head += o_.hidden.back();
+    const double per_row = (o_.dim + categories + prices + 1) * h0 + 3.0 * L * o_.dim;
+    const double per_pair = (2.0 * o_.dim + kCategoryDim + kPriceDim + 3) * h0 + head;
+    const double epoch_flops = 3 * 2 * static_cast<double>(rows) * (per_row + (1 + K) * per_pair);
+
+    double best = -1;
+    int best_epoch = 0, since_best = 0, epochs_run = 0;
+    State best_state;
+    std::vector<int64_t> order(static_cast<size_t>(rows));
+    std::vector<int64_t> negatives(static_cast<size_t>(rows * K));
+    auto progress = ctx.StartProgress("mlp", o_.epochs, "epochs");
+    for (int epoch = 0; epoch < o_.epochs; ++epoch) {
+      const auto start = std::chrono::steady_clock::now();
+      // Fresh negatives each epoch, resampled (a few times) when the user has the item.
+      for (int64_t r = 0; r < rows; ++r) {
+        const auto& own = owned[static_cast<size_t>(row_user[static_cast<size_t>(r)])];
+        for (int k = 0; k < K; ++k) {
+          int32_t item = sampler(rng);
+          for (int tries = 0; tries < kRejectTries && std::binary_search(own.begin(), own.end(), item); ++tries) {
+            item = sampler(rng);
+          }
+          negatives[static_cast<size_t>(r * K + k)] = item;
+        }
+      }
+      const auto all_negatives = torch::tensor(negatives, torch::kLong).view({rows, K});
+      std::iota(order.begin(), order.end(), 0);
+      std::shuffle(order.begin(), order.end(), rng);
+      const torch::Tensor index = torch::tensor(order, torch::kLong);
+      net->train();
+      double total = 0;
+      int64_t seen = 0;
+      for (int64_t b = 0; b < rows; b += o_.batch) {
+        const auto idx = index.slice(0, b, std::min(rows, b + o_.batch));
+        const int64_t n = idx.size(0);
+        const UserBatch batch{all_items.index_select(0, idx).to(torch::kLong).to(device),
+                              all_weights.index_select(0, idx).to(device),
+                              all_lengths.index_select(0, idx).to(device)};
+        const auto local = torch::arange(n, torch::kLong);
+        const auto pair_rows = torch::cat({local, local.repeat_interleave(K)}).to(device);
+        const auto pair_items =
+            torch::cat({all_targets.index_select(0, idx), all_negatives.index_select(0, idx).view({-1})})
+                .to(device);
+        const auto labels = torch::cat({torch::ones({n}), torch::zeros({n * K})}).to(device);
+        opt.zero_grad();
+        const UserSide u = net->User(batch);
+        const auto loss = torch::binary_cross_entropy_with_logits(net->Logits(u, pair_rows, pair_items), labels);
+        loss.backward();
+        torch::nn::utils::clip_grad_norm_(net->parameters(), 5.0);
+        opt.step();
+        total += loss.item<double>() * static_cast<double>(n);
+        seen += n;
+      }
+      ++epochs_run;
+      double ndcg = std::numeric_limits<double>::quiet_NaN();
+      bool stop = false;
+      if (!valid.windows.empty()) {
+        ndcg = ValidNdcg(net, valid, L, device);
+        if (ndcg > best + 1e-9) {
+          best = ndcg;
+          best_epoch = epoch + 1;
+          best_state = Snapshot(*net);
+          since_best = 0;
+        } else {
+          stop = ++since_best >= o_.patience;
+        }
+      }
+      ctx.logger().Info(
+          "mlp epoch",
+          {{"epoch", epoch + 1},
+           {"loss", total / static_cast<double>(std::max<int64_t>(seen, 1))},
+           {"valid_ndcg@10", ndcg},
+           {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()}});
+      progress->Update(epoch + 1);
+      if (stop) break;
+    }
+    progress->Finish();
+    if (!best_state.empty()) Restore(*net, best_state);
+    if (!valid.windows.empty()) {
+      ctx.logger().Info("mlp fitted", {{"best_epoch", best_epoch}, {"valid_ndcg@10", best}});
+    }
+    fit_flops_ = epoch_flops * epochs_run;
+    num_items_ = num_items;
+    net_ = net;
+    Finish();
+  } catch (const c10::Error& e) {
+    return Internal(std::string("mlp: torch: ") + e.what_without_backtrace());
+  }
+  return Status::Ok();
+}
+
+void MlpRanker::Finish() {
+  torch::NoGradGuard ng;
+  net_->eval();
+  net_->to(torch::kCPU);
+  item_part_ = net_->ItemPart().contiguous();
+  const auto unit = torch::nn::functional::normalize(
+                        net_->item_embeddings(), torch::nn::functional::NormalizeFuncOptions().dim(1))
+                        .contiguous();
+  item_unit_.assign(unit.data_ptr<float>(), unit.data_ptr<float>() + unit.numel());
+  const auto cats = net_->item_category().contiguous();
+  item_category_.assign(cats.data_ptr<int64_t>(), cats.data_ptr<int64_t>() + cats.numel());
+}
+
+void MlpRanker::Score(const History& history, std::span<float> scores) const {
+  std::fill(scores.begin(), scores.end(), -std::numeric_limits<float>::infinity());
+  if (!net_) return;
+  const auto n = static_cast<int64_t>(std::min(scores.size(), static_cast<size_t>(num_items_)));
+  auto out = torch::from_blob(scores.data(), {n}, torch::kFloat);
+  torch::NoGradGuard ng;
+  const Window w = WindowOf(history);
+  if (w.items.empty()) {
+    // Nothing to read a user from: the most frequent training items first.
+    out.copy_(net_.ptr()->item_popularity().slice(0, 0, n));
+    return;
+  }
+  const UserSide u = net_.ptr()->User(ToBatch({w}, o_.recent));
+  out.copy_(net_.ptr()->ScoreAll(u, 0, item_part_).slice(0, 0, n));
+}
+
+// The reason is the evidence whose removal lowers the item's logit most:
+// the most similar history item (cosine of the learned embeddings; kind
+// "also_liked") or, when the item is in the user's top category, the user's
+// category taste (kind "popular_in_category"). An empty history gets "popular".
+Reason MlpRanker::Explain(const History& history, int32_t item) const {
+  Reason r{"mlp", -1, "also_liked"};
+  if (!net_ || item < 0 || item >= num_items_) return r;
+  const Window w = WindowOf(history);
+  if (w.items.empty()) {
+    r.kind = "popular";
+    return r;
+  }
+  const auto dim = static_cast<size_t>(o_.dim);
+  const float* e = item_unit_.data() + static_cast<size_t>(item) * dim;
+  float best_sim = -std::numeric_limits<float>::infinity();
+  for (int32_t h : w.items) {
+    if (h == item) continue;
+    const float* x = item_unit_.data() + static_cast<size_t>(h) * dim;
+    const float sim = std::inner_product(e, e + dim, x, 0.f);
+    if (sim > best_sim) best_sim = sim, r.because = h;
+  }
+  std::map<int64_t, double> share;
+  for (size_t j = 0; j < w.items.size(); ++j) {
+    share[item_category_[static_cast<size_t>(w.items[j])]] += w.weights[j];
+  }
+  int64_t top = 0;
+  double top_share = 0;
+  for (const auto& [c, s] : share) {
+    if (c > 0 && s > top_share) top = c, top_share = s;
+  }
+  const int64_t c = item_category_[static_cast<size_t>(item)];
+  if (c == 0 || c != top) return r;
+  if (r.because < 0) {
+    r.kind = "popular_in_category";
+    return r;
+  }
+  // Row 0: the window; row 1: without the similar item; row 2: category taste removed.
+  Window without = w;
+  without.items.clear();
+  without.weights.clear();
+  double rest = 0;
+  for (size_t j = 0; j < w.items.size(); ++j) {
+    if (w.items[j] == r.because) continue;
+    without.items.push_back(w.items[j]);
+    without.weights.push_back(w.weights[j]);
+    rest += w.weights[j];
+  }
+  for (float& x : without.weights) x = static_cast<float>(x / rest);
+  torch::NoGradGuard ng;
+  const UserSide u = net_.ptr()->User(ToBatch({w, without, w}, o_.recent), torch::tensor({1.f, 1.f, 0.f}));
+  const auto logits = net_.ptr()
+                          ->Logits(u, torch::arange(3, torch::kLong), torch::full({3}, item, torch::kLong))
+                          .contiguous();
+  const float* l = logits.data_ptr<float>();
+  if (l[0] - l[2] > l[0] - l[1]) {
+    r.kind = "popular_in_category";
+    r.because = -1;
+  }
+  return r;
+}
+
+Status MlpRanker::Save(const std::string& dir) const {
+  if (!net_) return FailedPrecondition("mlp: save before fit");
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return Internal("mlp: create " + dir + ": " + ec.message());
+  nlohmann::json j = params();
+  j["num_items"] = num_items_;
+  j["categories"] = net_->categories();
+  j["prices"] = net_->prices();
+  const std::string path = dir + "/" + kParamsFile;
+  std::ofstream f(path, std::ios::binary | std::ios::trunc);
+  f << j.dump(2) << "\n";
+  f.close();
+  if (!f) return Internal("mlp: cannot write " + path);
+  return ml::nn::SaveModule(*net_.ptr(), dir + "/" + kWeightsFile);
+}
+
+Status MlpRanker::Load(const std::string& dir) {
+  const std::string path = dir + "/" + kParamsFile;
+  std::ifstream f(path, std::ios::binary);
+  if (!f) return NotFound("mlp: cannot read " + path);
+  nlohmann::json j;
+  int64_t num_items = 0, categories = 0, prices = 0;
+  try {
+    j = nlohmann::json::parse(f);
+    num_items = j.at("num_items").get<int64_t>();
+    categories = j.at("categories").get<int64_t>();
+    prices = j.at("prices").get<int64_t>();
+    j.erase("num_items");
+    j.erase("categories");
+    j.erase("prices");
+  } catch (const nlohmann::json::exception& e) {
+    return InvalidArgument("mlp: " + path + ": " + e.what());
+  }
+  if (num_items < 1 || num_items > std::numeric_limits<int32_t>::max() || categories < 1 ||
+      categories > kMaxCategories + 1 || prices < 1 || prices > 1001) {
+    return InvalidArgument("mlp: " + path + ": bad num_items, categories or prices");
+  }
+  ASSIGN_OR_RETURN(MlpRankerOptions o, ParseOptions(j));
+  MlpRankerNet net{nullptr};
+  try {
+    net = MlpRankerNet(o, num_items, categories, prices);
+    RETURN_IF_ERROR(ml::nn::LoadModule(*net, dir + "/" + kWeightsFile));
+    // The archive may hold other shapes than the params say: LoadModule takes them as they are,
+    // and the codes index the embedding tables, so check them too.
+    torch::NoGradGuard ng;
+    const auto& e = net->item_embeddings();
+    const auto& cat = net->item_category();
+    const auto& price = net->item_price();
+    if (e.size(0) != num_items || e.size(1) != o.dim || net->categories() != categories ||
+        net->prices() != prices || cat.numel() != num_items || price.numel() != num_items ||
+        net->item_popularity().numel() != num_items || cat.min().item<int64_t>() < 0 ||
+        cat.max().item<int64_t>() >= categories || price.min().item<int64_t>() < 0 ||
+        price.max().item<int64_t>() >= prices) {
+      return InvalidArgument("mlp: " + dir + ": weights do not match " + kParamsFile);
+    }
+    // A probe through every layer: other widths than the params say throw here, not in Score.
+    net->eval();
+    const UserSide u = net->User(ToBatch({Window{{0}, {1.f}, 0.f}}, o.recent));
+    net->ScoreAll(u, 0, net->ItemPart());
+  } catch (const c10::Error& e) {
+    return InvalidArgument("mlp: " + dir + ": weights do not match " + kParamsFile + ": " +
+                           e.what_without_backtrace());
+  }
+  try {
+    o_ = o;
+    num_items_ = static_cast<int32_t>(num_items);
+    net_ = net;
+    Finish();
+  } catch (const c10::Error& e) {
+    return Internal(std::string("mlp: torch: ") + e.what_without_backtrace());
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+void RegisterMlpRanker() {
+  RegisterModel("mlp", [](const nlohmann::json& params) -> StatusOr<std::unique_ptr<Model>> {
+    ASSIGN_OR_RETURN(MlpRankerOptions o, ParseOptions(params));
+    return std::unique_ptr<Model>(std::make_unique<MlpRanker>(std::move(o)));
+  });
+}
+
+}  // namespace opspilot::recommend
