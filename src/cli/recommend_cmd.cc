@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "analytics/profiles.h"
 #include "core/csv.h"
 #include "core/strings.h"
 #include "ml/registry.h"
@@ -83,8 +84,21 @@ StatusOr<Snapshot> StoreSnapshot(const Context& ctx, const RecommendEnv& env) {
   ASSIGN_OR_RETURN(auto store, env.open_store());
   SnapshotSpec spec;
   spec.tenant = env.tenant;
-  spec.tables = {Entity::kItems, Entity::kInventory};
+  spec.tables = {Entity::kItems, Entity::kInventory, Entity::kUsers};
   return LoadSnapshot(ctx, *store, spec);
+}
+
+// The users attribute that segments cold-start popularity: the first of
+// segment, region, country the users table has ("" when none).
+std::string SegmentKey(const Snapshot& snap) {
+  if (!snap.find(Entity::kUsers)) return "";
+  for (const char* key : {"segment", "region", "country"}) {
+    const auto values = analytics::UserAttribute(snap, key);
+    for (const auto& v : values) {
+      if (!v.empty()) return key;
+    }
+  }
+  return "";
 }
 
 std::string TaskFor(const RecommendFlags& f, const RecommendEnv& env) {
@@ -135,10 +149,14 @@ Status Train(const Context& ctx, const RecommendFlags& f, const RecommendEnv& en
   ASSIGN_OR_RETURN(json params, Params(f.params));
   rec::SnapshotData d;
   const bool engine = f.interactions.empty();
+  std::string segment_key;
+  std::vector<std::string> segments;
   if (engine) {
     ASSIGN_OR_RETURN(Snapshot snap, StoreSnapshot(ctx, env));
     ASSIGN_OR_RETURN(auto weights, EventWeights(f.event_weights));
     ASSIGN_OR_RETURN(d, rec::FromSnapshot(snap, weights));
+    segment_key = SegmentKey(snap);
+    if (!segment_key.empty()) segments = analytics::UserAttribute(snap, segment_key);
   } else {
     ASSIGN_OR_RETURN(d, ReadFiles(f));
     if (f.out.empty() && f.register_task.empty()) return InvalidArgument("file mode needs --out DIR (or --register TASK)");
@@ -146,6 +164,7 @@ Status Train(const Context& ctx, const RecommendFlags& f, const RecommendEnv& en
   json report;
   const int64_t n = d.data.size();
   ASSIGN_OR_RETURN(rec::Recommender r, rec::Train(ctx, std::move(d.data), std::move(d.catalog), f.model, params, &report));
+  if (!segment_key.empty()) r.SetSegments(segment_key, segments);
   json extra = {{"source", engine ? "store" : f.interactions}};
   if (!report.is_null()) extra["tuning"] = report;
   json out = {{"algorithm", r.model().name()}, {"params", r.model().params()}, {"users", r.users().size()},
@@ -354,8 +373,8 @@ Status Show(const Context& ctx, const RecommendFlags& f, const RecommendEnv& env
   const std::string model = f.model == "auto" ? TaskFor(f, env) : f.model;
   ASSIGN_OR_RETURN(std::string dir, ModelDir(model, env));
   ASSIGN_OR_RETURN(rec::Recommender r, rec::Recommender::Load(dir));
-  const rec::Request req = RequestFrom(f);
   if (!f.item.empty()) {
+    const rec::Request req = RequestFrom(f);
     ASSIGN_OR_RETURN(auto recs, r.Similar(f.item, req));
     if (!env.json) std::cout << "similar to " << f.item << ":\n";
     PrintRecs(r, recs, env.json);
@@ -364,10 +383,16 @@ Status Show(const Context& ctx, const RecommendFlags& f, const RecommendEnv& env
   if (f.user.empty()) return InvalidArgument("give --user ID (or --item ID)");
   // The freshest history: the store's events when there is a store, else the model's.
   rec::History h = r.HistoryOfUser(f.user);
+  rec::Request req = RequestFrom(f);
+  req.segment = r.SegmentOf(f.user);
   if (f.interactions.empty()) {
     auto snap = StoreSnapshot(ctx, env);
     if (snap.ok() && snap->events) {
       const int32_t u = snap->users->Find(f.user);
+      if (u >= 0 && !r.segment_key().empty()) {
+        const auto values = analytics::UserAttribute(*snap, r.segment_key());
+        if (static_cast<size_t>(u) < values.size()) req.segment = values[static_cast<size_t>(u)];
+      }
       if (u >= 0) {
         ASSIGN_OR_RETURN(auto weights, EventWeights(f.event_weights));
         h = rec::HistoryFromEvents(*snap->events, u, rec::ItemCodeMap(*snap->items, r.items()),

@@ -513,17 +513,18 @@ StatusOr<DemoJobResult> RunDemo(const Context& ctx, const DemoJobOptions& option
     for (const char* name : {"popular", "itemknn", "ease", "als", "hybrid"}) {
       ASSIGN_OR_RETURN(auto m, recommend::MakeModel(name));
       RETURN_IF_ERROR(m->Fit(ctx, split.train, rd.catalog));
-      ASSIGN_OR_RETURN(auto metrics, recommend::Evaluate(ctx, *m, split.train, split.test, eo));
+      ASSIGN_OR_RETURN(auto quality, recommend::Evaluate(ctx, *m, split.train, split.test, eo));
       const double match = taste_match(*m, split.train);
-      t.Line("  " + std::string(name) + std::string(9 - std::string(name).size(), ' ') + Fmt("recall@10 %.3f", metrics["recall@10"]) + Fmt("  ndcg@10 %.3f", metrics["ndcg@10"]) +
+      t.Line("  " + std::string(name) + std::string(9 - std::string(name).size(), ' ') + Fmt("recall@10 %.3f", quality["recall@10"]) + Fmt("  ndcg@10 %.3f", quality["ndcg@10"]) +
              Fmt("  items in the user's planted taste %.0f%%", 100 * match));
-      rec_eval[name] = {{"recall@10", metrics["recall@10"]}, {"ndcg@10", metrics["ndcg@10"]}, {"taste_match", match}};
+      rec_eval[name] = {{"recall@10", quality["recall@10"]}, {"ndcg@10", quality["ndcg@10"]}, {"taste_match", match}};
     }
     t.summary["recommend_eval"] = rec_eval;
     auto model = recommend::MakeModel("hybrid");
     if (!model.ok()) return model.status();
     RETURN_IF_ERROR((*model)->Fit(ctx, rd.data, rd.catalog));
-    const recommend::Recommender rec(std::move(*model), std::move(rd.data), std::move(rd.catalog), {});
+    recommend::Recommender rec(std::move(*model), std::move(rd.data), std::move(rd.catalog), {});
+    rec.SetSegments("region", analytics::UserAttribute(snap, "region"));  // cold starts: popular in the region
     ml::ModelRegistry registry((fs::path(result.data_dir) / "models").string());
     ASSIGN_OR_RETURN(auto info, registry.Register(ctx, "recommend", {{"algorithm", "hybrid"}, {"kind", "recommend"}},
                                                   [&](const std::string& dir) { return rec.Save(dir + "/recommender"); }));

@@ -43,15 +43,15 @@ struct MlpRankerOptions {
   int recent = 50;           // latest history items the user vector reads
   double half_life = 25;     // recency weight 0.5^(age / half_life), age in items; 0 = equal
   int dim = 32;              // item embedding size
-  std::vector<int> hidden = {128, 64};  // MLP layer widths
+  std::vector<int> hidden = {128, 32};  // MLP layer widths
   double dropout = 0.2;
   int epochs = 30;           // maximum passes over the training targets
   int batch = 256;           // targets (each with its negatives) per optimizer step
   double lr = 1e-3;          // Adam learning rate
   double l2 = 0;             // Adam weight decay
-  int targets = 5;           // latest items per user used as targets, the items before as history
+  int targets = 20;          // latest items per user used as targets, the items before as history
   int negatives = 4;         // sampled negatives per target
-  std::string sampling = "popularity";  // popularity (count^0.75) | uniform
+  std::string sampling = "uniform";  // uniform | popularity (count^0.75)
   int patience = 5;          // epochs without a validation gain before stopping; 0 = no hold-out
   int price_buckets = 10;    // quantile buckets of finite catalog prices; 0 = prices unused
 };
@@ -260,13 +260,18 @@ class MlpRankerNetImpl : public torch::nn::Module {
   // Logits of user `row` against every item, [num_items]; item_part from
   // ItemPart(). REQUIRES: eval mode (no dropout here).
   torch::Tensor ScoreAll(const UserSide& u, int64_t row, const torch::Tensor& item_part) {
-    // (u * e) W^T = e (W * u)^T: the user folded into the product block.
-    const auto folded = cross_in_->weight * u.emb[row].unsqueeze(0);  // [hidden0, dim]
-    auto h = torch::addmm(item_part, items_->weight, folded.t());
-    h.add_(u.part[row]);
-    h.addr_(u.categories[row].index_select(0, item_category_), share_in_->weight.select(1, 0));
-    h.addr_(u.prices[row].index_select(0, item_price_), share_in_->weight.select(1, 1));
-    return head_(h.relu_()).view({-1});
+    // One product for every user-dependent block: (u * e) W^T = e (W * u)^T
+    // folds the user into the product block, the shares are two more input
+    // columns and the user block a constant one; the item block is the addend.
+    const auto& e = items_->weight;
+    const auto x = torch::cat({e, u.categories[row].index_select(0, item_category_).unsqueeze(1),
+                               u.prices[row].index_select(0, item_price_).unsqueeze(1),
+                               torch::ones({e.size(0), 1}, e.options())},
+                              1);  // [num_items, dim + 3]
+    const auto w = torch::cat({cross_in_->weight * u.emb[row].unsqueeze(0), share_in_->weight,
+                               u.part[row].unsqueeze(1)},
+                              1);  // [hidden0, dim + 3]
+    return head_(torch::addmm(item_part, x, w.t()).relu_()).view({-1});
   }
 
   const torch::Tensor& item_embeddings() const { return items_->weight; }
@@ -644,7 +649,7 @@ void MlpRanker::Score(const History& history, std::span<float> scores) const {
 // "also_liked") or, when the item is in the user's top category, the user's
 // category taste (kind "popular_in_category"). An empty history gets "popular".
 Reason MlpRanker::Explain(const History& history, int32_t item) const {
-  Reason r{"mlp", -1, "also_liked"};
+  Reason r("mlp", -1, "also_liked");
   if (!net_ || item < 0 || item >= num_items_) return r;
   const Window w = WindowOf(history);
   if (w.items.empty()) {
@@ -742,24 +747,23 @@ Status MlpRanker::Load(const std::string& dir) {
   MlpRankerNet net{nullptr};
   try {
     net = MlpRankerNet(o, num_items, categories, prices);
+    // LoadModule takes the archive's shapes as they are: compare them with
+    // the ones the params make, and the codes that index the tables too.
+    std::vector<std::vector<int64_t>> shapes;
+    for (const auto& t : net->parameters()) shapes.push_back(t.sizes().vec());
+    for (const auto& t : net->buffers()) shapes.push_back(t.sizes().vec());
     RETURN_IF_ERROR(ml::nn::LoadModule(*net, dir + "/" + kWeightsFile));
-    // The archive may hold other shapes than the params say: LoadModule takes them as they are,
-    // and the codes index the embedding tables, so check them too.
+    size_t k = 0;
+    bool match = net->parameters().size() + net->buffers().size() == shapes.size();
+    for (const auto& t : net->parameters()) match = match && k < shapes.size() && t.sizes().vec() == shapes[k++];
+    for (const auto& t : net->buffers()) match = match && k < shapes.size() && t.sizes().vec() == shapes[k++];
     torch::NoGradGuard ng;
-    const auto& e = net->item_embeddings();
     const auto& cat = net->item_category();
     const auto& price = net->item_price();
-    if (e.size(0) != num_items || e.size(1) != o.dim || net->categories() != categories ||
-        net->prices() != prices || cat.numel() != num_items || price.numel() != num_items ||
-        net->item_popularity().numel() != num_items || cat.min().item<int64_t>() < 0 ||
-        cat.max().item<int64_t>() >= categories || price.min().item<int64_t>() < 0 ||
-        price.max().item<int64_t>() >= prices) {
+    if (!match || cat.min().item<int64_t>() < 0 || cat.max().item<int64_t>() >= categories ||
+        price.min().item<int64_t>() < 0 || price.max().item<int64_t>() >= prices) {
       return InvalidArgument("mlp: " + dir + ": weights do not match " + kParamsFile);
     }
-    // A probe through every layer: other widths than the params say throw here, not in Score.
-    net->eval();
-    const UserSide u = net->User(ToBatch({Window{{0}, {1.f}, 0.f}}, o.recent));
-    net->ScoreAll(u, 0, net->ItemPart());
   } catch (const c10::Error& e) {
     return InvalidArgument("mlp: " + dir + ": weights do not match " + kParamsFile + ": " +
                            e.what_without_backtrace());

@@ -148,9 +148,14 @@ StatusOr<Split> SplitInteractions(const Interactions& data, const SplitOptions& 
 // ---------------------------------------------------------------- models
 
 struct Reason {
+  Reason() = default;
+  Reason(std::string s, int32_t b, std::string k, std::string d = {})
+      : source(std::move(s)), because(b), kind(std::move(k)), detail(std::move(d)) {}
   std::string source;      // model or rule: "ease", "als", "itemknn", "content", "popular", ...
   int32_t because = -1;    // the history item that contributes most, or -1
-  std::string kind;        // "also_liked" | "bought_together" | "similar_content" | "popular" | "trending" | "next_in_sequence"
+  std::string kind;        // "also_liked" | "bought_together" | "similar_content" | "popular" | "trending" |
+                           // "next_in_sequence" | "similar_users" | "popular_in_category" | "popular_in_segment"
+  std::string detail;      // e.g. the segment ("region=east") for popular_in_segment
 };
 
 class Model {
@@ -246,6 +251,7 @@ struct Request {
   bool exclude_seen = true;             // drop items in the history
   bool in_stock_only = true;
   int max_per_category = 0;             // 0 = no limit
+  std::string segment;                  // cold start: popular among this segment's users (see SetSegments)
 };
 
 struct Recommendation {
@@ -280,6 +286,14 @@ class Recommender {
   const Dictionary& items() const { return *train_.items; }
   const Dictionary& users() const { return *train_.users; }
 
+  // Users grouped by one attribute (e.g. region), by training user code
+  // ("" = unknown): cold-start requests naming a segment get the items
+  // popular among its users. Saved with the model.
+  void SetSegments(std::string key, std::vector<std::string> segment_of_user);
+  const std::string& segment_key() const { return segment_key_; }
+  // The segment of a training user ("" when none).
+  std::string SegmentOf(std::string_view user) const;
+
   // The stored history of a user id (empty for unknown users).
   History HistoryOfUser(std::string_view user) const;
   // A history from item ids (session recommendations); unknown ids are skipped.
@@ -304,6 +318,9 @@ class Recommender {
   Catalog catalog_;
   Options options_;
   std::vector<float> popularity_;  // time-decayed, per item
+  std::string segment_key_;
+  std::vector<std::string> segment_of_user_;
+  std::map<std::string, std::vector<float>> segment_popularity_;
   struct Ann;
   std::unique_ptr<Ann> ann_;
   void Prepare();

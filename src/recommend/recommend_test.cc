@@ -265,8 +265,8 @@ TEST(RecommendModels, PlantedTasteBeatsPopularityByAClearMargin) {
         return sc[static_cast<size_t>(a)] > sc[static_cast<size_t>(b)];
       });
       const auto& gs = s.user_genres[static_cast<size_t>(u)];
-      for (int r = 0; r < 10; ++r) {
-        in_taste += std::find(gs.begin(), gs.end(), s.item_genre[static_cast<size_t>(idx[static_cast<size_t>(r)])]) != gs.end();
+      for (int rank = 0; rank < 10; ++rank) {
+        in_taste += std::find(gs.begin(), gs.end(), s.item_genre[static_cast<size_t>(idx[static_cast<size_t>(rank)])]) != gs.end();
         shown += 1;
       }
     }
@@ -417,6 +417,53 @@ TEST(RecommendServe, ReasonsNameTheContributingItem) {
     EXPECT_EQ(r.reason.kind, "popular_in_category");
     EXPECT_EQ(s.catalog.category[static_cast<size_t>(r.item)], "genre4");
   }
+}
+
+TEST(RecommendServe, ColdStartUsersGetTheirSegmentsPopularItems) {
+  testing::TempDir tmp;
+  const SyntheticData s = Taste(800, 300);
+  Recommender rec = Trained(s, "ease");
+  // Segment = parity of the user's first genre: each segment's favourites differ.
+  std::vector<std::string> seg(static_cast<size_t>(s.data.num_users()));
+  for (size_t u = 0; u < seg.size(); ++u) seg[u] = s.user_genres[u][0] % 2 ? "odd" : "even";
+  rec.SetSegments("taste", seg);
+  ASSERT_TRUE(rec.Save(tmp.path() + "/m").ok());
+  auto back = Recommender::Load(tmp.path() + "/m");
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->segment_key(), "taste");
+  EXPECT_EQ(back->SegmentOf("u3"), seg[3]);
+  // Odd-genre items among the top 20 of a list.
+  auto odd_items = [&](const std::vector<Recommendation>& recs) {
+    int n = 0;
+    for (const auto& x : recs) n += s.item_genre[static_cast<size_t>(x.item)] % 2;
+    return n;
+  };
+  Request all;
+  all.n = 20;
+  auto overall = back->Recommend(History{}, all);
+  ASSERT_TRUE(overall.ok());
+  std::map<std::string, int> odd;
+  for (const char* which : {"odd", "even"}) {
+    Request req = all;
+    req.segment = which;
+    auto r = back->Recommend(History{}, req);
+    ASSERT_TRUE(r.ok());
+    for (const auto& x : *r) {
+      EXPECT_EQ(x.reason.kind, "popular_in_segment");
+      EXPECT_NE(back->ReasonText(x.reason).find(std::string("taste=") + which), std::string::npos);
+    }
+    odd[which] = odd_items(*r);
+  }
+  // Each segment's list leans to its own genres, more than the overall list does.
+  EXPECT_GT(odd["odd"], odd_items(*overall));
+  EXPECT_LT(odd["even"], odd_items(*overall));
+  EXPECT_GE(odd["odd"] - odd["even"], 8) << odd["odd"] << " vs " << odd["even"];
+  // An unknown segment falls back to overall popularity.
+  Request req;
+  req.segment = "nobody";
+  auto r = back->Recommend(History{}, req);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ((*r)[0].reason.kind, "popular");
 }
 
 TEST(RecommendServe, ColdStartItemsSurfaceThroughContent) {

@@ -40,9 +40,9 @@
 // embeddings, kind "also_liked"), or, when the item is in the user's top
 // category and removing the category taste lowers its logit more than
 // removing that item, kind "popular_in_category" (because -1).
-// Params (defaults): recent 50, half_life 25, dim 32, hidden [128, 64],
+// Params (defaults): recent 50, half_life 25, dim 32, hidden [128, 32],
 // dropout 0.2, epochs 30, batch 256 (targets per step), lr 1e-3, l2 0,
-// targets 5, negatives 4, sampling "popularity" | "uniform", patience 5,
+// targets 20, negatives 4, sampling "uniform" | "popularity", patience 5,
 // price_buckets 10 (0 = prices unused). Files: mlp_params.json,
 // mlp_weights.pt. Score and Explain are const and thread-safe.
 #ifndef OPSPILOT_RECOMMEND_SASREC_H_

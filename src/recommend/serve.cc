@@ -7,6 +7,7 @@
 #include <fstream>
 #include <limits>
 #include <random>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "recommend/internal.h"
@@ -29,24 +30,57 @@ Recommender::Recommender(Recommender&&) noexcept = default;
 Recommender& Recommender::operator=(Recommender&&) noexcept = default;
 Recommender::~Recommender() = default;
 
+namespace {
+
+// Popularity for cold start: distinct users per item, decayed with a 14-day
+// half-life when the times are real timestamps; only the users of `segment`
+// when `segment_of_user` is given.
+std::vector<float> Popularity(const Interactions& train, const std::vector<std::string>* segment_of_user,
+                              const std::string& segment) {
+  std::vector<float> pop(static_cast<size_t>(train.num_items()), 0.f);
+  const int64_t now = train.time.empty() ? 0 : *std::max_element(train.time.begin(), train.time.end());
+  const bool decay = now > 100000000;
+  const double rate = std::log(2.0) / (14 * 86400.0);
+  std::unordered_map<int32_t, int64_t> last;
+  for (int32_t u = 0; u < train.num_users(); ++u) {
+    if (segment_of_user && (static_cast<size_t>(u) >= segment_of_user->size() || (*segment_of_user)[static_cast<size_t>(u)] != segment)) {
+      continue;
+    }
+    last.clear();
+    for (int64_t k = train.begin[static_cast<size_t>(u)]; k < train.begin[static_cast<size_t>(u) + 1]; ++k) {
+      last[train.item[static_cast<size_t>(k)]] = train.time[static_cast<size_t>(k)];
+    }
+    for (auto& [i, t] : last) {
+      pop[static_cast<size_t>(i)] += decay ? static_cast<float>(std::exp(-rate * static_cast<double>(now - t))) : 1.f;
+    }
+  }
+  return pop;
+}
+
+}  // namespace
+
+void Recommender::SetSegments(std::string key, std::vector<std::string> segment_of_user) {
+  segment_key_ = std::move(key);
+  segment_of_user_ = std::move(segment_of_user);
+  segment_of_user_.resize(static_cast<size_t>(train_.num_users()));
+  segment_popularity_.clear();
+  std::map<std::string, int64_t> sizes;
+  for (const auto& s : segment_of_user_) {
+    if (!s.empty()) ++sizes[s];
+  }
+  if (sizes.size() > 1000) return;  // not a segmentation: too many values to keep a popularity each
+  for (const auto& [seg, n] : sizes) segment_popularity_[seg] = Popularity(train_, &segment_of_user_, seg);
+}
+
+std::string Recommender::SegmentOf(std::string_view user) const {
+  const int32_t u = train_.users->Find(user);
+  return u >= 0 && static_cast<size_t>(u) < segment_of_user_.size() ? segment_of_user_[static_cast<size_t>(u)] : "";
+}
+
 void Recommender::Prepare() {
   const int32_t ni = train_.num_items();
   catalog_.Resize(ni);
-  // Popularity for cold start: distinct users per item, decayed with a
-  // 14-day half-life when the times are real timestamps.
-  popularity_.assign(static_cast<size_t>(ni), 0.f);
-  const int64_t now = train_.time.empty() ? 0 : *std::max_element(train_.time.begin(), train_.time.end());
-  const bool decay = now > 100000000;
-  const double rate = std::log(2.0) / (14 * 86400.0);
-  for (int32_t u = 0; u < train_.num_users(); ++u) {
-    std::unordered_map<int32_t, int64_t> last;
-    for (int64_t k = train_.begin[static_cast<size_t>(u)]; k < train_.begin[static_cast<size_t>(u) + 1]; ++k) {
-      last[train_.item[static_cast<size_t>(k)]] = train_.time[static_cast<size_t>(k)];
-    }
-    for (auto& [i, t] : last) {
-      popularity_[static_cast<size_t>(i)] += decay ? static_cast<float>(std::exp(-rate * static_cast<double>(now - t))) : 1.f;
-    }
-  }
+  popularity_ = Popularity(train_, nullptr, "");
   int dim = 0;
   const float* emb = model_->ItemEmbeddings(&dim);
   if (emb && dim > 0 && ni >= options_.ann_min_items) {
@@ -133,7 +167,9 @@ StatusOr<std::vector<Recommendation>> Recommender::Recommend(const History& hist
   }
   if (!scored) {
     if (cold) {
-      for (size_t i = 0; i < nis; ++i) scores[i] = popularity_[i];
+      auto seg = req.segment.empty() ? segment_popularity_.end() : segment_popularity_.find(req.segment);
+      const std::vector<float>& pop = seg == segment_popularity_.end() ? popularity_ : seg->second;
+      for (size_t i = 0; i < nis; ++i) scores[i] = pop[i];
     } else {
       model_->Score(history, scores);
     }
@@ -163,8 +199,10 @@ StatusOr<std::vector<Recommendation>> Recommender::Recommend(const History& hist
     Recommendation rec;
     rec.item = kept[r];
     rec.score = scores[static_cast<size_t>(kept[r])];
-    if (cold) {
-      rec.reason = {"popular", -1, req.categories.empty() ? "popular" : "popular_in_category"};
+    if (cold && !req.segment.empty() && segment_popularity_.count(req.segment)) {
+      rec.reason = {"popular", -1, "popular_in_segment", segment_key_ + "=" + req.segment};
+    } else if (cold) {
+      rec.reason = {"popular", -1, req.categories.empty() ? "popular" : "popular_in_category", ""};
     } else {
       rec.reason = model_->Explain(history, rec.item);
     }
@@ -223,6 +261,7 @@ std::string Recommender::ReasonText(const Reason& r) const {
   if (r.kind == "next_in_sequence") return x.empty() ? "often comes next" : "often comes next after " + x;
   if (r.kind == "similar_users") return "popular with users like you";
   if (r.kind == "popular_in_category") return "popular in this category";
+  if (r.kind == "popular_in_segment") return "popular with customers like you (" + r.detail + ")";
   if (r.kind == "trending") return "trending now";
   if (r.kind == "popular") return "popular right now";
   return "recommended by " + r.source;
@@ -297,6 +336,7 @@ Status Recommender::Save(const std::string& dir, const json& extra) const {
   RETURN_IF_ERROR(internal::WriteArray(s + "/train_item.bin", train_.item));
   RETURN_IF_ERROR(internal::WriteArray(s + "/train_weight.bin", train_.weight));
   RETURN_IF_ERROR(internal::WriteArray(s + "/train_time.bin", train_.time));
+  RETURN_IF_ERROR(WriteJsonFile(s + "/segments.json", {{"key", segment_key_}, {"of_user", segment_of_user_}}));
   fs::create_directories(stage / "model", ec);
   RETURN_IF_ERROR(model_->Save((stage / "model").string()));
   // Replace atomically: the old directory is moved aside, then removed.
@@ -341,7 +381,14 @@ StatusOr<Recommender> Recommender::Load(const std::string& dir, Options options)
     c.in_stock = cj.at("in_stock").get<std::vector<uint8_t>>();
     for (const auto& p : cj.at("price")) c.price.push_back(p.is_null() ? std::nanf("") : p.get<float>());
     RETURN_IF_ERROR(model->Load(dir + "/model"));
-    return Recommender(std::move(model), std::move(t), std::move(c), options);
+    Recommender r(std::move(model), std::move(t), std::move(c), options);
+    if (fs::exists(dir + "/segments.json")) {
+      ASSIGN_OR_RETURN(json seg, ReadJsonFile(dir + "/segments.json"));
+      if (!seg.at("key").get<std::string>().empty()) {
+        r.SetSegments(seg.at("key").get<std::string>(), seg.at("of_user").get<std::vector<std::string>>());
+      }
+    }
+    return r;
   } catch (const json::exception& e) {
     return InvalidArgument(dir + ": malformed model files: " + e.what());
   }

@@ -219,6 +219,7 @@ struct Server::Impl {
     std::shared_ptr<const Snapshot> snap;
     std::vector<int32_t> item_map;
     std::vector<float> type_weight;
+    std::vector<std::string> segment_of_user;  // by snapshot user code, for cold starts
   };
   std::mutex rec_mu;
   std::map<std::pair<std::string, std::string>, std::shared_ptr<const RecServing>> rec_cache;
@@ -255,6 +256,7 @@ struct Server::Impl {
       fresh->item_map = recommend::ItemCodeMap(*snap->items, fresh->rec->items());
       fresh->type_weight = recommend::EventTypeWeights(*snap->events, recommend::DefaultEventWeights());
     }
+    if (!fresh->rec->segment_key().empty()) fresh->segment_of_user = analytics::UserAttribute(*snap, fresh->rec->segment_key());
     std::lock_guard<std::mutex> lock(rec_mu);
     rec_cache[{tenant, task}] = fresh;
     return std::shared_ptr<const RecServing>(fresh);
@@ -401,6 +403,12 @@ struct Server::Impl {
         h = recommend::HistoryFromEvents(*s.snap->events, u, s.item_map, s.type_weight);
       } else {
         h = s.rec->HistoryOfUser(user);
+      }
+      // Cold start: the segment from the users table (a user known before any event).
+      if (u >= 0 && static_cast<size_t>(u) < s.segment_of_user.size()) {
+        r->segment = s.segment_of_user[static_cast<size_t>(u)];
+      } else {
+        r->segment = s.rec->SegmentOf(user);
       }
       auto recs = s.rec->Recommend(h, *r);
       if (!recs.ok()) return SendError(res, recs.status());
