@@ -339,6 +339,24 @@ TEST(CliTest, RecommendFileModeTrainPredictEvaluate) {
   ASSERT_EQ(r.code, 0) << r.out;
   const auto j = nlohmann::json::parse(r.out);
   EXPECT_GT(j["results"][1]["metrics"]["recall@10"].get<double>(), 2 * j["results"][0]["metrics"]["recall@10"].get<double>());
+  // A published split in the LightGCN/RecBole layout: "user item item ..." per line.
+  std::string train_lines, test_lines;
+  for (int u = 0; u < 100; ++u) {
+    train_lines += std::to_string(u);
+    test_lines += std::to_string(u);
+    for (int k = 0; k < 8; ++k) {
+      (k < 6 ? train_lines : test_lines) += " " + std::to_string(u % 4 + 4 * ((u * 7 + k * 3) % 10));
+    }
+    train_lines += "\n";
+    test_lines += "\n";
+  }
+  const std::string train_file = d.Write("train.txt", train_lines), test_file = d.Write("test.txt", test_lines);
+  r = Exec("--json recommend evaluate --interactions " + train_file + " --test " + test_file + " --model popular,userknn");
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto given = nlohmann::json::parse(r.out);
+  EXPECT_EQ(given["protocol"], "given split (" + test_file + ")");
+  EXPECT_GT(given["results"][1]["metrics"]["recall@10"].get<double>(), 0.9);
+  EXPECT_LT(given["results"][0]["metrics"]["recall@10"].get<double>(), 0.5);
   // Bad input: file, line and field; usage errors.
   const std::string bad = d.Write("bad.csv", "user_id,item_id,timestamp\nu1,i1,2024-01-01\nu1,i2,soon\n");
   r = Exec("--json recommend train --interactions " + bad + " --out " + d.file("m2"));

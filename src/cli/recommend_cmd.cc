@@ -306,13 +306,36 @@ Status Evaluate(const Context& ctx, const RecommendFlags& f, const RecommendEnv&
     ASSIGN_OR_RETURN(d, ReadFiles(f));
   }
   ASSIGN_OR_RETURN(json params, Params(f.params));
-  rec::SplitOptions so;
-  so.protocol = f.protocol;
-  so.test_fraction = f.test_fraction;
-  so.valid_fraction = f.valid_fraction;
-  so.validation = false;  // tuning carves its validation set out of train itself
-  so.seed = ctx.seed();
-  ASSIGN_OR_RETURN(rec::Split split, rec::SplitInteractions(d.data, so));
+  rec::Split split;
+  if (!f.test.empty()) {
+    // A published split: --interactions is the training part, --test the held-out one.
+    if (f.interactions.empty()) return InvalidArgument("--test needs --interactions (the training part)");
+    rec::ReadOptions ro;
+    ro.format = f.format;
+    ro.min_value = f.min_value;
+    ASSIGN_OR_RETURN(rec::Interactions test, rec::ReadInteractions(f.test, ro, d.data.items, d.data.users));
+    split.train = std::move(d.data);
+    // Users new in the test file extend the dictionary; give them empty training rows.
+    split.train.begin.resize(static_cast<size_t>(split.train.users->size()) + 1, split.train.begin.back());
+    split.test.assign(static_cast<size_t>(split.train.users->size()), {});
+    for (int32_t u = 0; u < test.num_users(); ++u) {
+      auto& held = split.test[static_cast<size_t>(u)];
+      for (int64_t q = test.begin[static_cast<size_t>(u)]; q < test.begin[static_cast<size_t>(u) + 1]; ++q) {
+        held.push_back(test.item[static_cast<size_t>(q)]);
+      }
+      std::sort(held.begin(), held.end());
+      held.erase(std::unique(held.begin(), held.end()), held.end());
+    }
+    d.catalog.Resize(split.train.num_items());
+  } else {
+    rec::SplitOptions so;
+    so.protocol = f.protocol;
+    so.test_fraction = f.test_fraction;
+    so.valid_fraction = f.valid_fraction;
+    so.validation = false;  // tuning carves its validation set out of train itself
+    so.seed = ctx.seed();
+    ASSIGN_OR_RETURN(split, rec::SplitInteractions(d.data, so));
+  }
   rec::EvalOptions eo;
   eo.ks.clear();
   for (const auto& k : Split(f.ks)) eo.ks.push_back(std::atoi(k.c_str()));
@@ -339,11 +362,12 @@ Status Evaluate(const Context& ctx, const RecommendFlags& f, const RecommendEnv&
     if (!report.is_null()) one["tuning"] = report;
     results.push_back(one);
   }
+  const std::string protocol = f.test.empty() ? f.protocol : "given split (" + f.test + ")";
   if (env.json) {
-    std::cout << json{{"protocol", f.protocol}, {"full_ranking", true}, {"results", results}}.dump(2) << "\n";
+    std::cout << json{{"protocol", protocol}, {"full_ranking", true}, {"results", results}}.dump(2) << "\n";
     return Status::Ok();
   }
-  std::cout << "protocol " << f.protocol << ", full ranking over " << WithCommas(d.data.num_items()) << " items, "
+  std::cout << "protocol " << protocol << ", full ranking over " << WithCommas(split.train.num_items()) << " items, "
             << WithCommas(static_cast<int64_t>(results[0]["metrics"]["users"].get<double>())) << " test users\n";
   std::printf("%-10s", "model");
   std::vector<std::string> cols;
@@ -458,6 +482,8 @@ void AddRecommendCommands(CLI::App& app, RecommendFlags* f) {
   f->evaluate->add_option("--params", f->params, "JSON: parameters for one model, or {\"ease\": {...}, \"als\": {...}}");
   f->evaluate->add_option("--protocol", f->protocol, "loo (leave last out) | temporal | random (per-user holdout)")->capture_default_str();
   f->evaluate->add_option("--test-fraction", f->test_fraction, "random/temporal: held-out share")->capture_default_str();
+  f->evaluate->add_option("--test", f->test, "A published split's test file (same formats); --interactions is then its training file")
+      ->check(CLI::ExistingFile);
   f->evaluate->add_option("--k-list", f->ks, "Cut-offs")->capture_default_str();
   f->evaluate->add_option("--sampled", f->sampled, "Also sampled-negative HR/NDCG@10 with this many negatives (papers' protocol)");
 

@@ -17,7 +17,7 @@ struct RecommendFlags {
   CLI::App* cmd = nullptr;
   CLI::App *train = nullptr, *predict = nullptr, *evaluate = nullptr, *similar = nullptr, *show = nullptr;
   std::string interactions, items, format = "auto", model = "auto", params = "{}", out, register_task;
-  std::string event_weights, users, protocol = "random", ks = "10,20", category, exclude, item, user;
+  std::string event_weights, users, protocol = "random", ks = "10,20", category, exclude, item, user, test;
   double min_value = -1e300;
   bool all = false, include_seen = false, reasons = false, include_out_of_stock = false;
   int k = 10, sampled = 0, max_per_category = 0, offset = 0;

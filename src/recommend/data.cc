@@ -231,12 +231,12 @@ StatusOr<Interactions> ReadText(const std::string& path, const std::string& form
 }  // namespace
 
 StatusOr<Interactions> ReadInteractions(const std::string& path, const ReadOptions& options,
-                                        std::shared_ptr<Dictionary> items) {
+                                        std::shared_ptr<Dictionary> items, std::shared_ptr<Dictionary> users) {
   std::string format = options.format;
   if (format == "auto") {
     ASSIGN_OR_RETURN(format, DetectFormat(path));
   }
-  InteractionsBuilder b(nullptr, std::move(items));
+  InteractionsBuilder b(std::move(users), std::move(items));
   StatusOr<Interactions> r = InvalidArgument("unknown format '" + format + "': use csv, movielens, pairs or lines");
   if (format == "csv") {
     r = ReadCsv(path, options, b);

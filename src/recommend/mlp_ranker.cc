@@ -38,6 +38,8 @@ constexpr double kLengthScale = 7;
 // Negatives proportional to count^kSamplingPower (word2vec's smoothing).
 constexpr double kSamplingPower = 0.75;
 constexpr int kRejectTries = 8;  // resamples of a negative the user already has
+constexpr double kInitStd = 0.1;     // entry standard deviation of the initial item embeddings
+constexpr int kPowerIterations = 4;  // of the randomised SVD behind init "svd"
 
 struct MlpRankerOptions {
   int recent = 50;           // latest history items the user vector reads
@@ -54,11 +56,12 @@ struct MlpRankerOptions {
   std::string sampling = "uniform";  // uniform | popularity (count^0.75)
   int patience = 5;          // epochs without a validation gain before stopping; 0 = no hold-out
   int price_buckets = 10;    // quantile buckets of finite catalog prices; 0 = prices unused
+  std::string init = "svd";  // initial item embeddings: svd (of the interactions) | random
 };
 
 constexpr const char* kKeys[] = {"recent",  "half_life", "dim",     "hidden",    "dropout",
                                  "epochs",  "batch",     "lr",      "l2",        "targets",
-                                 "negatives", "sampling", "patience", "price_buckets"};
+                                 "negatives", "sampling", "patience", "price_buckets", "init"};
 
 Status Validate(const MlpRankerOptions& o) {
   if (o.recent < 1 || o.recent > 10000) return InvalidArgument("mlp: recent must be 1..10000");
@@ -81,6 +84,7 @@ Status Validate(const MlpRankerOptions& o) {
   if (o.patience < 0) return InvalidArgument("mlp: patience must be >= 0");
   if (o.price_buckets < 0 || o.price_buckets > 1000)
     return InvalidArgument("mlp: price_buckets must be 0..1000");
+  if (o.init != "svd" && o.init != "random") return InvalidArgument("mlp: init must be 'svd' or 'random'");
   return Status::Ok();
 }
 
@@ -110,6 +114,7 @@ StatusOr<MlpRankerOptions> ParseOptions(const nlohmann::json& p) {
     o.sampling = p.value("sampling", o.sampling);
     o.patience = p.value("patience", o.patience);
     o.price_buckets = p.value("price_buckets", o.price_buckets);
+    o.init = p.value("init", o.init);
   } catch (const nlohmann::json::exception& e) {
     return InvalidArgument(std::string("mlp: bad params: ") + e.what());
   }
@@ -124,7 +129,8 @@ nlohmann::json ToJson(const MlpRankerOptions& o) {
           {"batch", o.batch},         {"lr", o.lr},
           {"l2", o.l2},               {"targets", o.targets},
           {"negatives", o.negatives}, {"sampling", o.sampling},
-          {"patience", o.patience},   {"price_buckets", o.price_buckets}};
+          {"patience", o.patience},   {"price_buckets", o.price_buckets},
+          {"init", o.init}};
 }
 
 // What the network reads of a history: its latest `recent` usable items with
@@ -190,8 +196,7 @@ struct UserSide {
 class MlpRankerNetImpl : public torch::nn::Module {
  public:
   // categories and prices count codes, 0 included (no category / no price).
-  MlpRankerNetImpl(const MlpRankerOptions& o, int64_t num_items, int64_t categories, int64_t prices)
-      : dim_(o.dim) {
+  MlpRankerNetImpl(const MlpRankerOptions& o, int64_t num_items, int64_t categories, int64_t prices) {
     namespace tnn = torch::nn;
     const int64_t h = o.hidden[0];
     items_ = register_module("items", tnn::Embedding(num_items, o.dim));
@@ -215,7 +220,7 @@ class MlpRankerNetImpl : public torch::nn::Module {
     item_popularity_ = register_buffer("item_popularity", torch::zeros({num_items}));
     // Small embeddings: Adam's steps are then large relative to them from the start.
     torch::NoGradGuard ng;
-    items_->weight.normal_(0, 0.1);
+    items_->weight.normal_(0, kInitStd);
     category_->weight.normal_(0, 0.1);
     price_->weight.normal_(0, 0.1);
   }
@@ -225,7 +230,11 @@ class MlpRankerNetImpl : public torch::nn::Module {
     const int64_t r = b.items.size(0), l = b.items.size(1);
     const auto flat = b.items.reshape({-1});
     UserSide u;
-    u.emb = (items_->weight.index_select(0, flat).view({r, l, dim_}) * b.weights.unsqueeze(2)).sum(1);
+    // A weighted bag: no [R, L, dim] gather to allocate and page in per step.
+    u.emb = torch::nn::functional::embedding_bag(
+        b.items, items_->weight,
+        torch::nn::functional::EmbeddingBagFuncOptions().mode(torch::kSum).per_sample_weights(
+            b.weights));
     u.categories = torch::zeros({r, category_->weight.size(0)}, b.weights.options())
                        .scatter_add_(1, item_category_.index_select(0, flat).view({r, l}), b.weights);
     if (keep_categories.defined()) u.categories = u.categories * keep_categories.unsqueeze(1);
@@ -274,7 +283,7 @@ class MlpRankerNetImpl : public torch::nn::Module {
     return head_(torch::addmm(item_part, x, w.t()).relu_()).view({-1});
   }
 
-  const torch::Tensor& item_embeddings() const { return items_->weight; }
+  torch::Tensor& item_embeddings() { return items_->weight; }
   torch::Tensor& item_category() { return item_category_; }
   torch::Tensor& item_price() { return item_price_; }
   torch::Tensor& item_popularity() { return item_popularity_; }
@@ -282,7 +291,6 @@ class MlpRankerNetImpl : public torch::nn::Module {
   int64_t prices() const { return price_->weight.size(0); }
 
  private:
-  int64_t dim_;
   torch::nn::Embedding items_{nullptr}, category_{nullptr}, price_{nullptr};
   torch::nn::Linear user_in_{nullptr}, item_in_{nullptr}, cross_in_{nullptr}, share_in_{nullptr};
   torch::nn::Dropout dropout_{nullptr};
@@ -336,6 +344,37 @@ std::vector<int64_t> PriceCodes(const Catalog& catalog, int32_t num_items, int b
   }
   *count = buckets + 1;
   return code;
+}
+
+// Item embeddings to start from: the top `dim` right singular vectors of the
+// normalised interactions D_u^-1/2 X D_i^-1/2 (X: users x items, 0/1) by a
+// randomised range finder, scaled by the root of their singular values, to
+// an entry standard deviation of kInitStd. From small random embeddings the
+// product block sits on a plateau for many epochs before it learns taste
+// (a dozen on planted genres without a catalog), and early stopping may end
+// the fit there. Undefined where there is too little to factor.
+torch::Tensor SpectralInit(const std::vector<int64_t>& users, const std::vector<int64_t>& items,
+                           int64_t num_users, int64_t num_items, int64_t dim) {
+  const auto nnz = static_cast<int64_t>(users.size());
+  if (nnz == 0 || dim > num_items || dim > num_users) return {};
+  const auto u = torch::tensor(users, torch::kLong), i = torch::tensor(items, torch::kLong);
+  const auto ones = torch::ones({nnz});
+  const auto du = torch::zeros({num_users}).index_add_(0, u, ones);
+  const auto di = torch::zeros({num_items}).index_add_(0, i, ones);
+  const auto x = torch::sparse_coo_tensor(torch::stack({u, i}),
+                                          (du.index_select(0, u) * di.index_select(0, i)).rsqrt(),
+                                          {num_users, num_items})
+                     .coalesce();
+  const auto xt = x.t().coalesce();
+  auto q = torch::randn({num_items, dim});
+  for (int k = 0; k < kPowerIterations; ++k) {
+    q = torch::mm(xt, torch::mm(x, std::get<0>(torch::linalg_qr(q))));
+  }
+  q = std::get<0>(torch::linalg_qr(q));
+  const auto b = torch::mm(x, q);  // [users, dim]
+  const auto [w, v] = torch::linalg_eigh(torch::mm(b.t(), b));  // w: squared singular values
+  const auto e = torch::mm(q, v) * w.clamp_min(0).pow(0.25);
+  return e * (kInitStd / e.std().clamp_min(1e-12));
 }
 
 using State = std::vector<std::pair<std::string, torch::Tensor>>;
@@ -462,6 +501,7 @@ Status MlpRanker::Fit(const Context& ctx, const Interactions& train, const Catal
   std::vector<int64_t> row_target;
   std::vector<int32_t> row_user;
   std::vector<std::vector<int32_t>> owned(static_cast<size_t>(train.num_users()));  // sorted distinct
+  std::vector<int64_t> init_users, init_items;  // the training pairs, distinct (SpectralInit)
   ValidSet valid;
   const bool weighted = train.weight.size() == train.item.size();
   for (int32_t u = 0; u < train.num_users(); ++u) {
@@ -481,6 +521,12 @@ Status MlpRanker::Fit(const Context& ctx, const Interactions& train, const Catal
       valid.target.push_back(seq[end]);
       std::vector<int64_t> seen(seq.begin(), seq.begin() + static_cast<ptrdiff_t>(end));
       valid.seen.push_back(torch::tensor(seen, torch::kLong));
+      std::vector<int32_t> prefix(seq.begin(), seq.begin() + static_cast<ptrdiff_t>(end));
+      std::sort(prefix.begin(), prefix.end());
+      prefix.erase(std::unique(prefix.begin(), prefix.end()), prefix.end());
+      for (int32_t item : prefix) init_users.push_back(u), init_items.push_back(item);
+    } else {
+      for (int32_t item : own) init_users.push_back(u), init_items.push_back(item);
     }
     const size_t first = end > static_cast<size_t>(o_.targets) ? end - static_cast<size_t>(o_.targets) : 1;
     for (size_t t = first; t < end; ++t) {
@@ -513,6 +559,10 @@ Status MlpRanker::Fit(const Context& ctx, const Interactions& train, const Catal
       net->item_category().copy_(torch::tensor(item_category, torch::kLong));
       net->item_price().copy_(torch::tensor(item_price, torch::kLong));
       net->item_popularity().copy_(torch::tensor(popularity, torch::kFloat));
+      if (o_.init == "svd") {
+        const auto e = SpectralInit(init_users, init_items, train.num_users(), num_items, o_.dim);
+        if (e.defined()) net->item_embeddings().copy_(e);
+      }
     }
     net->to(device);
     const auto all_items = torch::from_blob(row_items.data(), {rows, L}, torch::kInt).clone();

@@ -103,8 +103,10 @@ struct ReadOptions {
 
 // Reads an interactions file. Errors name the file, line, field and reason.
 // `items` (optional) is the item dictionary to extend (for a catalog read first).
+// `users` likewise (to read a test file into a training file's id spaces).
 StatusOr<Interactions> ReadInteractions(const std::string& path, const ReadOptions& options,
-                                        std::shared_ptr<Dictionary> items = nullptr);
+                                        std::shared_ptr<Dictionary> items = nullptr,
+                                        std::shared_ptr<Dictionary> users = nullptr);
 // Reads an items CSV (item_id[,title][,category][,price][,text][,in_stock], extra
 // columns become "name=value" words of the text); adds unknown items to `items`.
 StatusOr<Catalog> ReadCatalog(const std::string& path, Dictionary& items);
