@@ -9,6 +9,7 @@
 #include "core/csv.h"
 #include "core/strings.h"
 #include "core/time.h"
+#include "recommend/internal.h"
 #include "recommend/recommend.h"
 #include "store/snapshot.h"
 
@@ -418,16 +419,7 @@ UserItems Aggregate(const Interactions& data, int max_per_user) {
     const int64_t e = data.begin[static_cast<size_t>(u) + 1];
     tmp.clear();
     for (int64_t k = b; k < e; ++k) tmp.emplace_back(data.item[static_cast<size_t>(k)], data.weight[static_cast<size_t>(k)]);
-    std::sort(tmp.begin(), tmp.end(), [](auto& x, auto& y) { return x.first < y.first; });
-    size_t w = 0;
-    for (size_t k = 0; k < tmp.size(); ++k) {
-      if (w > 0 && tmp[w - 1].first == tmp[k].first) {
-        tmp[w - 1].second += tmp[k].second;
-      } else {
-        tmp[w++] = tmp[k];
-      }
-    }
-    tmp.resize(w);
+    internal::MergeRepeats(&tmp);
     if (max_per_user > 0 && tmp.size() > static_cast<size_t>(max_per_user)) {
       // Keep the latest distinct items.
       std::vector<int32_t> latest;

@@ -67,6 +67,9 @@ ItemUsers Transpose(const UserItems& ui, int32_t num_items);
 // Entries equal to -inf are never returned.
 std::vector<int32_t> TopK(std::span<const float> scores, size_t k);
 
+// Sorts (item, weight) pairs by item and sums the weights of repeated items.
+void MergeRepeats(std::vector<std::pair<int32_t, float>>* pairs);
+
 // Orders (score desc, index asc).
 inline bool Better(float a, int32_t ia, float b, int32_t ib) { return a > b || (a == b && ia < ib); }
 

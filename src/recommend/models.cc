@@ -49,6 +49,20 @@ ItemUsers Transpose(const UserItems& ui, int32_t num_items) {
   return t;
 }
 
+void MergeRepeats(std::vector<std::pair<int32_t, float>>* pairs) {
+  auto& v = *pairs;
+  std::sort(v.begin(), v.end(), [](auto& a, auto& b) { return a.first < b.first; });
+  size_t w = 0;
+  for (size_t k = 0; k < v.size(); ++k) {
+    if (w > 0 && v[w - 1].first == v[k].first) {
+      v[w - 1].second += v[k].second;
+    } else {
+      v[w++] = v[k];
+    }
+  }
+  v.resize(w);
+}
+
 std::vector<int32_t> TopK(std::span<const float> scores, size_t k) {
   std::vector<int32_t> idx;
   idx.reserve(scores.size());
@@ -97,16 +111,7 @@ std::vector<std::pair<int32_t, float>> Distinct(const History& h, int32_t num_it
   for (size_t k = 0; k < h.size(); ++k) {
     if (h.items[k] >= 0 && h.items[k] < num_items) out.emplace_back(h.items[k], h.weights.empty() ? 1.f : h.weights[k]);
   }
-  std::sort(out.begin(), out.end(), [](auto& a, auto& b) { return a.first < b.first; });
-  size_t w = 0;
-  for (size_t k = 0; k < out.size(); ++k) {
-    if (w > 0 && out[w - 1].first == out[k].first) {
-      out[w - 1].second += out[k].second;
-    } else {
-      out[w++] = out[k];
-    }
-  }
-  out.resize(w);
+  internal::MergeRepeats(&out);
   return out;
 }
 

@@ -30,6 +30,15 @@ SyntheticData Taste(int users = 1500, int items = 600, uint64_t seed = 7) {
   return GenerateTaste(o);
 }
 
+// Random 80/20 per user, no validation part.
+SplitOptions RandomHoldout() {
+  SplitOptions so;
+  so.protocol = "random";
+  so.validation = false;
+  so.test_fraction = 0.2;
+  return so;
+}
+
 void WriteFile(const std::string& path, const std::string& text) {
   std::ofstream f(path);
   f << text;
@@ -198,11 +207,7 @@ std::map<std::string, double> BruteForce(const Model& m, const Interactions& tra
 TEST(RecommendEval, MetricsMatchABruteForceReference) {
   const Context ctx = Ctx();
   const SyntheticData s = Taste(400, 250);
-  SplitOptions so;
-  so.protocol = "random";
-  so.validation = false;
-  so.test_fraction = 0.2;
-  auto split = SplitInteractions(s.data, so);
+  auto split = SplitInteractions(s.data, RandomHoldout());
   ASSERT_TRUE(split.ok());
   for (const char* name : {"popular", "itemknn", "als"}) {
     auto m = MakeModel(name);
@@ -232,11 +237,7 @@ TEST(RecommendEval, MetricsMatchABruteForceReference) {
 TEST(RecommendModels, PlantedTasteBeatsPopularityByAClearMargin) {
   const Context ctx = Ctx();
   const SyntheticData s = Taste();
-  SplitOptions so;
-  so.protocol = "random";
-  so.validation = false;
-  so.test_fraction = 0.2;
-  auto split = SplitInteractions(s.data, so);
+  auto split = SplitInteractions(s.data, RandomHoldout());
   ASSERT_TRUE(split.ok());
   EvalOptions eo;
   eo.ks = {10};
@@ -590,11 +591,7 @@ TEST(RecommendServe, EaseStatesItsItemLimit) {
 TEST(RecommendTune, PicksOnValidationAndBeatsPopularity) {
   const Context ctx = Ctx();
   const SyntheticData s = Taste(1000, 400);
-  SplitOptions so;
-  so.protocol = "random";
-  so.validation = false;
-  so.test_fraction = 0.2;
-  auto split = SplitInteractions(s.data, so);
+  auto split = SplitInteractions(s.data, RandomHoldout());
   ASSERT_TRUE(split.ok());
   TuneOptions to;
   to.models = {"popular", "itemknn", "ease"};

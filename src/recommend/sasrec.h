@@ -30,9 +30,10 @@
 // item's category and of its price bucket. Trained with binary
 // cross-entropy: each of a user's latest `targets` items against the window
 // before it, with `negatives` sampled items the user does not have
-// (popularity^0.75 or uniform), Adam, early stopping on the held-out last
-// item of 10% of users (NDCG@10 over the whole catalog, seen items not
-// ranked; best epoch kept). The categories are those of the Catalog given to
+// (uniform or popularity^0.75), Adam, early stopping on the held-out latest
+// items (up to 5) of 10% of users (NDCG@10 over the whole catalog, seen
+// items not ranked; best epoch kept). Item embeddings start from a
+// truncated SVD of the interactions (init "svd"; "random" for N(0, 0.1)). The categories are those of the Catalog given to
 // Fit (the 1000 most frequent; others count as none) and are stored with the
 // weights. Scoring folds the user into the first layer and runs the rest
 // over all items at once; an empty history gets log popularity. Explain
@@ -43,7 +44,7 @@
 // Params (defaults): recent 50, half_life 25, dim 32, hidden [128, 32],
 // dropout 0.2, epochs 30, batch 256 (targets per step), lr 1e-3, l2 0,
 // targets 20, negatives 4, sampling "uniform" | "popularity", patience 5,
-// price_buckets 10 (0 = prices unused). Files: mlp_params.json,
+// price_buckets 10 (0 = prices unused), init "svd". Files: mlp_params.json,
 // mlp_weights.pt. Score and Explain are const and thread-safe.
 #ifndef OPSPILOT_RECOMMEND_SASREC_H_
 #define OPSPILOT_RECOMMEND_SASREC_H_
