@@ -444,7 +444,11 @@ class MlpRanker final : public Model {
   nlohmann::json params() const override { return ToJson(o_); }
   Status Fit(const Context& ctx, const Interactions& train, const Catalog& catalog) override;
   void Score(const History& history, std::span<float> scores) const override;
-  Reason Explain(const History& history, int32_t item) const override;
+  Reason Explain(const History& history, int32_t item) const override {
+    return ExplainMany(history, {&item, 1})[0];
+  }
+  std::vector<Reason> ExplainMany(const History& history,
+                                  std::span<const int32_t> items) const override;
   Status Save(const std::string& dir) const override;
   Status Load(const std::string& dir) override;
   double fit_flops() const override { return fit_flops_; }
@@ -715,22 +719,14 @@ void MlpRanker::Score(const History& history, std::span<float> scores) const {
 // the most similar history item (cosine of the learned embeddings; kind
 // "also_liked") or, when the item is in the user's top category, the user's
 // category taste (kind "popular_in_category"). An empty history gets "popular".
-Reason MlpRanker::Explain(const History& history, int32_t item) const {
-  Reason r("mlp", -1, "also_liked");
-  if (!net_ || item < 0 || item >= num_items_) return r;
+std::vector<Reason> MlpRanker::ExplainMany(const History& history,
+                                           std::span<const int32_t> items) const {
+  std::vector<Reason> out(items.size(), Reason("mlp", -1, "also_liked"));
+  if (!net_) return out;
   const Window w = WindowOf(history);
   if (w.items.empty()) {
-    r.kind = "popular";
-    return r;
-  }
-  const auto dim = static_cast<size_t>(o_.dim);
-  const float* e = item_unit_.data() + static_cast<size_t>(item) * dim;
-  float best_sim = -std::numeric_limits<float>::infinity();
-  for (int32_t h : w.items) {
-    if (h == item) continue;
-    const float* x = item_unit_.data() + static_cast<size_t>(h) * dim;
-    const float sim = std::inner_product(e, e + dim, x, 0.f);
-    if (sim > best_sim) best_sim = sim, r.because = h;
+    for (Reason& r : out) r.kind = "popular";
+    return out;
   }
   std::map<int64_t, double> share;
   for (size_t j = 0; j < w.items.size(); ++j) {
@@ -741,35 +737,67 @@ Reason MlpRanker::Explain(const History& history, int32_t item) const {
   for (const auto& [c, s] : share) {
     if (c > 0 && s > top_share) top = c, top_share = s;
   }
-  const int64_t c = item_category_[static_cast<size_t>(item)];
-  if (c == 0 || c != top) return r;
-  if (r.because < 0) {
-    r.kind = "popular_in_category";
-    return r;
+  // Rows of the ablation: 0 the window, 1 without the category taste, then
+  // per contested item the window without its most similar history item.
+  std::vector<Window> rows = {w, w};
+  std::vector<size_t> contested;
+  const auto dim = static_cast<size_t>(o_.dim);
+  for (size_t k = 0; k < items.size(); ++k) {
+    const int32_t item = items[k];
+    if (item < 0 || item >= num_items_) continue;
+    Reason& r = out[k];
+    const float* e = item_unit_.data() + static_cast<size_t>(item) * dim;
+    float best_sim = -std::numeric_limits<float>::infinity();
+    for (int32_t h : w.items) {
+      if (h == item) continue;
+      const float* x = item_unit_.data() + static_cast<size_t>(h) * dim;
+      const float sim = std::inner_product(e, e + dim, x, 0.f);
+      if (sim > best_sim) best_sim = sim, r.because = h;
+    }
+    if (top == 0 || item_category_[static_cast<size_t>(item)] != top) continue;
+    if (r.because < 0) {
+      r.kind = "popular_in_category";
+      continue;
+    }
+    Window without;
+    without.length = w.length;
+    double rest = 0;
+    for (size_t j = 0; j < w.items.size(); ++j) {
+      if (w.items[j] == r.because) continue;
+      without.items.push_back(w.items[j]);
+      without.weights.push_back(w.weights[j]);
+      rest += w.weights[j];
+    }
+    for (float& x : without.weights) x = static_cast<float>(x / rest);
+    rows.push_back(std::move(without));
+    contested.push_back(k);
   }
-  // Row 0: the window; row 1: without the similar item; row 2: category taste removed.
-  Window without = w;
-  without.items.clear();
-  without.weights.clear();
-  double rest = 0;
-  for (size_t j = 0; j < w.items.size(); ++j) {
-    if (w.items[j] == r.because) continue;
-    without.items.push_back(w.items[j]);
-    without.weights.push_back(w.weights[j]);
-    rest += w.weights[j];
+  if (contested.empty()) return out;
+  std::vector<float> keep(rows.size(), 1.f);
+  keep[1] = 0;
+  std::vector<int64_t> pair_rows, pair_items;
+  for (size_t j = 0; j < contested.size(); ++j) {
+    const int64_t item = items[contested[j]];
+    for (int64_t row : {int64_t{0}, int64_t{1}, static_cast<int64_t>(j + 2)}) {
+      pair_rows.push_back(row);
+      pair_items.push_back(item);
+    }
   }
-  for (float& x : without.weights) x = static_cast<float>(x / rest);
   torch::NoGradGuard ng;
-  const UserSide u = net_.ptr()->User(ToBatch({w, without, w}, o_.recent), torch::tensor({1.f, 1.f, 0.f}));
+  const UserSide u = net_.ptr()->User(ToBatch(rows, o_.recent), torch::tensor(keep));
   const auto logits = net_.ptr()
-                          ->Logits(u, torch::arange(3, torch::kLong), torch::full({3}, item, torch::kLong))
+                          ->Logits(u, torch::tensor(pair_rows, torch::kLong),
+                                   torch::tensor(pair_items, torch::kLong))
                           .contiguous();
   const float* l = logits.data_ptr<float>();
-  if (l[0] - l[2] > l[0] - l[1]) {
-    r.kind = "popular_in_category";
-    r.because = -1;
+  for (size_t j = 0; j < contested.size(); ++j) {
+    const float full = l[3 * j], no_taste = l[3 * j + 1], no_item = l[3 * j + 2];
+    if (full - no_taste > full - no_item) {
+      out[contested[j]].kind = "popular_in_category";
+      out[contested[j]].because = -1;
+    }
   }
-  return r;
+  return out;
 }
 
 Status MlpRanker::Save(const std::string& dir) const {

@@ -968,15 +968,22 @@ class HybridModel : public Model {
     }
   }
 
-  Reason Explain(const History& h, int32_t item) const override {
+  Reason Explain(const History& h, int32_t item) const override { return ExplainMany(h, {&item, 1})[0]; }
+
+  // Each item is explained by the component that contributes most to its score.
+  std::vector<Reason> ExplainMany(const History& h, std::span<const int32_t> items) const override {
     const auto comps = Components(h);
-    size_t best = 0;
-    float top = -std::numeric_limits<float>::infinity();
-    for (size_t m = 0; m < comps.size(); ++m) {
-      if (comps[m].empty()) continue;
-      if (comps[m][static_cast<size_t>(item)] > top) top = comps[m][static_cast<size_t>(item)], best = m;
+    std::vector<Reason> out;
+    for (int32_t item : items) {
+      size_t best = 0;
+      float top = -std::numeric_limits<float>::infinity();
+      for (size_t m = 0; m < comps.size(); ++m) {
+        if (comps[m].empty()) continue;
+        if (comps[m][static_cast<size_t>(item)] > top) top = comps[m][static_cast<size_t>(item)], best = m;
+      }
+      out.push_back(parts_[best]->Explain(h, item));
     }
-    return parts_[best]->Explain(h, item);
+    return out;
   }
 
   Status Save(const std::string& dir) const override {
@@ -1032,6 +1039,13 @@ std::map<std::string, ModelFactory>& Factories() {
 }  // namespace
 
 Reason Model::Explain(const History&, int32_t) const { return {name(), -1, ""}; }
+
+std::vector<Reason> Model::ExplainMany(const History& history, std::span<const int32_t> items) const {
+  std::vector<Reason> out;
+  out.reserve(items.size());
+  for (int32_t i : items) out.push_back(Explain(history, i));
+  return out;
+}
 
 StatusOr<std::unique_ptr<Model>> MakeModel(const std::string& name, const json& params) {
   ModelFactory f;

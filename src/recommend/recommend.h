@@ -173,6 +173,9 @@ class Model {
   virtual void Score(const History& history, std::span<float> scores) const = 0;
   // Why `item` scores for this history.
   virtual Reason Explain(const History& history, int32_t item) const;
+  // Explain for several items at once (models that must rescore the history
+  // to explain, like the hybrid, do it once).
+  virtual std::vector<Reason> ExplainMany(const History& history, std::span<const int32_t> items) const;
   virtual Status Save(const std::string& dir) const = 0;
   virtual Status Load(const std::string& dir) = 0;
   // Item embeddings (num_items x dim, row-major) and a user's, for
@@ -320,6 +323,10 @@ class Recommender {
   Catalog catalog_;
   Options options_;
   std::vector<float> popularity_;  // time-decayed, per item
+  std::vector<int64_t> user_items_begin_;  // distinct items per training user, and its
+  std::vector<int32_t> user_items_;        // transpose, for SimilarUsers
+  std::vector<int64_t> item_users_begin_;
+  std::vector<int32_t> item_users_;
   std::string segment_key_;
   std::vector<std::string> segment_of_user_;
   std::map<std::string, std::vector<float>> segment_popularity_;

@@ -81,6 +81,14 @@ void Recommender::Prepare() {
   const int32_t ni = train_.num_items();
   catalog_.Resize(ni);
   popularity_ = Popularity(train_, nullptr, "");
+  {
+    UserItems ui = Aggregate(train_);
+    const internal::ItemUsers iu = internal::Transpose(ui, ni);
+    user_items_begin_ = std::move(ui.begin);
+    user_items_ = std::move(ui.item);
+    item_users_begin_ = iu.begin;
+    item_users_ = iu.user;
+  }
   int dim = 0;
   const float* emb = model_->ItemEmbeddings(&dim);
   if (emb && dim > 0 && ni >= options_.ann_min_items) {
@@ -195,16 +203,20 @@ StatusOr<std::vector<Recommendation>> Recommender::Recommend(const History& hist
     pool *= 4;
   }
   std::vector<Recommendation> out;
-  for (size_t r = static_cast<size_t>(req.offset); r < kept.size() && r < want; ++r) {
+  std::vector<int32_t> page;
+  for (size_t r = static_cast<size_t>(req.offset); r < kept.size() && r < want; ++r) page.push_back(kept[r]);
+  std::vector<Reason> reasons;
+  if (!cold) reasons = model_->ExplainMany(history, page);
+  for (size_t k = 0; k < page.size(); ++k) {
     Recommendation rec;
-    rec.item = kept[r];
-    rec.score = scores[static_cast<size_t>(kept[r])];
+    rec.item = page[k];
+    rec.score = scores[static_cast<size_t>(page[k])];
     if (cold && !req.segment.empty() && segment_popularity_.count(req.segment)) {
       rec.reason = {"popular", -1, "popular_in_segment", segment_key_ + "=" + req.segment};
     } else if (cold) {
       rec.reason = {"popular", -1, req.categories.empty() ? "popular" : "popular_in_category", ""};
     } else {
-      rec.reason = model_->Explain(history, rec.item);
+      rec.reason = std::move(reasons[k]);
     }
     out.push_back(std::move(rec));
   }
@@ -227,22 +239,20 @@ StatusOr<std::vector<std::pair<std::string, float>>> Recommender::SimilarUsers(s
   const int32_t u = train_.users->Find(user);
   if (u < 0) return NotFound("unknown user '" + std::string(user) + "'");
   if (n < 1 || n > 1000) return InvalidArgument("n must be 1..1000");
-  // Cosine on distinct item sets through an item -> users index built on first use.
-  static_assert(sizeof(int32_t) == 4);
-  const UserItems ui = Aggregate(train_);
-  const internal::ItemUsers iu = internal::Transpose(ui, train_.num_items());
+  // Cosine on distinct item sets through the item -> users index built at load.
   const int32_t nu = train_.num_users();
   std::vector<float> overlap(static_cast<size_t>(nu), 0.f);
-  const int64_t b = ui.begin[static_cast<size_t>(u)], e = ui.begin[static_cast<size_t>(u) + 1];
+  const int64_t b = user_items_begin_[static_cast<size_t>(u)], e = user_items_begin_[static_cast<size_t>(u) + 1];
   for (int64_t k = b; k < e; ++k) {
-    const int32_t i = ui.item[static_cast<size_t>(k)];
-    for (int64_t q = iu.begin[static_cast<size_t>(i)]; q < iu.begin[static_cast<size_t>(i) + 1]; ++q) {
-      overlap[static_cast<size_t>(iu.user[static_cast<size_t>(q)])] += 1.f;
+    const int32_t i = user_items_[static_cast<size_t>(k)];
+    for (int64_t q = item_users_begin_[static_cast<size_t>(i)]; q < item_users_begin_[static_cast<size_t>(i) + 1]; ++q) {
+      overlap[static_cast<size_t>(item_users_[static_cast<size_t>(q)])] += 1.f;
     }
   }
   const double mine = static_cast<double>(e - b);
   for (int32_t v = 0; v < nu; ++v) {
-    const double theirs = static_cast<double>(ui.begin[static_cast<size_t>(v) + 1] - ui.begin[static_cast<size_t>(v)]);
+    const double theirs =
+        static_cast<double>(user_items_begin_[static_cast<size_t>(v) + 1] - user_items_begin_[static_cast<size_t>(v)]);
     auto& o = overlap[static_cast<size_t>(v)];
     o = (v == u || o == 0) ? NegInf() : static_cast<float>(o / std::sqrt(mine * theirs));
   }
