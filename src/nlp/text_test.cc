@@ -1,0 +1,58 @@
+#include "nlp/text.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <set>
+
+namespace opspilot::nlp {
+namespace {
+
+bool Has(const std::vector<std::string>& v, const std::string& x) { return std::find(v.begin(), v.end(), x) != v.end(); }
+
+TEST(Text, NormalizesWidthCasePunctuationAndPlaceholders) {
+  EXPECT_EQ(Normalize("ＲＥＦＵＮＤ　please！"), "refund please!");
+  EXPECT_EQ(Normalize("订单号：123456，谢谢。"), "订单号: <num> ,谢谢.");
+  EXPECT_EQ(Normalize("see https://shop.example.com/a?b=1 or mail Li.Wei@example.com"), "see <url> or mail <email>");
+  EXPECT_EQ(Normalize("price 12.50 yuan"), "price <num> yuan");
+  EXPECT_EQ(Normalize("  a \t\n b  "), "a b");
+  NormalizeOptions keep;
+  keep.placeholders = false;
+  keep.lower = false;
+  EXPECT_EQ(Normalize("Order 42", keep), "Order 42");
+  // Invalid UTF-8 becomes U+FFFD instead of passing through.
+  EXPECT_EQ(Normalize(std::string("a\xff" "b")), "a\xEF\xBF\xBD" "b");
+}
+
+TEST(Text, TokenizesChineseByCharacterAndEnglishByWord) {
+  const auto t = Tokenize(Normalize("我要退款 for order 12, it's late 😡"));
+  const std::vector<std::string> want = {"我", "要", "退", "款", "for", "order", "<num>", ",", "it's", "late", "😡"};
+  EXPECT_EQ(t, want);
+}
+
+TEST(Text, DetectsTheLanguage) {
+  EXPECT_EQ(DetectLanguage("我的订单什么时候到"), "zh");
+  EXPECT_EQ(DetectLanguage("where is my order"), "en");
+  EXPECT_EQ(DetectLanguage("我的 order 什么时候到"), "zh");
+  EXPECT_EQ(DetectLanguage("refund 退款 please for my order today"), "en");
+  EXPECT_EQ(DetectLanguage("12345 !!"), "");
+}
+
+TEST(Text, FeaturesAreWordAndCharacterNgrams) {
+  const auto f = FeatureStrings("我要退款, refund my order");
+  for (const char* x : {"c:我", "c:退款", "c:要退款", "w:refund", "w:refund_my", "w:my_order"}) EXPECT_TRUE(Has(f, x)) << x;
+  // n-grams stop at punctuation and at a change of script.
+  EXPECT_FALSE(Has(f, "c:款,"));
+  EXPECT_FALSE(Has(f, "c:退款r"));
+  FeatureOptions o;
+  o.buckets = 1000;
+  const auto ids = Features("我要退款, refund my order", o);
+  EXPECT_EQ(ids.size(), f.size());
+  for (uint32_t id : ids) EXPECT_LT(id, 1000u);
+  // Same text, same ids; a different word, a different id (almost surely).
+  EXPECT_EQ(Features("refund", o), Features("REFUND", o));
+  EXPECT_NE(Features("refund"), Features("invoice"));
+}
+
+}  // namespace
+}  // namespace opspilot::nlp
