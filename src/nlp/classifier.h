@@ -35,11 +35,11 @@ struct ClassifierOptions {
   std::string model = "fasttext";
   int dim = 64;
   int epochs = 25;
-  int batch_size = 32;
+  int batch_size = 64;
   double learning_rate = 0.01;
   int patience = 4;               // early stopping on the validation loss
   int max_features = 256;         // per text, the first ones
-  FeatureOptions features = {2, 3, 100000};
+  FeatureOptions features = {2, 3, 20000};  // dense Adam touches every bucket each step (see docs/design.md)
   double valid_fraction = 0.15;   // stratified hold-out for early stopping and the threshold
   double target_precision = 0.9;  // in-scope precision the out-of-scope threshold aims for
   bool out_of_scope = true;       // refuse unsure messages with label "oos"

@@ -40,31 +40,31 @@ constexpr int64_t kPriceDim = 4;     // learned price-bucket embedding
 constexpr double kLengthScale = 7;
 // Negatives proportional to count^kSamplingPower (word2vec's smoothing).
 constexpr double kSamplingPower = 0.75;
-constexpr int kRejectTries = 8;  // resamples of a negative the user already has
+constexpr int kRejectTries = 8;      // resamples of a negative the user already has
 constexpr double kInitStd = 0.1;     // entry standard deviation of the initial item embeddings
 constexpr int kPowerIterations = 4;  // of the randomised SVD behind init "svd"
 
 struct MlpRankerOptions {
-  int recent = 50;           // latest history items the user vector reads
-  double half_life = 25;     // recency weight 0.5^(age / half_life), age in items; 0 = equal
-  int dim = 32;              // item embedding size
+  int recent = 50;        // latest history items the user vector reads
+  double half_life = 25;  // recency weight 0.5^(age / half_life), age in items; 0 = equal
+  int dim = 32;           // item embedding size
   std::vector<int> hidden = {128, 32};  // MLP layer widths
   double dropout = 0.2;
-  int epochs = 30;           // maximum passes over the training targets
-  int batch = 256;           // targets (each with its negatives) per optimizer step
-  double lr = 1e-3;          // Adam learning rate
-  double l2 = 0;             // Adam weight decay
-  int targets = 20;          // latest items per user used as targets, the items before as history
-  int negatives = 4;         // sampled negatives per target
+  int epochs = 30;    // maximum passes over the training targets
+  int batch = 256;    // targets (each with its negatives) per optimizer step
+  double lr = 1e-3;   // Adam learning rate
+  double l2 = 0;      // Adam weight decay
+  int targets = 20;   // latest items per user used as targets, the items before as history
+  int negatives = 4;  // sampled negatives per target
   std::string sampling = "uniform";  // uniform | popularity (count^0.75)
   int patience = 5;          // epochs without a validation gain before stopping; 0 = no hold-out
   int price_buckets = 10;    // quantile buckets of finite catalog prices; 0 = prices unused
   std::string init = "svd";  // initial item embeddings: svd (of the interactions) | random
 };
 
-constexpr const char* kKeys[] = {"recent",  "half_life", "dim",     "hidden",    "dropout",
-                                 "epochs",  "batch",     "lr",      "l2",        "targets",
-                                 "negatives", "sampling", "patience", "price_buckets", "init"};
+constexpr const char* kKeys[] = {
+    "recent", "half_life", "dim",       "hidden",   "dropout",  "epochs",        "batch", "lr",
+    "l2",     "targets",   "negatives", "sampling", "patience", "price_buckets", "init"};
 
 Status Validate(const MlpRankerOptions& o) {
   if (o.recent < 1 || o.recent > 10000) return InvalidArgument("mlp: recent must be 1..10000");
@@ -81,13 +81,15 @@ Status Validate(const MlpRankerOptions& o) {
   if (!(o.lr > 0)) return InvalidArgument("mlp: lr must be > 0");
   if (!(o.l2 >= 0)) return InvalidArgument("mlp: l2 must be >= 0");
   if (o.targets < 1) return InvalidArgument("mlp: targets must be >= 1");
-  if (o.negatives < 1 || o.negatives > 1000) return InvalidArgument("mlp: negatives must be 1..1000");
+  if (o.negatives < 1 || o.negatives > 1000)
+    return InvalidArgument("mlp: negatives must be 1..1000");
   if (o.sampling != "popularity" && o.sampling != "uniform")
     return InvalidArgument("mlp: sampling must be 'popularity' or 'uniform'");
   if (o.patience < 0) return InvalidArgument("mlp: patience must be >= 0");
   if (o.price_buckets < 0 || o.price_buckets > 1000)
     return InvalidArgument("mlp: price_buckets must be 0..1000");
-  if (o.init != "svd" && o.init != "random") return InvalidArgument("mlp: init must be 'svd' or 'random'");
+  if (o.init != "svd" && o.init != "random")
+    return InvalidArgument("mlp: init must be 'svd' or 'random'");
   return Status::Ok();
 }
 
@@ -126,13 +128,20 @@ StatusOr<MlpRankerOptions> ParseOptions(const nlohmann::json& p) {
 }
 
 nlohmann::json ToJson(const MlpRankerOptions& o) {
-  return {{"recent", o.recent},       {"half_life", o.half_life},
-          {"dim", o.dim},             {"hidden", o.hidden},
-          {"dropout", o.dropout},     {"epochs", o.epochs},
-          {"batch", o.batch},         {"lr", o.lr},
-          {"l2", o.l2},               {"targets", o.targets},
-          {"negatives", o.negatives}, {"sampling", o.sampling},
-          {"patience", o.patience},   {"price_buckets", o.price_buckets},
+  return {{"recent", o.recent},
+          {"half_life", o.half_life},
+          {"dim", o.dim},
+          {"hidden", o.hidden},
+          {"dropout", o.dropout},
+          {"epochs", o.epochs},
+          {"batch", o.batch},
+          {"lr", o.lr},
+          {"l2", o.l2},
+          {"targets", o.targets},
+          {"negatives", o.negatives},
+          {"sampling", o.sampling},
+          {"patience", o.patience},
+          {"price_buckets", o.price_buckets},
           {"init", o.init}};
 }
 
@@ -179,13 +188,15 @@ UserBatch ToBatch(const std::vector<Window>& ws, int L) {
   std::vector<int64_t> items(static_cast<size_t>(r * L), 0);
   std::vector<float> weights(static_cast<size_t>(r * L), 0), lengths;
   for (size_t i = 0; i < ws.size(); ++i) {
-    std::copy(ws[i].items.begin(), ws[i].items.end(), items.begin() + static_cast<ptrdiff_t>(i * L));
+    std::copy(ws[i].items.begin(), ws[i].items.end(),
+              items.begin() + static_cast<ptrdiff_t>(i * L));
     std::copy(ws[i].weights.begin(), ws[i].weights.end(),
               weights.begin() + static_cast<ptrdiff_t>(i * L));
     lengths.push_back(ws[i].length);
   }
   return {torch::tensor(items, torch::kLong).view({r, L}),
-          torch::tensor(weights, torch::kFloat).view({r, L}), torch::tensor(lengths, torch::kFloat)};
+          torch::tensor(weights, torch::kFloat).view({r, L}),
+          torch::tensor(lengths, torch::kFloat)};
 }
 
 // The user side of the first layer for R users.
@@ -199,7 +210,8 @@ struct UserSide {
 class MlpRankerNetImpl : public torch::nn::Module {
  public:
   // categories and prices count codes, 0 included (no category / no price).
-  MlpRankerNetImpl(const MlpRankerOptions& o, int64_t num_items, int64_t categories, int64_t prices) {
+  MlpRankerNetImpl(const MlpRankerOptions& o, int64_t num_items, int64_t categories,
+                   int64_t prices) {
     namespace tnn = torch::nn;
     const int64_t h = o.hidden[0];
     items_ = register_module("items", tnn::Embedding(num_items, o.dim));
@@ -234,12 +246,13 @@ class MlpRankerNetImpl : public torch::nn::Module {
     const auto flat = b.items.reshape({-1});
     UserSide u;
     // A weighted bag: no [R, L, dim] gather to allocate and page in per step.
-    u.emb = torch::nn::functional::embedding_bag(
-        b.items, items_->weight,
-        torch::nn::functional::EmbeddingBagFuncOptions().mode(torch::kSum).per_sample_weights(
-            b.weights));
-    u.categories = torch::zeros({r, category_->weight.size(0)}, b.weights.options())
-                       .scatter_add_(1, item_category_.index_select(0, flat).view({r, l}), b.weights);
+    u.emb = torch::nn::functional::embedding_bag(b.items, items_->weight,
+                                                 torch::nn::functional::EmbeddingBagFuncOptions()
+                                                     .mode(torch::kSum)
+                                                     .per_sample_weights(b.weights));
+    u.categories =
+        torch::zeros({r, category_->weight.size(0)}, b.weights.options())
+            .scatter_add_(1, item_category_.index_select(0, flat).view({r, l}), b.weights);
     if (keep_categories.defined()) u.categories = u.categories * keep_categories.unsqueeze(1);
     u.prices = torch::zeros({r, price_->weight.size(0)}, b.weights.options())
                    .scatter_add_(1, item_price_.index_select(0, flat).view({r, l}), b.weights);
@@ -280,9 +293,9 @@ class MlpRankerNetImpl : public torch::nn::Module {
                                u.prices[row].index_select(0, item_price_).unsqueeze(1),
                                torch::ones({e.size(0), 1}, e.options())},
                               1);  // [num_items, dim + 3]
-    const auto w = torch::cat({cross_in_->weight * u.emb[row].unsqueeze(0), share_in_->weight,
-                               u.part[row].unsqueeze(1)},
-                              1);  // [hidden0, dim + 3]
+    const auto w = torch::cat(
+        {cross_in_->weight * u.emb[row].unsqueeze(0), share_in_->weight, u.part[row].unsqueeze(1)},
+        1);  // [hidden0, dim + 3]
     return head_(torch::addmm(item_part, x, w.t()).relu_()).view({-1});
   }
 
@@ -374,7 +387,7 @@ torch::Tensor SpectralInit(const std::vector<int64_t>& users, const std::vector<
     q = torch::mm(xt, torch::mm(x, std::get<0>(torch::linalg_qr(q))));
   }
   q = std::get<0>(torch::linalg_qr(q));
-  const auto b = torch::mm(x, q);  // [users, dim]
+  const auto b = torch::mm(x, q);                               // [users, dim]
   const auto [w, v] = torch::linalg_eigh(torch::mm(b.t(), b));  // w: squared singular values
   const auto e = torch::mm(q, v) * w.clamp_min(0).pow(0.25);
   return e * (kInitStd / e.std().clamp_min(1e-12));
@@ -412,23 +425,26 @@ double ValidNdcg(MlpRankerNet& net, const ValidSet& valid, int L, torch::Device 
   constexpr size_t kRows = 256;  // users per user-side batch
   for (size_t b = 0; b < valid.windows.size(); b += kRows) {
     const size_t e = std::min(valid.windows.size(), b + kRows);
-    UserBatch batch = ToBatch(
-        std::vector<Window>(valid.windows.begin() + static_cast<ptrdiff_t>(b),
-                            valid.windows.begin() + static_cast<ptrdiff_t>(e)),
-        L);
+    UserBatch batch =
+        ToBatch(std::vector<Window>(valid.windows.begin() + static_cast<ptrdiff_t>(b),
+                                    valid.windows.begin() + static_cast<ptrdiff_t>(e)),
+                L);
     batch = {batch.items.to(device), batch.weights.to(device), batch.lengths.to(device)};
     const UserSide u = net->User(batch);
     for (size_t i = b; i < e; ++i) {
       auto s = net->ScoreAll(u, static_cast<int64_t>(i - b), item_part);
       s.index_fill_(0, valid.seen[i].to(device), -std::numeric_limits<float>::infinity());
-      const auto top = std::get<1>(s.topk(std::min<int64_t>(10, s.size(0)))).to(torch::kCPU).contiguous();
+      const auto top =
+          std::get<1>(s.topk(std::min<int64_t>(10, s.size(0)))).to(torch::kCPU).contiguous();
       const auto& targets = valid.targets[i];
       double dcg = 0, ideal = 0;
       for (int64_t r = 0; r < top.size(0); ++r) {
         const auto item = static_cast<int32_t>(top.data_ptr<int64_t>()[r]);
-        if (std::find(targets.begin(), targets.end(), item) != targets.end()) dcg += 1.0 / std::log2(r + 2.0);
+        if (std::find(targets.begin(), targets.end(), item) != targets.end())
+          dcg += 1.0 / std::log2(r + 2.0);
       }
-      for (size_t r = 0; r < std::min<size_t>(10, targets.size()); ++r) ideal += 1.0 / std::log2(r + 2.0);
+      for (size_t r = 0; r < std::min<size_t>(10, targets.size()); ++r)
+        ideal += 1.0 / std::log2(r + 2.0);
       sum += dcg / ideal;
     }
   }
@@ -454,18 +470,16 @@ class MlpRanker final : public Model {
   double fit_flops() const override { return fit_flops_; }
 
  private:
-  Window WindowOf(const History& h) const {
-    return MakeWindow(h.items, h.weights, o_, num_items_);
-  }
+  Window WindowOf(const History& h) const { return MakeWindow(h.items, h.weights, o_, num_items_); }
   // Serving state: eval mode, CPU, the item side of the first layer and unit embeddings cached.
   void Finish();
 
   MlpRankerOptions o_;
   int32_t num_items_ = 0;
   MlpRankerNet net_{nullptr};
-  torch::Tensor item_part_;                 // [num_items, hidden0]
-  std::vector<float> item_unit_;            // num_items x dim, unit rows (Explain's cosine)
-  std::vector<int64_t> item_category_;      // category code per item
+  torch::Tensor item_part_;             // [num_items, hidden0]
+  std::vector<float> item_unit_;        // num_items x dim, unit rows (Explain's cosine)
+  std::vector<int64_t> item_category_;  // category code per item
   double fit_flops_ = 0;
 };
 
@@ -489,7 +503,8 @@ Status MlpRanker::Fit(const Context& ctx, const Interactions& train, const Catal
   const float max_count = *std::max_element(counts.begin(), counts.end());
   std::vector<float> popularity(counts.size());
   for (size_t i = 0; i < counts.size(); ++i) {
-    popularity[i] = static_cast<float>(std::log1p(counts[i]) / std::log1p(std::max(max_count, 1.f)));
+    popularity[i] =
+        static_cast<float>(std::log1p(counts[i]) / std::log1p(std::max(max_count, 1.f)));
   }
 
   // Hold out the latest items of a sample of users for early stopping.
@@ -503,7 +518,8 @@ Status MlpRanker::Fit(const Context& ctx, const Interactions& train, const Catal
       o_.patience > 0 ? std::min(n_eligible / 2, std::max(n_eligible / 10, kMinValidUsers)) : 0;
   if (n_valid >= 10) {
     std::shuffle(eligible.begin(), eligible.end(), rng);
-    for (int64_t i = 0; i < n_valid; ++i) held[static_cast<size_t>(eligible[static_cast<size_t>(i)])] = 1;
+    for (int64_t i = 0; i < n_valid; ++i)
+      held[static_cast<size_t>(eligible[static_cast<size_t>(i)])] = 1;
   }
 
   // Training rows: per user, each of the latest `targets` items (after the
@@ -513,7 +529,8 @@ Status MlpRanker::Fit(const Context& ctx, const Interactions& train, const Catal
   std::vector<float> row_lengths;
   std::vector<int64_t> row_target;
   std::vector<int32_t> row_user;
-  std::vector<std::vector<int32_t>> owned(static_cast<size_t>(train.num_users()));  // sorted distinct
+  std::vector<std::vector<int32_t>> owned(
+      static_cast<size_t>(train.num_users()));  // sorted distinct
   std::vector<int64_t> init_users, init_items;  // the training pairs, distinct (SpectralInit)
   ValidSet valid;
   const bool weighted = train.weight.size() == train.item.size();
@@ -541,15 +558,18 @@ Status MlpRanker::Fit(const Context& ctx, const Interactions& train, const Catal
         }
       }
       if (!targets.empty()) {
-        valid.windows.push_back(MakeWindow(seq.first(end), w.empty() ? w : w.first(end), o_, num_items));
+        valid.windows.push_back(
+            MakeWindow(seq.first(end), w.empty() ? w : w.first(end), o_, num_items));
         valid.targets.push_back(std::move(targets));
-        valid.seen.push_back(torch::tensor(std::vector<int64_t>(prefix.begin(), prefix.end()), torch::kLong));
+        valid.seen.push_back(
+            torch::tensor(std::vector<int64_t>(prefix.begin(), prefix.end()), torch::kLong));
       }
       for (int32_t item : prefix) init_users.push_back(u), init_items.push_back(item);
     } else {
       for (int32_t item : own) init_users.push_back(u), init_items.push_back(item);
     }
-    const size_t first = end > static_cast<size_t>(o_.targets) ? end - static_cast<size_t>(o_.targets) : 1;
+    const size_t first =
+        end > static_cast<size_t>(o_.targets) ? end - static_cast<size_t>(o_.targets) : 1;
     for (size_t t = first; t < end; ++t) {
       const Window win = MakeWindow(seq.first(t), w.empty() ? w : w.first(t), o_, num_items);
       if (win.items.empty()) continue;
@@ -557,7 +577,8 @@ Status MlpRanker::Fit(const Context& ctx, const Interactions& train, const Catal
       row_items.resize(at + static_cast<size_t>(L), 0);
       row_weights.resize(at + static_cast<size_t>(L), 0);
       std::copy(win.items.begin(), win.items.end(), row_items.begin() + static_cast<ptrdiff_t>(at));
-      std::copy(win.weights.begin(), win.weights.end(), row_weights.begin() + static_cast<ptrdiff_t>(at));
+      std::copy(win.weights.begin(), win.weights.end(),
+                row_weights.begin() + static_cast<ptrdiff_t>(at));
       row_lengths.push_back(win.length);
       row_target.push_back(seq[t]);
       row_user.push_back(u);
@@ -568,7 +589,8 @@ Status MlpRanker::Fit(const Context& ctx, const Interactions& train, const Catal
 
   std::vector<double> sample_weight(static_cast<size_t>(num_items), 1.0);
   if (o_.sampling == "popularity" && max_count > 0) {
-    for (size_t i = 0; i < counts.size(); ++i) sample_weight[i] = std::pow(counts[i], kSamplingPower);
+    for (size_t i = 0; i < counts.size(); ++i)
+      sample_weight[i] = std::pow(counts[i], kSamplingPower);
   }
   std::discrete_distribution<int32_t> sampler(sample_weight.begin(), sample_weight.end());
 
@@ -614,7 +636,8 @@ Status MlpRanker::Fit(const Context& ctx, const Interactions& train, const Catal
         const auto& own = owned[static_cast<size_t>(row_user[static_cast<size_t>(r)])];
         for (int k = 0; k < K; ++k) {
           int32_t item = sampler(rng);
-          for (int tries = 0; tries < kRejectTries && std::binary_search(own.begin(), own.end(), item); ++tries) {
+          for (int tries = 0;
+               tries < kRejectTries && std::binary_search(own.begin(), own.end(), item); ++tries) {
             item = sampler(rng);
           }
           negatives[static_cast<size_t>(r * K + k)] = item;
@@ -635,13 +658,14 @@ Status MlpRanker::Fit(const Context& ctx, const Interactions& train, const Catal
                               all_lengths.index_select(0, idx).to(device)};
         const auto local = torch::arange(n, torch::kLong);
         const auto pair_rows = torch::cat({local, local.repeat_interleave(K)}).to(device);
-        const auto pair_items =
-            torch::cat({all_targets.index_select(0, idx), all_negatives.index_select(0, idx).view({-1})})
-                .to(device);
+        const auto pair_items = torch::cat({all_targets.index_select(0, idx),
+                                            all_negatives.index_select(0, idx).view({-1})})
+                                    .to(device);
         const auto labels = torch::cat({torch::ones({n}), torch::zeros({n * K})}).to(device);
         opt.zero_grad();
         const UserSide u = net->User(batch);
-        const auto loss = torch::binary_cross_entropy_with_logits(net->Logits(u, pair_rows, pair_items), labels);
+        const auto loss =
+            torch::binary_cross_entropy_with_logits(net->Logits(u, pair_rows, pair_items), labels);
         loss.backward();
         torch::nn::utils::clip_grad_norm_(net->parameters(), 5.0);
         opt.step();
@@ -667,7 +691,8 @@ Status MlpRanker::Fit(const Context& ctx, const Interactions& train, const Catal
           {{"epoch", epoch + 1},
            {"loss", total / static_cast<double>(std::max<int64_t>(seen, 1))},
            {"valid_ndcg@10", ndcg},
-           {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()}});
+           {"seconds",
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()}});
       progress->Update(epoch + 1);
       if (stop) break;
     }
@@ -691,9 +716,10 @@ void MlpRanker::Finish() {
   net_->eval();
   net_->to(torch::kCPU);
   item_part_ = net_->ItemPart().contiguous();
-  const auto unit = torch::nn::functional::normalize(
-                        net_->item_embeddings(), torch::nn::functional::NormalizeFuncOptions().dim(1))
-                        .contiguous();
+  const auto unit =
+      torch::nn::functional::normalize(net_->item_embeddings(),
+                                       torch::nn::functional::NormalizeFuncOptions().dim(1))
+          .contiguous();
   item_unit_.assign(unit.data_ptr<float>(), unit.data_ptr<float>() + unit.numel());
   const auto cats = net_->item_category().contiguous();
   item_category_.assign(cats.data_ptr<int64_t>(), cats.data_ptr<int64_t>() + cats.numel());
@@ -850,8 +876,10 @@ Status MlpRanker::Load(const std::string& dir) {
     RETURN_IF_ERROR(ml::nn::LoadModule(*net, dir + "/" + kWeightsFile));
     size_t k = 0;
     bool match = net->parameters().size() + net->buffers().size() == shapes.size();
-    for (const auto& t : net->parameters()) match = match && k < shapes.size() && t.sizes().vec() == shapes[k++];
-    for (const auto& t : net->buffers()) match = match && k < shapes.size() && t.sizes().vec() == shapes[k++];
+    for (const auto& t : net->parameters())
+      match = match && k < shapes.size() && t.sizes().vec() == shapes[k++];
+    for (const auto& t : net->buffers())
+      match = match && k < shapes.size() && t.sizes().vec() == shapes[k++];
     torch::NoGradGuard ng;
     const auto& cat = net->item_category();
     const auto& price = net->item_price();

@@ -33,14 +33,18 @@
 // (uniform or popularity^0.75), Adam, early stopping on the held-out latest
 // items (up to 5) of 10% of users (NDCG@10 over the whole catalog, seen
 // items not ranked; best epoch kept). Item embeddings start from a
-// truncated SVD of the interactions (init "svd"; "random" for N(0, 0.1)). The categories are those of the Catalog given to
-// Fit (the 1000 most frequent; others count as none) and are stored with the
-// weights. Scoring folds the user into the first layer and runs the rest
-// over all items at once; an empty history gets log popularity. Explain
-// gives the history item most similar to the item (cosine of the learned
-// embeddings, kind "also_liked"), or, when the item is in the user's top
-// category and removing the category taste lowers its logit more than
-// removing that item, kind "popular_in_category" (because -1).
+// truncated SVD of the interactions (init "svd"; "random": N(0, 0.1), which
+// can stall on a plateau when there is no catalog). The categories and
+// prices are those of the Catalog given to Fit (the 1000 most frequent
+// categories; others count as none) and are stored with the weights, so
+// items without interactions are still placed by them. Scoring folds the
+// user into the first layer and runs the rest over all items at once
+// (about 1 ms for 5000 items on one core); an empty history gets log
+// popularity. Explain gives the history item most similar to the item
+// (cosine of the learned embeddings, kind "also_liked"), or, when the item
+// is in the user's top category and removing the category taste lowers its
+// logit more than removing that item, kind "popular_in_category" (because
+// -1); an empty history gets "popular".
 // Params (defaults): recent 50, half_life 25, dim 32, hidden [128, 32],
 // dropout 0.2, epochs 30, batch 256 (targets per step), lr 1e-3, l2 0,
 // targets 20, negatives 4, sampling "uniform" | "popularity", patience 5,
