@@ -17,6 +17,7 @@
 #include <random>
 
 #include "ml/nn.h"
+#include "recommend/torch_common.h"
 #include "recommend/recommend.h"
 #include "recommend/sasrec.h"
 
@@ -393,21 +394,6 @@ torch::Tensor SpectralInit(const std::vector<int64_t>& users, const std::vector<
   return e * (kInitStd / e.std().clamp_min(1e-12));
 }
 
-using State = std::vector<std::pair<std::string, torch::Tensor>>;
-
-State Snapshot(torch::nn::Module& m) {
-  torch::NoGradGuard ng;
-  State s;
-  for (const auto& p : m.named_parameters()) s.emplace_back(p.key(), p.value().detach().clone());
-  return s;
-}
-
-void Restore(torch::nn::Module& m, const State& s) {
-  torch::NoGradGuard ng;
-  auto params = m.named_parameters();
-  for (const auto& [k, v] : s) params[k].copy_(v);
-}
-
 // Held-out users for early stopping: the window before their latest items,
 // those items (distinct, not seen before), and the items seen (not ranked).
 struct ValidSet {
@@ -623,9 +609,9 @@ Status MlpRanker::Fit(const Context& ctx, const Interactions& train, const Catal
     const double per_pair = (2.0 * o_.dim + kCategoryDim + kPriceDim + 3) * h0 + head;
     const double epoch_flops = 3 * 2 * static_cast<double>(rows) * (per_row + (1 + K) * per_pair);
 
-    double best = -1;
-    int best_epoch = 0, since_best = 0, epochs_run = 0;
-    State best_state;
+    torch_common::EarlyStopping stopping;
+    stopping.patience = o_.patience;
+    int epochs_run = 0;
     std::vector<int64_t> order(static_cast<size_t>(rows));
     std::vector<int64_t> negatives(static_cast<size_t>(rows * K));
     auto progress = ctx.StartProgress("mlp", o_.epochs, "epochs");
@@ -677,14 +663,7 @@ Status MlpRanker::Fit(const Context& ctx, const Interactions& train, const Catal
       bool stop = false;
       if (!valid.windows.empty()) {
         ndcg = ValidNdcg(net, valid, L, device);
-        if (ndcg > best + 1e-9) {
-          best = ndcg;
-          best_epoch = epoch + 1;
-          best_state = Snapshot(*net);
-          since_best = 0;
-        } else {
-          stop = ++since_best >= o_.patience;
-        }
+        stop = stopping.Update(ndcg, epoch + 1, *net);
       }
       ctx.logger().Info(
           "mlp epoch",
@@ -697,9 +676,9 @@ Status MlpRanker::Fit(const Context& ctx, const Interactions& train, const Catal
       if (stop) break;
     }
     progress->Finish();
-    if (!best_state.empty()) Restore(*net, best_state);
+    stopping.RestoreBest(*net);
     if (!valid.windows.empty()) {
-      ctx.logger().Info("mlp fitted", {{"best_epoch", best_epoch}, {"valid_ndcg@10", best}});
+      ctx.logger().Info("mlp fitted", {{"best_epoch", stopping.best_epoch}, {"valid_ndcg@10", stopping.best}});
     }
     fit_flops_ = epoch_flops * epochs_run;
     num_items_ = num_items;

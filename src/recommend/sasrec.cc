@@ -10,6 +10,7 @@
 #include <random>
 
 #include "ml/nn.h"
+#include "recommend/torch_common.h"
 #include "recommend/recommend.h"
 
 namespace opspilot::recommend {
@@ -176,21 +177,6 @@ torch::Tensor ToTensor(const std::vector<int64_t>& v, int64_t rows, int64_t cols
   return torch::from_blob(const_cast<int64_t*>(v.data()), {rows, cols}, torch::kLong).clone();
 }
 
-using State = std::vector<std::pair<std::string, torch::Tensor>>;
-
-State Snapshot(torch::nn::Module& m) {
-  torch::NoGradGuard ng;
-  State s;
-  for (const auto& p : m.named_parameters()) s.emplace_back(p.key(), p.value().detach().clone());
-  return s;
-}
-
-void Restore(torch::nn::Module& m, const State& s) {
-  torch::NoGradGuard ng;
-  auto params = m.named_parameters();
-  for (const auto& [k, v] : s) params[k].copy_(v);
-}
-
 // Mean NDCG@10 of the held-out next items (seen items not ranked).
 double ValidNdcg(SasRecNet& net, const torch::Tensor& input, const torch::Tensor& target,
                  torch::Device device) {
@@ -328,9 +314,9 @@ Status SasRec::Fit(const Context& ctx, const Interactions& train, const Catalog&
     const double epoch_flops =
         3 * 2 * (per_token * static_cast<double>(windows.rows) * L + per_target * targets);
 
-    double best = -1;
-    int best_epoch = 0, since_best = 0, epochs_run = 0;
-    State best_state;
+    torch_common::EarlyStopping stopping;
+    stopping.patience = o_.patience;
+    int epochs_run = 0;
     std::vector<int64_t> order(static_cast<size_t>(windows.rows));
     auto progress = ctx.StartProgress("sasrec", o_.epochs, "epochs");
     for (int epoch = 0; epoch < o_.epochs; ++epoch) {
@@ -408,14 +394,7 @@ Status SasRec::Fit(const Context& ctx, const Interactions& train, const Catalog&
       bool stop = false;
       if (valid.rows > 0) {
         ndcg = ValidNdcg(net, valid_input, valid_target, device);
-        if (ndcg > best + 1e-9) {
-          best = ndcg;
-          best_epoch = epoch + 1;
-          best_state = Snapshot(*net);
-          since_best = 0;
-        } else {
-          stop = ++since_best >= o_.patience;
-        }
+        stop = stopping.Update(ndcg, epoch + 1, *net);
       }
       ctx.logger().Info(
           "sasrec epoch",
@@ -428,9 +407,9 @@ Status SasRec::Fit(const Context& ctx, const Interactions& train, const Catalog&
       if (stop) break;
     }
     progress->Finish();
-    if (!best_state.empty()) Restore(*net, best_state);
+    stopping.RestoreBest(*net);
     if (valid.rows > 0) {
-      ctx.logger().Info("sasrec fitted", {{"best_epoch", best_epoch}, {"valid_ndcg@10", best}});
+      ctx.logger().Info("sasrec fitted", {{"best_epoch", stopping.best_epoch}, {"valid_ndcg@10", stopping.best}});
     }
     fit_flops_ = epoch_flops * epochs_run;
     num_items_ = num_items;
