@@ -353,6 +353,24 @@ History HistoryFromEvents(const EventLog& ev, int32_t user, const std::vector<in
   return h;
 }
 
+std::vector<std::string> ItemsWithEventTypes(const EventLog& ev, int32_t user, const Dictionary& items,
+                                             const std::vector<std::string>& types) {
+  std::vector<std::string> out;
+  if (user < 0 || user >= ev.num_users()) return out;
+  std::vector<uint8_t> wanted(static_cast<size_t>(ev.event_types.size()), 0);
+  for (const auto& t : types) {
+    const int32_t code = ev.event_types.Find(t);
+    if (code >= 0) wanted[static_cast<size_t>(code)] = 1;
+  }
+  for (int64_t k = ev.user_begin[static_cast<size_t>(user)]; k < ev.user_begin[static_cast<size_t>(user) + 1]; ++k) {
+    const auto kk = static_cast<size_t>(k);
+    if (ev.item[kk] >= 0 && wanted[static_cast<size_t>(ev.type[kk])]) out.push_back(items.Key(ev.item[kk]));
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
 StatusOr<SnapshotData> FromSnapshot(const Snapshot& snap, const std::map<std::string, float>& event_weights) {
   if (!snap.events) return FailedPrecondition("the snapshot has no events");
   const EventLog& ev = *snap.events;

@@ -165,6 +165,42 @@ class PopularModel : public Model {
   std::vector<float> pop_;
 };
 
+// ---------------------------------------------------------------- latest
+
+// The newest items first: by the time of each item's first interaction.
+class LatestModel : public Model {
+ public:
+  explicit LatestModel(const json&) {}
+  std::string name() const override { return "latest"; }
+  json params() const override { return json::object(); }
+  Status Fit(const Context&, const Interactions& train, const Catalog&) override {
+    first_.assign(static_cast<size_t>(train.num_items()), -std::numeric_limits<float>::infinity());
+    std::vector<int64_t> first(static_cast<size_t>(train.num_items()), INT64_MAX);
+    for (size_t k = 0; k < train.item.size(); ++k) {
+      auto& f = first[static_cast<size_t>(train.item[k])];
+      f = std::min(f, train.time[k]);
+    }
+    const int64_t t0 = train.time.empty() ? 0 : *std::min_element(train.time.begin(), train.time.end());
+    for (size_t i = 0; i < first.size(); ++i) {
+      // Seconds since the first event, as a float (exact to the second for ~190 days, to minutes for years).
+      if (first[i] != INT64_MAX) first_[i] = static_cast<float>(first[i] - t0);
+    }
+    return Status::Ok();
+  }
+  void Score(const History&, std::span<float> scores) const override {
+    for (size_t i = 0; i < scores.size(); ++i) scores[i] = i < first_.size() ? first_[i] : -std::numeric_limits<float>::infinity();
+  }
+  Reason Explain(const History&, int32_t) const override { return {"latest", -1, "new"}; }
+  Status Save(const std::string& dir) const override { return WriteArray(dir + "/latest.bin", first_); }
+  Status Load(const std::string& dir) override {
+    ASSIGN_OR_RETURN(first_, ReadArray<float>(dir + "/latest.bin"));
+    return Status::Ok();
+  }
+
+ private:
+  std::vector<float> first_;
+};
+
 // ---------------------------------------------------------------- item-kNN
 
 // Cosine (or BM25-weighted cosine) similarity of items' user vectors; the k
@@ -1024,6 +1060,7 @@ std::map<std::string, ModelFactory>& Factories() {
   static std::map<std::string, ModelFactory> f = [] {
     std::map<std::string, ModelFactory> m;
     m["popular"] = [](const json& p) -> StatusOr<std::unique_ptr<Model>> { return std::unique_ptr<Model>(new PopularModel(p, false)); };
+    m["latest"] = [](const json& p) -> StatusOr<std::unique_ptr<Model>> { return std::unique_ptr<Model>(new LatestModel(p)); };
     m["trending"] = [](const json& p) -> StatusOr<std::unique_ptr<Model>> { return std::unique_ptr<Model>(new PopularModel(p, true)); };
     m["itemknn"] = [](const json& p) -> StatusOr<std::unique_ptr<Model>> { return std::unique_ptr<Model>(new ItemKnnModel(p)); };
     m["userknn"] = [](const json& p) -> StatusOr<std::unique_ptr<Model>> { return std::unique_ptr<Model>(new UserKnnModel(p)); };

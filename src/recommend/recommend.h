@@ -128,6 +128,11 @@ std::vector<int32_t> ItemCodeMap(const Dictionary& from, const Dictionary& to);
 std::vector<float> EventTypeWeights(const EventLog& events, const std::map<std::string, float>& weights);
 History HistoryFromEvents(const EventLog& events, int32_t user, const std::vector<int32_t>& item_map,
                           const std::vector<float>& type_weight);
+// The ids of the items a user had events of these types with (for "exclude
+// what was purchased, not what was viewed": Request::exclude with
+// exclude_seen off). `items` is the snapshot's item dictionary.
+std::vector<std::string> ItemsWithEventTypes(const EventLog& events, int32_t user, const Dictionary& items,
+                                             const std::vector<std::string>& types);
 
 // ---------------------------------------------------------------- splits
 

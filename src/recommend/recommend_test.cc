@@ -577,6 +577,29 @@ TEST(RecommendServe, SimilarItemsAndUsers) {
   EXPECT_GT(shared, 50 * 5 * 7 / 10);
 }
 
+TEST(RecommendModels, LatestRanksTheNewestItemsFirst) {
+  const Context ctx = Ctx();
+  InteractionsBuilder b;
+  b.Add("u1", "old", 1, 1000);
+  b.Add("u2", "old", 1, 5000);
+  b.Add("u1", "mid", 1, 3000);
+  b.Add("u2", "new", 1, 4000);
+  const Interactions data = b.Finish();
+  auto m = MakeModel("latest");
+  ASSERT_TRUE(m.ok());
+  ASSERT_TRUE((*m)->Fit(ctx, data, Catalog{}).ok());
+  const Recommender rec(std::move(*m), data, Catalog{}, {});
+  Request req;
+  req.exclude_seen = false;
+  auto r = rec.Recommend(HistoryOf(data, 0), req);
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->size(), 3u);
+  EXPECT_EQ(rec.items().Key((*r)[0].item), "new");
+  EXPECT_EQ(rec.items().Key((*r)[1].item), "mid");
+  EXPECT_EQ(rec.items().Key((*r)[2].item), "old");
+  EXPECT_EQ(rec.ReasonText((*r)[0].reason), "new in the catalog");
+}
+
 TEST(RecommendServe, EaseStatesItsItemLimit) {
   const Context ctx = Ctx();
   const SyntheticData s = Taste(200, 300);

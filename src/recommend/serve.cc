@@ -273,6 +273,7 @@ std::string Recommender::ReasonText(const Reason& r) const {
   if (r.kind == "popular_in_category") return "popular in this category";
   if (r.kind == "popular_in_segment") return "popular with customers like you (" + r.detail + ")";
   if (r.kind == "trending") return "trending now";
+  if (r.kind == "new") return "new in the catalog";
   if (r.kind == "popular") return "popular right now";
   return "recommended by " + r.source;
 }

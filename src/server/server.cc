@@ -404,6 +404,14 @@ struct Server::Impl {
       } else {
         h = s.rec->HistoryOfUser(user);
       }
+      // exclude_seen_types=purchase: drop only what was bought, not everything seen.
+      if (req.has_param("exclude_seen_types") && u >= 0 && s.snap->events) {
+        r->exclude_seen = false;
+        for (auto& id : recommend::ItemsWithEventTypes(*s.snap->events, u, *s.snap->items,
+                                                       analytics::SplitList(req.get_param_value("exclude_seen_types")))) {
+          r->exclude.push_back(std::move(id));
+        }
+      }
       // Cold start: the segment from the users table (a user known before any event).
       if (u >= 0 && static_cast<size_t>(u) < s.segment_of_user.size()) {
         r->segment = s.segment_of_user[static_cast<size_t>(u)];

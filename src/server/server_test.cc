@@ -432,6 +432,19 @@ TEST_F(ServerTest, RecommendationsFollowTheLatestEventsAndHoldTheirFilters) {
   auto after = Body(client_->Get("/v1/recommend/u5?n=10", Auth(reader_)));
   EXPECT_EQ(after["history"].get<size_t>(), seen.size() + 1);
   for (const auto& x : after["items"]) EXPECT_NE(x["item_id"], top);
+  // Excluding only purchases: a viewed (not bought) item may come back.
+  ASSERT_EQ(client_->Post("/v1/events", Auth(writer_),
+                          "{\"user_id\":\"u5\",\"event_type\":\"view\",\"item_id\":\"" +
+                              page["items"][1]["item_id"].get<std::string>() + "\",\"timestamp\":1800000100}\n",
+                          "application/x-ndjson")->status, 200);
+  auto seen_all = Body(client_->Get("/v1/recommend/u5?n=10", Auth(reader_)));
+  auto bought_only = Body(client_->Get("/v1/recommend/u5?n=10&exclude_seen_types=purchase", Auth(reader_)));
+  std::set<std::string> a, b;
+  for (const auto& x : seen_all["items"]) a.insert(x["item_id"].get<std::string>());
+  for (const auto& x : bought_only["items"]) b.insert(x["item_id"].get<std::string>());
+  EXPECT_FALSE(a.count(page["items"][1]["item_id"].get<std::string>())) << "viewed: excluded by default";
+  EXPECT_TRUE(b.count(page["items"][1]["item_id"].get<std::string>())) << "viewed, not bought: allowed";
+  EXPECT_FALSE(b.count(top)) << "bought: still excluded";
   // A user the store has never seen: popular items, labelled as cold start.
   auto cold = Body(client_->Get("/v1/recommend/stranger?n=3", Auth(reader_)));
   EXPECT_TRUE(cold["cold_start"].get<bool>());
