@@ -55,6 +55,10 @@ StatusOr<std::vector<T>> ReadArray(const std::string& path) {
   return out;
 }
 
+// JSON files of a model directory; errors name the path.
+Status WriteJson(const std::string& path, const nlohmann::json& j);
+StatusOr<nlohmann::json> ReadJson(const std::string& path);
+
 // Item -> (user, weight) lists, the transpose of UserItems.
 struct ItemUsers {
   std::vector<int64_t> begin;

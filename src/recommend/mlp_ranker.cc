@@ -96,15 +96,8 @@ Status Validate(const MlpRankerOptions& o) {
 
 StatusOr<MlpRankerOptions> ParseOptions(const nlohmann::json& p) {
   MlpRankerOptions o;
+  RETURN_IF_ERROR(torch_common::CheckParamKeys(p, kKeys, "mlp"));
   if (p.is_null()) return o;
-  if (!p.is_object()) return InvalidArgument("mlp: params must be a JSON object");
-  for (const auto& [key, value] : p.items()) {
-    if (std::find(std::begin(kKeys), std::end(kKeys), key) == std::end(kKeys)) {
-      std::string known;
-      for (const char* k : kKeys) known += std::string(known.empty() ? "" : ", ") + k;
-      return InvalidArgument("mlp: unknown param '" + key + "' (known: " + known + ")");
-    }
-  }
   try {
     o.recent = p.value("recent", o.recent);
     o.half_life = p.value("half_life", o.half_life);

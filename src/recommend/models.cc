@@ -25,7 +25,9 @@ void dpotri_(const char* uplo, const int* n, double* a, const int* lda, int* inf
 namespace opspilot::recommend {
 
 using internal::ReadArray;
+using internal::ReadJson;
 using internal::WriteArray;
+using internal::WriteJson;
 using nlohmann::json;
 
 namespace internal {
@@ -47,6 +49,22 @@ ItemUsers Transpose(const UserItems& ui, int32_t num_items) {
     }
   }
   return t;
+}
+
+Status WriteJson(const std::string& path, const json& j) {
+  std::ofstream f(path, std::ios::trunc);
+  if (!f) return Internal("cannot write " + path);
+  f << j.dump(-1, ' ', false, json::error_handler_t::replace);
+  f.close();
+  return f ? Status::Ok() : Internal("error writing " + path);
+}
+
+StatusOr<json> ReadJson(const std::string& path) {
+  std::ifstream f(path);
+  if (!f) return NotFound("cannot open " + path);
+  json j = json::parse(f, nullptr, false);
+  if (j.is_discarded()) return InvalidArgument(path + ": not valid JSON");
+  return j;
 }
 
 void MergeRepeats(std::vector<std::pair<int32_t, float>>* pairs) {
@@ -88,21 +106,6 @@ namespace {
 
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
-Status WriteJson(const std::string& path, const json& j) {
-  std::ofstream f(path, std::ios::trunc);
-  if (!f) return Internal("cannot write " + path);
-  f << j.dump(1);
-  f.close();
-  return f ? Status::Ok() : Internal("error writing " + path);
-}
-
-StatusOr<json> ReadJson(const std::string& path) {
-  std::ifstream f(path);
-  if (!f) return NotFound("cannot open " + path);
-  json j = json::parse(f, nullptr, false);
-  if (j.is_discarded()) return InvalidArgument(path + ": not valid JSON");
-  return j;
-}
 
 // Distinct items of a history with summed weights.
 std::vector<std::pair<int32_t, float>> Distinct(const History& h, int32_t num_items) {

@@ -68,15 +68,8 @@ Status Validate(const SasRecOptions& o) {
 
 StatusOr<SasRecOptions> ParseOptions(const nlohmann::json& p) {
   SasRecOptions o;
+  RETURN_IF_ERROR(torch_common::CheckParamKeys(p, kKeys, "sasrec"));
   if (p.is_null()) return o;
-  if (!p.is_object()) return InvalidArgument("sasrec: params must be a JSON object");
-  for (const auto& [key, value] : p.items()) {
-    if (std::find(std::begin(kKeys), std::end(kKeys), key) == std::end(kKeys)) {
-      std::string known;
-      for (const char* k : kKeys) known += std::string(known.empty() ? "" : ", ") + k;
-      return InvalidArgument("sasrec: unknown param '" + key + "' (known: " + known + ")");
-    }
-  }
   try {
     o.max_len = p.value("max_len", o.max_len);
     o.dim = p.value("dim", o.dim);

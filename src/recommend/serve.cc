@@ -302,21 +302,6 @@ json Keys(const Dictionary& d) {
   return a;
 }
 
-Status WriteJsonFile(const std::string& path, const json& j) {
-  std::ofstream f(path, std::ios::trunc);
-  if (!f) return Internal("cannot write " + path);
-  f << j.dump(-1, ' ', false, json::error_handler_t::replace);
-  f.close();
-  return f ? Status::Ok() : Internal("error writing " + path);
-}
-
-StatusOr<json> ReadJsonFile(const std::string& path) {
-  std::ifstream f(path);
-  if (!f) return NotFound("cannot open " + path);
-  json j = json::parse(f, nullptr, false);
-  if (j.is_discarded()) return InvalidArgument(path + ": not valid JSON");
-  return j;
-}
 
 }  // namespace
 
@@ -335,19 +320,19 @@ Status Recommender::Save(const std::string& dir, const json& extra) const {
                {"num_items", train_.num_items()},
                {"interactions", train_.size()}};
   for (auto& [k, v] : extra.items()) meta[k] = v;
-  RETURN_IF_ERROR(WriteJsonFile(s + "/model.json", meta));
-  RETURN_IF_ERROR(WriteJsonFile(s + "/ids.json", {{"users", Keys(*train_.users)}, {"items", Keys(*train_.items)}}));
+  RETURN_IF_ERROR(internal::WriteJson(s + "/model.json", meta));
+  RETURN_IF_ERROR(internal::WriteJson(s + "/ids.json", {{"users", Keys(*train_.users)}, {"items", Keys(*train_.items)}}));
   json cat = {{"title", catalog_.title}, {"category", catalog_.category}, {"text", catalog_.text},
               {"in_stock", catalog_.in_stock}};
   json price = json::array();
   for (float p : catalog_.price) price.push_back(std::isnan(p) ? json(nullptr) : json(p));
   cat["price"] = price;
-  RETURN_IF_ERROR(WriteJsonFile(s + "/catalog.json", cat));
+  RETURN_IF_ERROR(internal::WriteJson(s + "/catalog.json", cat));
   RETURN_IF_ERROR(internal::WriteArray(s + "/train_begin.bin", train_.begin));
   RETURN_IF_ERROR(internal::WriteArray(s + "/train_item.bin", train_.item));
   RETURN_IF_ERROR(internal::WriteArray(s + "/train_weight.bin", train_.weight));
   RETURN_IF_ERROR(internal::WriteArray(s + "/train_time.bin", train_.time));
-  RETURN_IF_ERROR(WriteJsonFile(s + "/segments.json", {{"key", segment_key_}, {"of_user", segment_of_user_}}));
+  RETURN_IF_ERROR(internal::WriteJson(s + "/segments.json", {{"key", segment_key_}, {"of_user", segment_of_user_}}));
   fs::create_directories(stage / "model", ec);
   RETURN_IF_ERROR(model_->Save((stage / "model").string()));
   // Replace atomically: the old directory is moved aside, then removed.
@@ -366,13 +351,13 @@ Status Recommender::Save(const std::string& dir, const json& extra) const {
 StatusOr<Recommender> Recommender::Load(const std::string& dir) { return Load(dir, Options{}); }
 
 StatusOr<Recommender> Recommender::Load(const std::string& dir, Options options) {
-  ASSIGN_OR_RETURN(json meta, ReadJsonFile(dir + "/model.json"));
+  ASSIGN_OR_RETURN(json meta, internal::ReadJson(dir + "/model.json"));
   if (meta.value("format", "") != "opspilot-recommend-1") {
     return InvalidArgument(dir + ": not an opspilot recommendation model (model.json format)");
   }
   try {
     ASSIGN_OR_RETURN(auto model, MakeModel(meta.at("algorithm").get<std::string>(), meta.at("params")));
-    ASSIGN_OR_RETURN(json ids, ReadJsonFile(dir + "/ids.json"));
+    ASSIGN_OR_RETURN(json ids, internal::ReadJson(dir + "/ids.json"));
     Interactions t;
     for (const auto& u : ids.at("users")) t.users->Intern(u.get<std::string>());
     for (const auto& i : ids.at("items")) t.items->Intern(i.get<std::string>());
@@ -384,7 +369,7 @@ StatusOr<Recommender> Recommender::Load(const std::string& dir, Options options)
         t.item.size() != t.time.size() || static_cast<size_t>(t.begin.back()) != t.item.size()) {
       return InvalidArgument(dir + ": training data files do not agree with ids.json");
     }
-    ASSIGN_OR_RETURN(json cj, ReadJsonFile(dir + "/catalog.json"));
+    ASSIGN_OR_RETURN(json cj, internal::ReadJson(dir + "/catalog.json"));
     Catalog c;
     c.title = cj.at("title").get<std::vector<std::string>>();
     c.category = cj.at("category").get<std::vector<std::string>>();
@@ -394,7 +379,7 @@ StatusOr<Recommender> Recommender::Load(const std::string& dir, Options options)
     RETURN_IF_ERROR(model->Load(dir + "/model"));
     Recommender r(std::move(model), std::move(t), std::move(c), options);
     if (fs::exists(dir + "/segments.json")) {
-      ASSIGN_OR_RETURN(json seg, ReadJsonFile(dir + "/segments.json"));
+      ASSIGN_OR_RETURN(json seg, internal::ReadJson(dir + "/segments.json"));
       if (!seg.at("key").get<std::string>().empty()) {
         r.SetSegments(seg.at("key").get<std::string>(), seg.at("of_user").get<std::vector<std::string>>());
       }

@@ -6,11 +6,30 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
+#include <nlohmann/json.hpp>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "core/status.h"
+
 namespace opspilot::recommend::torch_common {
+
+// Params must be a JSON object (or null) whose keys are all known.
+inline Status CheckParamKeys(const nlohmann::json& p, std::span<const char* const> keys, const std::string& model) {
+  if (p.is_null()) return Status::Ok();
+  if (!p.is_object()) return InvalidArgument(model + ": params must be a JSON object");
+  for (const auto& [key, value] : p.items()) {
+    if (std::find(keys.begin(), keys.end(), key) == keys.end()) {
+      std::string known;
+      for (const char* k : keys) known += std::string(known.empty() ? "" : ", ") + k;
+      return InvalidArgument(model + ": unknown param '" + key + "' (known: " + known + ")");
+    }
+  }
+  return Status::Ok();
+}
 
 using State = std::vector<std::pair<std::string, torch::Tensor>>;
 
