@@ -491,19 +491,12 @@ StatusOr<DemoJobResult> RunDemo(const Context& ctx, const DemoJobOptions& option
     // Taste match: the share of top-10 items in the user's planted taste cluster.
     auto taste_match = [&](const recommend::Model& m, const recommend::Interactions& data) {
       double hit = 0, n = 0;
-      std::vector<float> sc(static_cast<size_t>(data.num_items()));
       for (int32_t u = 0; u < data.num_users() && n < 10000; u += 7) {
         auto ut = user_taste.find(data.users->Key(u));
         const recommend::History h = recommend::HistoryOf(data, u);
         if (ut == user_taste.end() || h.size() < 5) continue;
-        m.Score(h, sc);
-        for (int32_t i : h.items) sc[static_cast<size_t>(i)] = -1e30f;
-        std::vector<int32_t> idx(sc.size());
-        for (size_t i = 0; i < idx.size(); ++i) idx[i] = static_cast<int32_t>(i);
-        std::partial_sort(idx.begin(), idx.begin() + 10, idx.end(),
-                          [&](int32_t a, int32_t b) { return sc[static_cast<size_t>(a)] > sc[static_cast<size_t>(b)]; });
-        for (int r = 0; r < 10; ++r) {
-          auto it = item_taste.find(data.items->Key(idx[static_cast<size_t>(r)]));
+        for (int32_t item : recommend::TopItems(m, h, data.num_items(), 10)) {
+          auto it = item_taste.find(data.items->Key(item));
           hit += it != item_taste.end() && it->second == ut->second;
           n += 1;
         }

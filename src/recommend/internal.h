@@ -74,6 +74,14 @@ std::vector<int32_t> TopK(std::span<const float> scores, size_t k);
 // Sorts (item, weight) pairs by item and sums the weights of repeated items.
 void MergeRepeats(std::vector<std::pair<int32_t, float>>* pairs);
 
+// Distinct users per item, each counting once; with half_life_days > 0 and
+// real timestamps (not sequence numbers), decayed by the age of the user's
+// last interaction with the item. Only the users whose segment_of_user entry
+// is `segment` when segment_of_user is given.
+std::vector<float> ItemPopularity(const Interactions& train, double half_life_days,
+                                  const std::vector<std::string>* segment_of_user = nullptr,
+                                  const std::string& segment = "");
+
 // Orders (score desc, index asc).
 inline bool Better(float a, int32_t ia, float b, int32_t ib) { return a > b || (a == b && ia < ib); }
 

@@ -67,6 +67,30 @@ StatusOr<json> ReadJson(const std::string& path) {
   return j;
 }
 
+std::vector<float> ItemPopularity(const Interactions& train, double half_life_days,
+                                  const std::vector<std::string>* segment_of_user, const std::string& segment) {
+  std::vector<float> pop(static_cast<size_t>(train.num_items()), 0.f);
+  const int64_t now = train.time.empty() ? 0 : *std::max_element(train.time.begin(), train.time.end());
+  // Sequence numbers instead of times (files without timestamps): no decay.
+  const bool decay = half_life_days > 0 && now > 100000000;
+  const double rate = decay ? std::log(2.0) / (half_life_days * 86400.0) : 0.0;
+  std::unordered_map<int32_t, int64_t> last;
+  for (int32_t u = 0; u < train.num_users(); ++u) {
+    if (segment_of_user && (static_cast<size_t>(u) >= segment_of_user->size() ||
+                            (*segment_of_user)[static_cast<size_t>(u)] != segment)) {
+      continue;
+    }
+    last.clear();
+    for (int64_t k = train.begin[static_cast<size_t>(u)]; k < train.begin[static_cast<size_t>(u) + 1]; ++k) {
+      last[train.item[static_cast<size_t>(k)]] = train.time[static_cast<size_t>(k)];
+    }
+    for (auto& [i, t] : last) {
+      pop[static_cast<size_t>(i)] += decay ? static_cast<float>(std::exp(-rate * static_cast<double>(now - t))) : 1.f;
+    }
+  }
+  return pop;
+}
+
 void MergeRepeats(std::vector<std::pair<int32_t, float>>* pairs) {
   auto& v = *pairs;
   std::sort(v.begin(), v.end(), [](auto& a, auto& b) { return a.first < b.first; });
@@ -133,23 +157,7 @@ class PopularModel : public Model {
   json params() const override { return {{"half_life_days", half_life_days_}}; }
 
   Status Fit(const Context&, const Interactions& train, const Catalog&) override {
-    pop_.assign(static_cast<size_t>(train.num_items()), 0.f);
-    const int64_t now = train.time.empty() ? 0 : *std::max_element(train.time.begin(), train.time.end());
-    // Sequence numbers instead of times (files without timestamps): no decay.
-    const bool decay = half_life_days_ > 0 && now > 100000000;
-    const double rate = decay ? std::log(2.0) / (half_life_days_ * 86400.0) : 0.0;
-    const UserItems ui = Aggregate(train);
-    // Distinct users per item (each user counts once), decayed by the user's last time with it.
-    for (int32_t u = 0; u < train.num_users(); ++u) {
-      const int64_t b = train.begin[static_cast<size_t>(u)], e = train.begin[static_cast<size_t>(u) + 1];
-      if (!decay) continue;
-      std::unordered_map<int32_t, int64_t> last;
-      for (int64_t k = b; k < e; ++k) last[train.item[static_cast<size_t>(k)]] = train.time[static_cast<size_t>(k)];
-      for (auto& [i, t] : last) pop_[static_cast<size_t>(i)] += static_cast<float>(std::exp(-rate * static_cast<double>(now - t)));
-    }
-    if (!decay) {
-      for (int32_t i : ui.item) pop_[static_cast<size_t>(i)] += 1.f;
-    }
+    pop_ = internal::ItemPopularity(train, half_life_days_);
     return Status::Ok();
   }
   void Score(const History&, std::span<float> scores) const override {
@@ -1085,6 +1093,15 @@ std::vector<Reason> Model::ExplainMany(const History& history, std::span<const i
   out.reserve(items.size());
   for (int32_t i : items) out.push_back(Explain(history, i));
   return out;
+}
+
+std::vector<int32_t> TopItems(const Model& model, const History& history, int32_t num_items, size_t k) {
+  std::vector<float> scores(static_cast<size_t>(num_items));
+  model.Score(history, scores);
+  for (int32_t i : history.items) {
+    if (i >= 0 && i < num_items) scores[static_cast<size_t>(i)] = kNegInf;
+  }
+  return internal::TopK(scores, k);
 }
 
 StatusOr<std::unique_ptr<Model>> MakeModel(const std::string& name, const json& params) {

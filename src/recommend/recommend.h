@@ -191,6 +191,10 @@ class Model {
   virtual double fit_flops() const { return 0; }
 };
 
+// The k best items for a history by the model's scores over `num_items`
+// items, the history's items left out; ties by item code.
+std::vector<int32_t> TopItems(const Model& model, const History& history, int32_t num_items, size_t k);
+
 using ModelFactory = std::function<StatusOr<std::unique_ptr<Model>>(const nlohmann::json& params)>;
 // Built in: popular, trending, itemknn, userknn, ease, als, content, hybrid.
 StatusOr<std::unique_ptr<Model>> MakeModel(const std::string& name, const nlohmann::json& params = {});

@@ -255,19 +255,10 @@ TEST(RecommendModels, PlantedTasteBeatsPopularityByAClearMargin) {
     EXPECT_GT((*r)["sampled100_hr@10"], (*r)["recall@10"]) << name << ": sampled metrics are easier than full ranking";
     // Share of top-10 items in one of the user's planted genres.
     double in_taste = 0, shown = 0;
-    std::vector<float> sc(static_cast<size_t>(s.data.num_items()));
     for (int32_t u = 0; u < 300; ++u) {
-      const History h = HistoryOf(split->train, u);
-      (*m)->Score(h, sc);
-      for (int32_t i : h.items) sc[static_cast<size_t>(i)] = -1e30f;
-      std::vector<int32_t> idx(sc.size());
-      std::iota(idx.begin(), idx.end(), 0);
-      std::partial_sort(idx.begin(), idx.begin() + 10, idx.end(), [&](int32_t a, int32_t b) {
-        return sc[static_cast<size_t>(a)] > sc[static_cast<size_t>(b)];
-      });
       const auto& gs = s.user_genres[static_cast<size_t>(u)];
-      for (int rank = 0; rank < 10; ++rank) {
-        in_taste += std::find(gs.begin(), gs.end(), s.item_genre[static_cast<size_t>(idx[static_cast<size_t>(rank)])]) != gs.end();
+      for (int32_t item : TopItems(**m, HistoryOf(split->train, u), s.data.num_items(), 10)) {
+        in_taste += std::find(gs.begin(), gs.end(), s.item_genre[static_cast<size_t>(item)]) != gs.end();
         shown += 1;
       }
     }
@@ -301,14 +292,8 @@ TEST(RecommendModels, AlsFoldsInNewEventsWithoutRetraining) {
     return h;
   };
   auto share = [&](const History& h, int g) {
-    std::vector<float> sc(static_cast<size_t>(s.data.num_items()));
-    (*m)->Score(h, sc);
-    for (int32_t i : h.items) sc[static_cast<size_t>(i)] = -1e30f;
-    std::vector<int32_t> idx(sc.size());
-    std::iota(idx.begin(), idx.end(), 0);
-    std::partial_sort(idx.begin(), idx.begin() + 10, idx.end(), [&](int32_t a, int32_t b) { return sc[static_cast<size_t>(a)] > sc[static_cast<size_t>(b)]; });
     int hits = 0;
-    for (int r = 0; r < 10; ++r) hits += s.item_genre[static_cast<size_t>(idx[static_cast<size_t>(r)])] == g;
+    for (int32_t item : TopItems(**m, h, s.data.num_items(), 10)) hits += s.item_genre[static_cast<size_t>(item)] == g;
     return hits;
   };
   History h = in_genre(3, 6);

@@ -30,34 +30,8 @@ Recommender::Recommender(Recommender&&) noexcept = default;
 Recommender& Recommender::operator=(Recommender&&) noexcept = default;
 Recommender::~Recommender() = default;
 
-namespace {
-
-// Popularity for cold start: distinct users per item, decayed with a 14-day
-// half-life when the times are real timestamps; only the users of `segment`
-// when `segment_of_user` is given.
-std::vector<float> Popularity(const Interactions& train, const std::vector<std::string>* segment_of_user,
-                              const std::string& segment) {
-  std::vector<float> pop(static_cast<size_t>(train.num_items()), 0.f);
-  const int64_t now = train.time.empty() ? 0 : *std::max_element(train.time.begin(), train.time.end());
-  const bool decay = now > 100000000;
-  const double rate = std::log(2.0) / (14 * 86400.0);
-  std::unordered_map<int32_t, int64_t> last;
-  for (int32_t u = 0; u < train.num_users(); ++u) {
-    if (segment_of_user && (static_cast<size_t>(u) >= segment_of_user->size() || (*segment_of_user)[static_cast<size_t>(u)] != segment)) {
-      continue;
-    }
-    last.clear();
-    for (int64_t k = train.begin[static_cast<size_t>(u)]; k < train.begin[static_cast<size_t>(u) + 1]; ++k) {
-      last[train.item[static_cast<size_t>(k)]] = train.time[static_cast<size_t>(k)];
-    }
-    for (auto& [i, t] : last) {
-      pop[static_cast<size_t>(i)] += decay ? static_cast<float>(std::exp(-rate * static_cast<double>(now - t))) : 1.f;
-    }
-  }
-  return pop;
-}
-
-}  // namespace
+// Cold-start popularity: a 14-day half-life when the times are real timestamps.
+constexpr double kColdStartHalfLifeDays = 14;
 
 void Recommender::SetSegments(std::string key, std::vector<std::string> segment_of_user) {
   segment_key_ = std::move(key);
@@ -69,7 +43,7 @@ void Recommender::SetSegments(std::string key, std::vector<std::string> segment_
     if (!s.empty()) ++sizes[s];
   }
   if (sizes.size() > 1000) return;  // not a segmentation: too many values to keep a popularity each
-  for (const auto& [seg, n] : sizes) segment_popularity_[seg] = Popularity(train_, &segment_of_user_, seg);
+  for (const auto& [seg, n] : sizes) segment_popularity_[seg] = internal::ItemPopularity(train_, kColdStartHalfLifeDays, &segment_of_user_, seg);
 }
 
 std::string Recommender::SegmentOf(std::string_view user) const {
@@ -80,7 +54,7 @@ std::string Recommender::SegmentOf(std::string_view user) const {
 void Recommender::Prepare() {
   const int32_t ni = train_.num_items();
   catalog_.Resize(ni);
-  popularity_ = Popularity(train_, nullptr, "");
+  popularity_ = internal::ItemPopularity(train_, kColdStartHalfLifeDays);
   {
     UserItems ui = Aggregate(train_);
     const internal::ItemUsers iu = internal::Transpose(ui, ni);
