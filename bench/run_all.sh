@@ -5,3 +5,4 @@ BUILD=${1:-build}
 cd "$(dirname "$0")/.."
 echo "== core"; "$BUILD/bench_core"
 echo "== ingest"; bench/ingest.sh "$BUILD"
+echo "== text"; bench/text.sh "$BUILD"

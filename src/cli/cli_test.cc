@@ -6,6 +6,8 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <map>
+#include <set>
 #include <sstream>
 #include <nlohmann/json.hpp>
 
@@ -365,6 +367,99 @@ TEST(CliTest, RecommendFileModeTrainPredictEvaluate) {
   EXPECT_FALSE(std::filesystem::exists(d.file("m2")));
   EXPECT_NE(Exec("recommend train --interactions " + data + " --model nope --out " + d.file("m3")).code, 0);
   EXPECT_NE(Exec("recommend predict --model " + d.file("none") + " --all").code, 0);
+}
+
+// Engine-mode support: tickets with planted intents and sentiments are
+// learned (training runs in opspilot-nn), then the plain binary answers with
+// the fasttext model it loads without libtorch.
+TEST(CliTest, SupportTrainsOnStoreTicketsAndAnswersFromTheStore) {
+  testing::TempDir d;
+  struct Intent {
+    const char* label;
+    std::vector<const char*> texts;
+  };
+  const std::vector<Intent> intents = {
+      {"order_status", {"where is my order {o}", "has order {o} shipped yet", "我的订单{o}到哪了", "订单{o}什么时候发货"}},
+      {"refund", {"i want a refund for order {o}", "please refund order {o}", "订单{o}我要退款", "{o}申请退款"}},
+      {"invoice", {"please send an invoice for {o}", "i need the invoice of order {o}", "订单{o}开发票", "{o}的发票怎么开"}},
+      {"coupon", {"my coupon code does not apply", "how do i use a coupon", "优惠券用不了", "怎么使用优惠券"}},
+  };
+  const std::vector<std::pair<const char*, const char*>> moods = {
+      {"", "neutral"}, {" thanks a lot, great service", "positive"}, {" this is terrible and i am angry", "negative"},
+      {" 谢谢，非常满意", "positive"}, {" 太差了，很生气", "negative"}};
+  std::string tickets = "ticket_id,user_id,timestamp,text,intent,sentiment\n";
+  uint64_t seed = 7;
+  auto next = [&] { return seed = seed * 6364136223846793005ULL + 1442695040888963407ULL, seed >> 33; };
+  std::map<std::string, std::string> truth;
+  for (int k = 0; k < 600; ++k) {
+    const Intent& in = intents[next() % intents.size()];
+    std::string t = in.texts[next() % in.texts.size()];
+    const std::string order = "O" + std::to_string(20250000 + next() % 9999);
+    if (const auto at = t.find("{o}"); at != std::string::npos) t.replace(at, 3, order);
+    const auto& mood = moods[next() % moods.size()];
+    t += mood.first;
+    const std::string id = "t" + std::to_string(k);
+    truth[id] = in.label;
+    tickets += id + ",u" + std::to_string(k % 200) + ",2025-03-" + std::to_string(10 + k % 18) + "T10:00:00Z,\"" + t + "\"," +
+               in.label + "," + mood.second + "\n";
+  }
+  const std::string base = "--data-dir " + d.file("data") + " ";
+  ASSERT_EQ(Exec(base + "-q ingest items " + d.Write("items.csv", "item_id,title\ni1,西湖龙井 Longjing green tea 250g\n")).code, 0);
+  ASSERT_EQ(Exec(base + "-q ingest orders " + d.Write("orders.csv", "order_id,user_id,item_id,quantity,unit_price,timestamp,status\n"
+                                                                      "O20257777,u1,i1,1,128,2025-03-01T08:00:00Z,shipped\n")).code, 0);
+  ASSERT_EQ(Exec(base + "-q ingest tickets " + d.Write("tickets.csv", tickets)).code, 0);
+  const std::string faq = d.Write("faq.csv", "id,question,answer\nship,How much is shipping?,Free above 99 yuan.\n");
+  CmdResult r = Exec(base + "--threads 2 --json support train --faq " + faq, "OMP_WAIT_POLICY=PASSIVE");
+  ASSERT_EQ(r.code, 0) << r.out;
+  nlohmann::json j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["intent_model"], "fasttext");
+  EXPECT_EQ(j["sentiment_model"], "fasttext");
+  EXPECT_EQ(j["faq_entries"], 1);
+
+  // A known order: the template quotes the store's status and items.
+  r = Exec(base + "--json support reply \"where is my order O20257777\"");
+  ASSERT_EQ(r.code, 0) << r.out;
+  j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["analysis"]["intent"], "order_status") << r.out;
+  EXPECT_EQ(j["source"], "template") << r.out;
+  EXPECT_NE(j["reply"].get<std::string>().find("on its way"), std::string::npos) << r.out;
+  EXPECT_NE(j["reply"].get<std::string>().find("Longjing"), std::string::npos) << r.out;
+  // A conversation in Chinese: the number comes second, the state is kept on disk.
+  r = Exec(base + "--json support reply \"我要退款\" --conversation c1");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(nlohmann::json::parse(r.out)["source"], "clarify") << r.out;
+  r = Exec(base + "--json support reply \"O20257777\" --conversation c1");
+  j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["intent"], "refund") << r.out;
+  EXPECT_EQ(j["language"], "zh") << r.out;
+  EXPECT_EQ(j["conversation"]["turns"].size(), 4u);
+  r = Exec(base + "--json support reply \"how much is shipping\"");
+  EXPECT_EQ(nlohmann::json::parse(r.out)["faq_id"], "ship") << r.out;
+  r = Exec(base + "--json support reply \"转人工\"");
+  EXPECT_TRUE(nlohmann::json::parse(r.out)["handoff"].get<bool>()) << r.out;
+
+  // Every ticket classified: the planted intents come back.
+  r = Exec(base + "support classify");
+  ASSERT_EQ(r.code, 0);
+  std::istringstream lines(r.out);
+  std::string line;
+  std::getline(lines, line);
+  EXPECT_EQ(line, "ticket_id,intent,confidence,sentiment,sentiment_score,language,entities");
+  int rows = 0, right = 0;
+  while (std::getline(lines, line)) {
+    const auto comma = line.find(',');
+    ++rows;
+    right += line.compare(comma + 1, truth[line.substr(0, comma)].size() + 1, truth[line.substr(0, comma)] + ",") == 0;
+  }
+  EXPECT_EQ(rows, 600);
+  EXPECT_GT(right, 570);
+  r = Exec(base + "--json support analytics");
+  ASSERT_EQ(r.code, 0);
+  j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["tickets"], 600);
+  std::set<std::string> topics;
+  for (const auto& t : j["complaint_topics"]) topics.insert(t["term"].get<std::string>());
+  EXPECT_TRUE(topics.count("terrible") || topics.count("angry") || topics.count("生气")) << j["complaint_topics"].dump();
 }
 
 }  // namespace

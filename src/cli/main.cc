@@ -22,6 +22,8 @@
 #include "analytics/profiles.h"
 #include "analytics/report.h"
 #include "cli/recommend_cmd.h"
+#include "cli/support_cmd.h"
+#include "nlp/classifier.h"
 #include "cli/text_cmd.h"
 #include "core/context.h"
 #include "core/csv.h"
@@ -195,6 +197,9 @@ Status ExecTorchBinary(char** argv) {
 #endif
 
 int Main(int argc, char** argv) {
+#ifdef OPSPILOT_WITH_TORCH
+  nlp::RegisterTorchTextModels();
+#endif
   CLI::App app{"OpsPilot: an AI operations engine for startup products.\n"
                "Feed it your product's data; get back decisions."};
   app.require_subcommand(1);
@@ -252,6 +257,10 @@ int Main(int argc, char** argv) {
   serve->add_option("--port", so.port, "Port (0 = any free port)")->envname("OPSPILOT_PORT")->capture_default_str();
   serve->add_option("--max-body-mb", max_body_mb, "Request size limit in MiB")->capture_default_str();
   serve->add_option("--server-threads", so.threads, "Request worker threads")->capture_default_str();
+  serve->add_option("--llm-url", so.llm.base_url, "OpenAI-compatible endpoint for /v1/support replies (key: $OPSPILOT_LLM_API_KEY)");
+  serve->add_option("--llm-model", so.llm.model, "Model name sent to the endpoint")->capture_default_str();
+  serve->add_option("--llm-timeout-ms", so.llm.timeout_ms, "Per LLM attempt")->capture_default_str();
+  serve->add_option("--llm-token-budget", so.llm.token_budget, "Tokens the server may spend on the LLM")->capture_default_str();
 
   // keys
   auto* keys = app.add_subcommand("keys", "Manage API keys");
@@ -502,6 +511,8 @@ int Main(int argc, char** argv) {
   cli::AddRecommendCommands(app, &rf);
   cli::TextFlags tf;
   cli::AddTextCommands(app, &tf);
+  cli::SupportFlags sf;
+  cli::AddSupportCommands(app, &sf);
 
   // models (registry)
   auto* models = app.add_subcommand("models", "The model registry in <data-dir>/models");
@@ -572,6 +583,11 @@ int Main(int argc, char** argv) {
     jo.shop = dopts;
     jo.dir = demo_dir;
     jo.tenant = g.tenant;
+#ifdef OPSPILOT_WITH_TORCH
+    jo.train_text = nlp::TrainClassifier;
+#else
+    return Fail(ExecTorchBinary(argv), g.json);  // the support section trains text models in libtorch
+#endif
     auto res = demo::RunDemo(ctx, jo);
     if (!res.ok()) return Fail(res.status(), g.json);
     if (g.json) {
@@ -1100,9 +1116,26 @@ int Main(int argc, char** argv) {
     }
     return 0;
   }
+  if (*sf.cmd) {
+#ifndef OPSPILOT_WITH_TORCH
+    if (*sf.train || cli::SupportModelNeedsTorch(g.data_dir, g.tenant)) return Fail(ExecTorchBinary(argv), g.json);
+#endif
+    cli::SupportEnv env{g.data_dir, g.tenant, g.json, [&g] { return OpenStore(g); }};
+#ifdef OPSPILOT_WITH_TORCH
+    if (*sf.train) {
+      if (Status st = cli::RunSupportTrain(ctx, sf, env); !st.ok()) return Fail(st, g.json);
+      return 0;
+    }
+#endif
+    if (Status st = cli::RunSupport(ctx, sf, env); !st.ok()) return Fail(st, g.json);
+    return 0;
+  }
   if (*tf.cmd) {
 #ifndef OPSPILOT_WITH_TORCH
-    return Fail(ExecTorchBinary(argv), g.json);
+    // fasttext models predict and evaluate here; training and other models need libtorch.
+    if (cli::TextNeedsTorch(tf)) return Fail(ExecTorchBinary(argv), g.json);
+    if (Status st = cli::RunTextInference(ctx, tf, g.json); !st.ok()) return Fail(st, g.json);
+    return 0;
 #else
     if (Status st = cli::RunText(ctx, tf, g.json); !st.ok()) return Fail(st, g.json);
     return 0;
@@ -1314,9 +1347,14 @@ int Main(int argc, char** argv) {
   }
 
   if (*serve) {
+#ifndef OPSPILOT_WITH_TORCH
+    // A support model that is not fasttext needs the libtorch loaders.
+    if (cli::SupportModelNeedsTorch(g.data_dir, g.tenant)) return Fail(ExecTorchBinary(argv), g.json);
+#endif
     so.max_body_bytes = static_cast<size_t>(max_body_mb * 1024 * 1024);
     so.reject_dir = (std::filesystem::path(g.data_dir) / "rejects").string();
     so.models_dir = (std::filesystem::path(g.data_dir) / "models").string();
+    so.support_dir = (std::filesystem::path(g.data_dir) / "support").string();
     Server server(ctx, **store, so);
     if (Status st = server.Start(); !st.ok()) return Fail(st, g.json);
     std::cout << "opspilot serving on http://" << so.host << ":" << server.port()

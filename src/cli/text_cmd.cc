@@ -1,6 +1,15 @@
 #include "cli/text_cmd.h"
 
+#include <cstdio>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "core/csv.h"
+#include "nlp/classifier.h"
+
 namespace opspilot::cli {
+
+using nlohmann::json;
 
 void AddTextCommands(CLI::App& app, TextFlags* f) {
   f->cmd = app.add_subcommand("text", "Text classifiers for intents and sentiment (Chinese and English; file mode)");
@@ -8,10 +17,20 @@ void AddTextCommands(CLI::App& app, TextFlags* f) {
   f->train = f->cmd->add_subcommand("train", "Train on a CSV with text and label columns; write a model directory");
   f->train->add_option("--data", f->data, "CSV: text,label[,id] (other columns ignored)")->required()->check(CLI::ExistingFile);
   f->train->add_option("--task", f->task, "intent | sentiment (a name kept with the model)")->capture_default_str();
-  f->train->add_option("--model", f->model, "auto | fasttext")->capture_default_str();
+  f->train->add_option("--model", f->model,
+                       "auto (best hold-out accuracy of fasttext and cnn) | fasttext | cnn | transformer")
+      ->capture_default_str();
   f->train->add_option("--out", f->out, "Model directory")->required();
-  f->train->add_option("--epochs", f->epochs, "Training epochs (early stopping on a hold-out)")->capture_default_str();
-  f->train->add_option("--dim", f->dim, "Embedding size")->capture_default_str();
+  f->train->add_option("--epochs", f->epochs, "Training epochs (0: the model's default)")->capture_default_str();
+  f->train->add_option("--dim", f->dim, "Embedding size (0: the model's default)")->capture_default_str();
+  f->train->add_option("--learning-rate", f->learning_rate, "0: the model's default (fasttext SGD 0.5, cnn Adam 1e-3)")
+      ->capture_default_str();
+  f->train->add_option("--vocab-size", f->vocab_size, "cnn, transformer: subword vocabulary")->capture_default_str();
+  f->train->add_option("--pretrained", f->pretrained, "transformer: an encoder directory from `text pretrain`")
+      ->check(CLI::ExistingDirectory);
+  f->train->add_option("--encoder", f->encoder, "transformer: a TorchScript encoder (tokens int64 [N, L] -> [N, dim])")
+      ->check(CLI::ExistingFile);
+  f->train->add_option("--cv", f->cv, "Also report K-fold cross-validation (before training on all the data)");
   f->train->add_option("--target-precision", f->target_precision,
                        "Out-of-scope threshold: the lowest confidence whose answers reach this precision on the hold-out")
       ->capture_default_str();
@@ -20,9 +39,82 @@ void AddTextCommands(CLI::App& app, TextFlags* f) {
   f->predict->add_option("--model", f->model_dir, "Model directory")->required();
   f->predict->add_option("--input", f->input, "CSV with a text column (id optional)")->required()->check(CLI::ExistingFile);
   f->predict->add_option("--top", f->top, "Labels per text")->capture_default_str();
-  f->evaluate = f->cmd->add_subcommand("evaluate", "Accuracy, per-class precision/recall/F1, confusion, out-of-scope recall");
-  f->evaluate->add_option("--model", f->model_dir, "Model directory")->required();
+  f->evaluate = f->cmd->add_subcommand(
+      "evaluate", "Accuracy, per-class precision/recall/F1, confusion, calibration, out-of-scope recall; or --cv K");
+  f->evaluate->add_option("--model", f->model_dir, "Model directory (not with --cv)");
   f->evaluate->add_option("--data", f->data, "CSV: text,label")->required()->check(CLI::ExistingFile);
+  f->evaluate->add_option("--cv", f->cv, "K-fold stratified cross-validation on --data: mean and std of accuracy and macro F1");
+  f->evaluate->add_option("--kind", f->kind, "--cv: the model to train (auto | fasttext | cnn | transformer)")->capture_default_str();
+  f->pretrain = f->cmd->add_subcommand("pretrain", "Masked-language-model pre-training of a tokenizer and Transformer encoder");
+  f->pretrain->add_option("--corpus", f->corpus, "One text per line, or a CSV with a text column")->required()->check(CLI::ExistingFile);
+  f->pretrain->add_option("--out", f->out, "Encoder directory (tokenizer.json, encoder.pt, encoder.json)")
+      ->default_val("encoder")->capture_default_str();
+  f->pretrain->add_option("--epochs", f->epochs, "Epochs (0: 20)")->capture_default_str();
+  f->pretrain->add_option("--dim", f->dim, "Encoder width (0: 128)")->capture_default_str();
+  f->pretrain->add_option("--vocab-size", f->vocab_size, "Subword vocabulary")->capture_default_str();
+}
+
+bool TextNeedsTorch(const TextFlags& f) {
+  if (*f.train || *f.pretrain || f.cv > 0) return true;
+  return nlp::ClassifierNeedsTorch(f.model_dir);
+}
+
+Status RunTextInference(const Context& ctx, const TextFlags& f, bool json_out) {
+  if (f.model_dir.empty()) return InvalidArgument("text " + std::string(*f.predict ? "predict" : "evaluate") + ": --model DIR is required");
+  ASSIGN_OR_RETURN(auto model, nlp::LoadClassifier(f.model_dir));
+  if (*f.predict) {
+    ASSIGN_OR_RETURN(auto rows, nlp::ReadTextCsv(f.input, false));
+    std::vector<std::string> texts;
+    for (const auto& r : rows) texts.push_back(r.text);
+    const auto preds = model->Predict(texts, f.top);
+    std::vector<std::string> header = {"id", "label", "confidence"};
+    for (int k = 2; k <= f.top; ++k) {
+      header.push_back("label_" + std::to_string(k));
+      header.push_back("confidence_" + std::to_string(k));
+    }
+    std::cout << CsvLine(header) << "\n";
+    for (size_t i = 0; i < rows.size(); ++i) {
+      char conf[32];
+      std::snprintf(conf, sizeof conf, "%.4f", preds[i].confidence);
+      std::vector<std::string> line = {rows[i].id, preds[i].label, conf};
+      for (size_t k = 1; k < static_cast<size_t>(f.top); ++k) {
+        if (k < preds[i].top.size()) {
+          std::snprintf(conf, sizeof conf, "%.4f", preds[i].top[k].second);
+          line.push_back(preds[i].top[k].first);
+          line.push_back(conf);
+        } else {
+          line.push_back("");
+          line.push_back("");
+        }
+      }
+      std::cout << CsvLine(line) << "\n";
+    }
+    return Status::Ok();
+  }
+  ASSIGN_OR_RETURN(auto data, nlp::ReadTextCsv(f.data, true));
+  const json report = nlp::EvaluateClassifier(*model, data);
+  if (json_out) {
+    std::cout << report.dump(2) << "\n";
+    return Status::Ok();
+  }
+  std::printf("%zu texts (%s model): accuracy %.4f, macro F1 %.4f, calibration error %.4f", data.size(), model->model().c_str(),
+              report["accuracy"].get<double>(), report["macro_f1"].get<double>(), report["ece"].get<double>());
+  if (report.contains("oos_recall")) {
+    std::printf(", in-scope accuracy %.4f, out-of-scope recall %.4f precision %.4f", report["in_scope_accuracy"].get<double>(),
+                report["oos_recall"].get<double>(), report["oos_precision"].get<double>());
+  }
+  std::printf("\n%-24s %9s %9s %9s %8s\n", "label", "precision", "recall", "f1", "support");
+  for (const auto& [label, m] : report["per_class"].items()) {
+    std::printf("%-24s %9.4f %9.4f %9.4f %8lld\n", label.c_str(), m["precision"].get<double>(), m["recall"].get<double>(),
+                m["f1"].get<double>(), static_cast<long long>(m["support"].get<int64_t>()));
+  }
+  std::printf("\nreliability (in-scope rows)\n%-11s %7s %10s %9s\n", "confidence", "count", "mean conf", "accuracy");
+  for (const auto& bin : report["reliability"]) {
+    if (bin["count"].get<int64_t>() == 0) continue;
+    std::printf("%.1f - %.1f  %7lld %10.4f %9.4f\n", bin["low"].get<double>(), bin["high"].get<double>(),
+                static_cast<long long>(bin["count"].get<int64_t>()), bin["confidence"].get<double>(), bin["accuracy"].get<double>());
+  }
+  return Status::Ok();
 }
 
 }  // namespace opspilot::cli

@@ -1,6 +1,8 @@
-// `opspilot text ...`: train, predict and evaluate text classifiers (file
-// mode). The commands are declared in both builds; they run in opspilot-nn
-// (libtorch), which `opspilot` re-runs itself as.
+// `opspilot text ...`: train, predict, evaluate and cross-validate text
+// classifiers, and pre-train encoders (file mode). The commands are declared
+// in both builds. predict and evaluate of a fasttext model run in either
+// (RunTextInference, torch-free); everything else runs in opspilot-nn
+// (libtorch), which `opspilot` re-runs itself as when TextNeedsTorch says so.
 #ifndef OPSPILOT_CLI_TEXT_CMD_H_
 #define OPSPILOT_CLI_TEXT_CMD_H_
 
@@ -14,16 +16,29 @@ namespace opspilot::cli {
 
 struct TextFlags {
   CLI::App* cmd = nullptr;
-  CLI::App *train = nullptr, *predict = nullptr, *evaluate = nullptr;
-  std::string data, input, model = "auto", task = "intent", out, model_dir;
-  int top = 1, epochs = 25, dim = 64;
+  CLI::App *train = nullptr, *predict = nullptr, *evaluate = nullptr, *pretrain = nullptr;
+  std::string data, input, model = "auto", task = "intent", out, model_dir, corpus, pretrained, encoder;
+  std::string kind = "fasttext";  // evaluate --cv: the model to cross-validate
+  int top = 1;
+  int epochs = 0, dim = 0;        // 0: the model's default
+  int cv = 0;                     // folds; 0 = no cross-validation
+  int vocab_size = 4000;
+  double learning_rate = 0;       // 0: the model's default
   double target_precision = 0.9;
   bool no_oos = false;
 };
 
 void AddTextCommands(CLI::App& app, TextFlags* f);
 
-// Defined only in the libtorch build (text_run.cc).
+// True when the command needs libtorch: train, pretrain, cross-validation, or
+// a model directory holding a cnn or transformer model.
+bool TextNeedsTorch(const TextFlags& f);
+
+// `text predict` and `text evaluate` (without --cv): torch-free; models other
+// than fasttext need their loaders registered (RegisterTorchTextModels).
+Status RunTextInference(const Context& ctx, const TextFlags& f, bool json_out);
+
+// Every text command. Defined only in the libtorch build (text_run.cc).
 Status RunText(const Context& ctx, const TextFlags& f, bool json_out);
 
 }  // namespace opspilot::cli

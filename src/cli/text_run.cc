@@ -1,85 +1,99 @@
-// The text commands' bodies: libtorch build only.
+// The text commands that need libtorch: training, pre-training and
+// cross-validation (predict and evaluate are in text_cmd.cc).
 #include <cstdio>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "cli/text_cmd.h"
-#include "core/csv.h"
 #include "nlp/classifier.h"
 
 namespace opspilot::cli {
 
 using nlohmann::json;
 
+namespace {
+
+nlp::ClassifierOptions Options(const TextFlags& f, const std::string& model) {
+  nlp::ClassifierOptions o;
+  o.model = model;
+  o.epochs = f.epochs;
+  o.dim = f.dim;
+  o.learning_rate = f.learning_rate;
+  o.vocab_size = f.vocab_size;
+  o.pretrained = f.pretrained;
+  o.encoder = f.encoder;
+  o.target_precision = f.target_precision;
+  o.out_of_scope = !f.no_oos;
+  return o;
+}
+
+void PrintCv(const json& r) {
+  std::printf("%d-fold cross-validation (%s, %lld texts):\n", r["k"].get<int>(), r["model"].get<std::string>().c_str(),
+              static_cast<long long>(r["examples"].get<int64_t>()));
+  for (const auto& f : r["folds"]) {
+    std::printf("  fold %d: %lld texts, accuracy %.4f, macro F1 %.4f (%.1f s)\n", f["fold"].get<int>(),
+                static_cast<long long>(f["examples"].get<int64_t>()), f["accuracy"].get<double>(), f["macro_f1"].get<double>(),
+                f["seconds"].get<double>());
+  }
+  std::printf("  accuracy %.4f ± %.4f, macro F1 %.4f ± %.4f (mean ± std over folds)\n", r["accuracy_mean"].get<double>(),
+              r["accuracy_std"].get<double>(), r["macro_f1_mean"].get<double>(), r["macro_f1_std"].get<double>());
+}
+
+}  // namespace
+
 Status RunText(const Context& ctx, const TextFlags& f, bool json_out) {
+  if (*f.pretrain) {
+    ASSIGN_OR_RETURN(auto texts, nlp::ReadCorpus(f.corpus));
+    nlp::PretrainOptions po;
+    if (f.epochs > 0) po.epochs = f.epochs;
+    if (f.dim > 0) po.dim = f.dim;
+    po.vocab_size = f.vocab_size;
+    ASSIGN_OR_RETURN(json report, nlp::PretrainEncoder(ctx, texts, po, f.out));
+    report.erase("epochs");
+    if (json_out) {
+      std::cout << json{{"encoder_dir", f.out}, {"report", report}}.dump(2) << "\n";
+    } else {
+      std::printf("pre-trained on %zu texts -> %s: masked-token loss %.3f -> %.3f (context-free %.3f)\n", texts.size(),
+                  f.out.c_str(), report["initial_loss"].get<double>(), report["final_loss"].get<double>(),
+                  report["unigram_loss"].get<double>());
+    }
+    return Status::Ok();
+  }
   if (*f.train) {
     ASSIGN_OR_RETURN(auto data, nlp::ReadTextCsv(f.data, true));
-    nlp::ClassifierOptions o;
-    o.model = f.model;
-    o.epochs = f.epochs;
-    o.dim = f.dim;
-    o.target_precision = f.target_precision;
-    o.out_of_scope = !f.no_oos;
+    const nlp::ClassifierOptions o = Options(f, f.model);
+    json cv;
+    if (f.cv > 0) {
+      ASSIGN_OR_RETURN(cv, nlp::CrossValidateClassifier(ctx, data, o, f.cv));
+      if (!json_out) PrintCv(cv);
+    }
     ASSIGN_OR_RETURN(auto model, nlp::TrainClassifier(ctx, data, o));
     RETURN_IF_ERROR(model->Save(f.out));
-    json out = {{"model_dir", f.out}, {"task", f.task}, {"report", model->report()}};
+    const json r = model->report();
     if (json_out) {
+      json out = {{"model_dir", f.out}, {"task", f.task}, {"model", model->model()}, {"report", r}};
+      if (!cv.is_null()) out["cv"] = cv;
       std::cout << out.dump(2) << "\n";
     } else {
-      const json r = model->report();
-      std::printf("trained fasttext on %zu texts, %zu labels -> %s; hold-out accuracy %.3f, out-of-scope below confidence %.3f\n",
-                  data.size(), model->labels().size(), f.out.c_str(), r.value("valid_accuracy", 0.0), model->threshold());
+      std::printf("trained %s on %zu texts, %zu labels -> %s; hold-out accuracy %.3f, temperature %.3f, "
+                  "out-of-scope below confidence %.3f\n",
+                  model->model().c_str(), data.size(), model->labels().size(), f.out.c_str(),
+                  r.value("valid_accuracy", 0.0), model->temperature(), model->threshold());
     }
     return Status::Ok();
   }
-  ASSIGN_OR_RETURN(auto model, nlp::LoadClassifier(f.model_dir));
-  if (*f.predict) {
-    ASSIGN_OR_RETURN(auto rows, nlp::ReadTextCsv(f.input, false));
-    std::vector<std::string> texts;
-    for (const auto& r : rows) texts.push_back(r.text);
-    const auto preds = model->Predict(texts, f.top);
-    std::vector<std::string> header = {"id", "label", "confidence"};
-    for (int k = 2; k <= f.top; ++k) {
-      header.push_back("label_" + std::to_string(k));
-      header.push_back("confidence_" + std::to_string(k));
-    }
-    std::cout << CsvLine(header) << "\n";
-    for (size_t i = 0; i < rows.size(); ++i) {
-      char conf[32];
-      std::snprintf(conf, sizeof conf, "%.4f", preds[i].confidence);
-      std::vector<std::string> line = {rows[i].id, preds[i].label, conf};
-      for (size_t k = 1; k < static_cast<size_t>(f.top); ++k) {
-        if (k < preds[i].top.size()) {
-          std::snprintf(conf, sizeof conf, "%.4f", preds[i].top[k].second);
-          line.push_back(preds[i].top[k].first);
-          line.push_back(conf);
-        } else {
-          line.push_back("");
-          line.push_back("");
-        }
-      }
-      std::cout << CsvLine(line) << "\n";
+  if (*f.evaluate && f.cv > 0) {
+    if (!f.model_dir.empty()) return InvalidArgument("text evaluate: --cv trains its own models; drop --model (use --kind)");
+    ASSIGN_OR_RETURN(auto data, nlp::ReadTextCsv(f.data, true));
+    ASSIGN_OR_RETURN(json cv, nlp::CrossValidateClassifier(ctx, data, Options(f, f.kind), f.cv));
+    if (json_out) {
+      std::cout << cv.dump(2) << "\n";
+    } else {
+      PrintCv(cv);
     }
     return Status::Ok();
   }
-  ASSIGN_OR_RETURN(auto data, nlp::ReadTextCsv(f.data, true));
-  const json report = nlp::EvaluateClassifier(*model, data);
-  if (json_out) {
-    std::cout << report.dump(2) << "\n";
-    return Status::Ok();
-  }
-  std::printf("%zu texts: accuracy %.4f, macro F1 %.4f", data.size(), report["accuracy"].get<double>(),
-              report["macro_f1"].get<double>());
-  if (report.contains("oos_recall")) {
-    std::printf(", in-scope accuracy %.4f, out-of-scope recall %.4f precision %.4f", report["in_scope_accuracy"].get<double>(),
-                report["oos_recall"].get<double>(), report["oos_precision"].get<double>());
-  }
-  std::printf("\n%-24s %9s %9s %9s %8s\n", "label", "precision", "recall", "f1", "support");
-  for (const auto& [label, m] : report["per_class"].items()) {
-    std::printf("%-24s %9.4f %9.4f %9.4f %8lld\n", label.c_str(), m["precision"].get<double>(), m["recall"].get<double>(),
-                m["f1"].get<double>(), static_cast<long long>(m["support"].get<int64_t>()));
-  }
-  return Status::Ok();
+  return RunTextInference(ctx, f, json_out);
 }
 
 }  // namespace opspilot::cli

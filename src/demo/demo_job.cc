@@ -20,6 +20,7 @@
 #include "recommend/recommend.h"
 #include "store/snapshot.h"
 #include "store/store.h"
+#include "support/engine.h"
 
 namespace opspilot::demo {
 
@@ -547,6 +548,111 @@ StatusOr<DemoJobResult> RunDemo(const Context& ctx, const DemoJobOptions& option
     t.summary["recommend_examples"] = examples;
   }
 
+  // Support: intent and sentiment models trained on the tickets before the
+  // last 20% of time and scored on the later ones; then trained on all
+  // tickets, registered with a small FAQ, and a few new messages answered.
+  if (options.train_text) {
+    const Table& tk = snap.table(Entity::kTickets);
+    const Column& text = tk.col("text");
+    const Column& ts = tk.col("timestamp");
+    const Column& intent = tk.col("intent");
+    const Column& sentiment = tk.col("sentiment");
+    struct Row {
+      int64_t time;
+      nlp::LabelledText intent, sentiment;
+    };
+    std::vector<Row> rows;
+    for (int64_t r = 0; r < tk.rows(); ++r) {
+      const auto i = static_cast<size_t>(r);
+      if (text.codes[i] < 0 || intent.codes[i] < 0 || sentiment.codes[i] < 0) continue;
+      const std::string id = std::to_string(r), body = text.dict->Key(text.codes[i]);
+      rows.push_back({ts.ints[i], {id, body, intent.dict->Key(intent.codes[i])}, {id, body, sentiment.dict->Key(sentiment.codes[i])}});
+    }
+    std::stable_sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.time < b.time; });
+    const size_t cut = rows.size() * 4 / 5;
+    auto part = [&](bool is_intent, size_t b, size_t e) {
+      std::vector<nlp::LabelledText> out;
+      for (size_t k = b; k < e; ++k) out.push_back(is_intent ? rows[k].intent : rows[k].sentiment);
+      return out;
+    };
+    nlp::ClassifierOptions iopt;
+    nlp::ClassifierOptions so;
+    so.out_of_scope = false;  // every message has a sentiment
+    t.Line("");
+    t.Line("Support: fastText-style models trained on " + WithCommas(static_cast<int64_t>(cut)) + " tickets before " +
+           FormatDate(rows[cut].time) + ", scored on the " + WithCommas(static_cast<int64_t>(rows.size() - cut)) + " after:");
+    json support_eval = json::object();
+    for (const bool is_intent : {true, false}) {
+      ASSIGN_OR_RETURN(auto m, options.train_text(ctx, part(is_intent, 0, cut), is_intent ? iopt : so));
+      const json score = nlp::EvaluateClassifier(*m, part(is_intent, cut, rows.size()));
+      t.Line(std::string(is_intent ? "  intent    (12 labels)" : "  sentiment (3 labels) ") + Fmt(" accuracy %.3f", score["accuracy"].get<double>()) +
+             Fmt("  macro F1 %.3f", score["macro_f1"].get<double>()) +
+             (score.contains("ece") ? Fmt("  calibration error %.3f", score["ece"].get<double>()) : std::string()));
+      support_eval[is_intent ? "intent" : "sentiment"] = {{"accuracy", score["accuracy"]}, {"macro_f1", score["macro_f1"]}};
+    }
+    t.summary["support_eval"] = support_eval;
+    ASSIGN_OR_RETURN(auto intent_model, options.train_text(ctx, part(true, 0, rows.size()), iopt));
+    ASSIGN_OR_RETURN(auto sentiment_model, options.train_text(ctx, part(false, 0, rows.size()), so));
+    auto faq_entry = [](const char* id, const char* lang, const char* q, const char* a) {
+      nlp::FaqEntry e;
+      e.id = id, e.language = lang, e.question = q, e.answer = a;
+      return e;
+    };
+    const std::vector<nlp::FaqEntry> faq = {
+        faq_entry("shipping_en", "en", "How much does shipping cost?", "Shipping is free on orders over ¥99; otherwise it is ¥8."),
+        faq_entry("shipping_zh", "zh", "运费怎么算？", "订单满99元包邮，不满99元运费8元。"),
+        faq_entry("storage_en", "en", "How should I store tea?", "Keep tea sealed in a cool, dry, dark place, away from strong smells."),
+        faq_entry("storage_zh", "zh", "茶叶怎么保存？", "请密封后放在阴凉、干燥、避光处，远离异味。"),
+        faq_entry("returns_en", "en", "What is the return policy?", "Unopened items can be returned within 7 days of delivery."),
+        faq_entry("returns_zh", "zh", "可以退货吗？退货政策是什么？", "未拆封商品签收后7天内可以退货。")};
+    ml::ModelRegistry registry((fs::path(result.data_dir) / "models").string());
+    ASSIGN_OR_RETURN(auto info, registry.Register(ctx, support::SupportTask(options.tenant), {{"algorithm", "support:fasttext"}, {"kind", "support"}},
+                                                  [&](const std::string& dir) {
+                                                    return support::SaveSupportModel(dir + "/support", intent_model.get(), sentiment_model.get(), faq,
+                                                                                     support::DefaultTemplates(), support::HandoffPolicy{});
+                                                  }));
+    ASSIGN_OR_RETURN(support::LoadedSupport sup, support::LoadSupport(ctx, *store, (fs::path(result.data_dir) / "models").string(),
+                                                                      options.tenant, support::LlmOptions{}));
+    // A paid order of the shop to ask about.
+    std::string order_id;
+    {
+      const Table& order_table = snap.table(Entity::kOrders);
+      const Column& oid = order_table.col("order_id");
+      for (int64_t r = order_table.rows() / 2; r < order_table.rows() && order_id.empty(); ++r) {
+        const auto o = sup.facts->Order(oid.dict->Key(oid.codes[static_cast<size_t>(r)]));
+        if (o && o->status == "paid") order_id = o->order_id;
+      }
+    }
+    const int64_t now = rows.empty() ? 0 : rows.back().time + 3600;
+    t.Line("Registered the support model as " + support::SupportTask(options.tenant) + "/" + info.version + "; new messages:");
+    json answered = json::array();
+    const std::vector<std::vector<std::string>> conversations = {
+        {"Hi, where is my order " + order_id + "? I paid on time."},
+        {"我想开发票", order_id},
+        {"运费怎么算？满多少包邮"},
+        {"How should I store green tea so it stays fresh?"},
+        {"This is the worst tea I have ever bought, absolutely terrible, I am furious!!!"},
+        {"请帮我转人工客服"}};
+    int n = 0;
+    for (const auto& turns : conversations) {
+      support::Conversation c;
+      c.id = "demo-" + std::to_string(++n);
+      for (const auto& msg : turns) {
+        const support::Reply r = sup.agent->Respond(&c, msg, sup.facts.get(), now);
+        const auto& a = r.analysis;
+        std::string ents;
+        for (const auto& e : a.entities) ents += (ents.empty() ? "" : ", ") + e.type + " \"" + e.text + "\"";
+        t.Line("  > " + msg);
+        const std::string acted = !r.intent.empty() && r.intent != a.intent ? " -> continues " + r.intent : "";
+        t.Line("    intent " + a.intent + Fmt(" (%.2f)", a.intent_confidence) + acted + ", sentiment " + a.sentiment.label +
+               Fmt(" (%+.2f)", a.sentiment.score) + (ents.empty() ? "" : ", entities: " + ents));
+        t.Line("    [" + r.source + "] " + r.text + (r.handoff ? "  -> hand-off: " + r.handoff_reason : ""));
+        answered.push_back(r.ToJson());
+      }
+    }
+    t.summary["support_replies"] = answered;
+  }
+
   const auto& an = truth["anomalies"];
   t.Line("");
   t.Line("Planted for the capabilities to find (ground truth in " + shop_dir + "/truth.json):");
@@ -578,6 +684,8 @@ StatusOr<DemoJobResult> RunDemo(const Context& ctx, const DemoJobOptions& option
   t.Line("  build/opspilot --data-dir " + result.data_dir + " anomaly alerts");
   t.Line("  build/opspilot --data-dir " + result.data_dir + " risk score");
   t.Line("  build/opspilot --data-dir " + result.data_dir + " recommend show --user u00001");
+  t.Line("  build/opspilot --data-dir " + result.data_dir + " support reply \"我的订单到哪了？\" --conversation c1");
+  t.Line("  build/opspilot --data-dir " + result.data_dir + " support analytics");
   t.Line("  build/opspilot --data-dir " + result.data_dir + " serve --port 8080");
   t.summary["data_dir"] = result.data_dir;
   t.summary["events"] = ev.size();

@@ -4,12 +4,15 @@
 #ifndef OPSPILOT_DEMO_DEMO_JOB_H_
 #define OPSPILOT_DEMO_DEMO_JOB_H_
 
+#include <functional>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "core/context.h"
 #include "demo/demo_shop.h"
+#include "nlp/classifier.h"
 #include "store/ingest.h"
 
 namespace opspilot::demo {
@@ -21,6 +24,12 @@ struct DemoJobOptions {
   // previous demo is never touched.
   std::string dir = "./opspilot-demo";
   std::string tenant = "default";
+  // Trains a text classifier: the libtorch build passes nlp::TrainClassifier.
+  // Without one the support section is skipped (the plain binary re-runs
+  // the demo as opspilot-nn).
+  std::function<StatusOr<std::unique_ptr<nlp::TextClassifier>>(const Context&, const std::vector<nlp::LabelledText>&,
+                                                               const nlp::ClassifierOptions&)>
+      train_text;
 };
 
 struct DemoJobResult {

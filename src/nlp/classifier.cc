@@ -1,14 +1,25 @@
-// The fastText-style classifier in libtorch: hashed n-gram ids -> mean of
-// embeddings -> linear -> softmax, trained by the ML core's trainer.
-#include "nlp/classifier.h"
-
+// Training the text classifiers (libtorch). fasttext is trained here, the
+// sequence models (cnn, transformer) in classifier_seq.cc; `auto`, the
+// cross-validation and the loader registration too.
+//
+// fasttext as fastText trains it: each text is a bag of hashed n-gram ids;
+// an EmbeddingBag (sum, per-sample weights 1/n = the mean) with sparse
+// gradients and a linear layer, plain SGD whose rate decays linearly to 0
+// over the run. A step touches only the rows of its batch, so the cost does
+// not grow with the number of buckets. The table holds only the buckets that
+// occur in the training texts: the others would never get a gradient, and
+// with them left out (zero) the model is the same at a fraction of the size.
 #include <algorithm>
-#include <filesystem>
-#include <fstream>
+#include <chrono>
+#include <cmath>
 #include <map>
+#include <numeric>
 #include <random>
+#include <unordered_map>
 
 #include "ml/nn.h"
+#include "nlp/classifier.h"
+#include "nlp/classifier_internal.h"
 
 namespace opspilot::nlp {
 
@@ -17,221 +28,394 @@ namespace nn = opspilot::ml::nn;
 
 namespace {
 
-class FastTextNetImpl : public torch::nn::Module {
+// ---- fasttext ----
+
+ClassifierOptions FastTextDefaults(ClassifierOptions o) {
+  o.model = "fasttext";
+  if (o.dim == 0) o.dim = 64;
+  if (o.epochs == 0) o.epochs = 25;
+  if (o.batch_size == 0) o.batch_size = 16;
+  if (o.learning_rate == 0) o.learning_rate = 0.5;
+  return o;
+}
+
+// Texts as bags of table rows: rows[starts[k] .. starts[k+1]) are text k's
+// known features, scale[k] = 1 / (all its features, known or not).
+struct Bags {
+  std::vector<int64_t> rows, starts{0};
+  std::vector<float> scale;
+  size_t size() const { return scale.size(); }
+};
+
+// The bucket -> row map of the fasttext table.
+class FeatureTable {
  public:
-  FastTextNetImpl(int64_t buckets, int64_t dim, int64_t classes) {
-    nn::SequenceOptions so;
-    so.vocab = buckets + 1;  // 0 = padding
-    so.dim = dim;
-    bag_ = register_module("bag", nn::BagOfEmbeddings(so));
-    out_ = register_module("out", torch::nn::Linear(dim, classes));
+  // Adds the features of `texts` (training) and returns their bags.
+  Bags Grow(const std::vector<std::string>& texts, const ClassifierOptions& o) {
+    Bags b;
+    for (const auto& t : texts) {
+      const auto ids = internal::FastTextFeatures(t, o);
+      for (uint32_t id : ids) {
+        auto [it, added] = row_.try_emplace(id, static_cast<int64_t>(bucket_.size()));
+        if (added) bucket_.push_back(id);
+        b.rows.push_back(it->second);
+      }
+      Close(&b, ids.size());
+    }
+    return b;
   }
-  torch::Tensor forward(const torch::Tensor& x) { return out_->forward(bag_->forward(x)); }
+  // Bags of `texts` over the known features only.
+  Bags Lookup(const std::vector<std::string>& texts, const ClassifierOptions& o) const {
+    Bags b;
+    for (const auto& t : texts) {
+      const auto ids = internal::FastTextFeatures(t, o);
+      for (uint32_t id : ids) {
+        if (auto it = row_.find(id); it != row_.end()) b.rows.push_back(it->second);
+      }
+      Close(&b, ids.size());
+    }
+    return b;
+  }
+  int64_t size() const { return static_cast<int64_t>(bucket_.size()); }
+  const std::vector<uint32_t>& buckets() const { return bucket_; }
 
  private:
-  nn::BagOfEmbeddings bag_{nullptr};
+  static void Close(Bags* b, size_t features) {
+    b->starts.push_back(static_cast<int64_t>(b->rows.size()));
+    b->scale.push_back(features ? 1.f / static_cast<float>(features) : 0.f);
+  }
+  std::unordered_map<uint32_t, int64_t> row_;
+  std::vector<uint32_t> bucket_;
+};
+
+// EmbeddingBag inputs of some texts of `b`: ids, offsets, per-id weights.
+struct BagBatch {
+  torch::Tensor ids, offsets, weights;
+};
+
+BagBatch Gather(const Bags& b, const std::vector<int64_t>& which) {
+  std::vector<int64_t> ids, offsets;
+  std::vector<float> weights;
+  for (int64_t k : which) {
+    offsets.push_back(static_cast<int64_t>(ids.size()));
+    for (int64_t j = b.starts[static_cast<size_t>(k)]; j < b.starts[static_cast<size_t>(k) + 1]; ++j) {
+      ids.push_back(b.rows[static_cast<size_t>(j)]);
+      weights.push_back(b.scale[static_cast<size_t>(k)]);
+    }
+  }
+  return {torch::tensor(ids, torch::kLong), torch::tensor(offsets, torch::kLong), torch::tensor(weights, torch::kFloat)};
+}
+
+class FastTextNetImpl : public torch::nn::Module {
+ public:
+  FastTextNetImpl(int64_t rows, int64_t dim, int64_t classes) {
+    bag_ = register_module(
+        "bag", torch::nn::EmbeddingBag(torch::nn::EmbeddingBagOptions(std::max<int64_t>(rows, 1), dim)
+                                           .mode(torch::kSum)
+                                           .sparse(true)));
+    out_ = register_module("out", torch::nn::Linear(dim, classes));
+    // fastText's initialisation: input rows uniform in ±1/dim, output zero.
+    torch::NoGradGuard ng;
+    bag_->weight.uniform_(-1.0 / static_cast<double>(dim), 1.0 / static_cast<double>(dim));
+    out_->weight.zero_();
+    out_->bias.zero_();
+  }
+  torch::Tensor hidden(const BagBatch& b) { return bag_->forward(b.ids, b.offsets, b.weights); }
+  torch::Tensor forward(const BagBatch& b) { return out_->forward(hidden(b)); }
+  torch::nn::EmbeddingBag& bag() { return bag_; }
+  torch::nn::Linear& out() { return out_; }
+
+ private:
+  torch::nn::EmbeddingBag bag_{nullptr};
   torch::nn::Linear out_{nullptr};
 };
 TORCH_MODULE(FastTextNet);
 
-json OptionsJson(const ClassifierOptions& o) {
-  return {{"model", o.model}, {"dim", o.dim}, {"epochs", o.epochs}, {"batch_size", o.batch_size},
-          {"learning_rate", o.learning_rate}, {"patience", o.patience}, {"max_features", o.max_features},
-          {"word_ngrams", o.features.word_ngrams}, {"cjk_ngrams", o.features.cjk_ngrams},
-          {"buckets", o.features.buckets}, {"valid_fraction", o.valid_fraction},
-          {"target_precision", o.target_precision}, {"out_of_scope", o.out_of_scope}};
+std::vector<float> ToVector(const torch::Tensor& t) {
+  const torch::Tensor c = t.to(torch::kCPU).to(torch::kFloat).contiguous();
+  return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
 }
 
-ClassifierOptions OptionsFrom(const json& j) {
-  ClassifierOptions o;
-  o.model = j.value("model", o.model);
-  o.dim = j.value("dim", o.dim);
-  o.max_features = j.value("max_features", o.max_features);
-  o.features.word_ngrams = j.value("word_ngrams", o.features.word_ngrams);
-  o.features.cjk_ngrams = j.value("cjk_ngrams", o.features.cjk_ngrams);
-  o.features.buckets = j.value("buckets", o.features.buckets);
-  o.out_of_scope = j.value("out_of_scope", o.out_of_scope);
-  return o;
-}
-
-// [N, L] feature ids (+1; 0 pads) of texts.
-torch::Tensor Encode(const std::vector<std::string>& texts, const ClassifierOptions& o) {
-  std::vector<std::vector<uint32_t>> ids(texts.size());
-  size_t len = 1;
-  for (size_t k = 0; k < texts.size(); ++k) {
-    ids[k] = Features(texts[k], o.features);
-    if (ids[k].size() > static_cast<size_t>(o.max_features)) ids[k].resize(static_cast<size_t>(o.max_features));
-    len = std::max(len, ids[k].size());
-  }
-  auto x = torch::zeros({static_cast<int64_t>(texts.size()), static_cast<int64_t>(len)}, torch::kLong);
-  auto a = x.accessor<int64_t, 2>();
-  for (size_t k = 0; k < ids.size(); ++k) {
-    for (size_t j = 0; j < ids[k].size(); ++j) a[static_cast<int64_t>(k)][static_cast<int64_t>(j)] = ids[k][j] + 1;
-  }
-  return x;
-}
-
-class FastTextClassifier : public TextClassifier {
+class TorchFastText final : public TextClassifier {
  public:
-  FastTextClassifier(ClassifierOptions o, std::vector<std::string> labels)
-      : options_(std::move(o)), labels_(std::move(labels)),
-        net_(static_cast<int64_t>(options_.features.buckets), options_.dim, static_cast<int64_t>(labels_.size())) {}
-
-  const std::vector<std::string>& labels() const override { return labels_; }
-  float threshold() const override { return threshold_; }
-  json report() const override { return report_; }
-
-  torch::Tensor Probabilities(const std::vector<std::string>& texts) const {
-    if (texts.empty()) return torch::zeros({0, static_cast<int64_t>(labels_.size())});
-    torch::NoGradGuard guard;
-    auto& net = const_cast<FastTextNet&>(net_);
-    const torch::Tensor logits =
-        nn::Predict(*net, [&](const torch::Tensor& x) { return net->forward(x); }, Encode(texts, options_), 1024);
-    return torch::softmax(logits, 1);
-  }
-
-  std::vector<Prediction> Predict(const std::vector<std::string>& texts, int top) const override {
-    const torch::Tensor p = Probabilities(texts).contiguous();
-    const int64_t k = std::min<int64_t>(std::max(top, 1), static_cast<int64_t>(labels_.size()));
-    std::vector<Prediction> out(texts.size());
-    auto a = p.accessor<float, 2>();
-    for (size_t r = 0; r < texts.size(); ++r) {
-      std::vector<std::pair<float, int>> row;
-      for (int c = 0; c < static_cast<int>(labels_.size()); ++c) row.emplace_back(a[static_cast<int64_t>(r)][c], c);
-      std::partial_sort(row.begin(), row.begin() + k, row.end(), [](auto& x, auto& y) { return x.first > y.first || (x.first == y.first && x.second < y.second); });
-      for (int64_t j = 0; j < k; ++j) out[r].top.emplace_back(labels_[static_cast<size_t>(row[static_cast<size_t>(j)].second)], row[static_cast<size_t>(j)].first);
-      out[r].confidence = out[r].top[0].second;
-      out[r].label = out[r].confidence < threshold_ ? std::string(kOutOfScope) : out[r].top[0].first;
-    }
-    return out;
-  }
+  TorchFastText(ClassifierOptions o, std::vector<std::string> labels) : options_(std::move(o)), labels_(std::move(labels)) {}
 
   Status Fit(const Context& ctx, const std::vector<LabelledText>& data) {
     std::map<std::string, int64_t> index;
     for (size_t c = 0; c < labels_.size(); ++c) index[labels_[c]] = static_cast<int64_t>(c);
-    // Stratified hold-out.
-    std::mt19937_64 rng(ctx.seed());
-    std::map<std::string, std::vector<size_t>> by_label;
-    for (size_t k = 0; k < data.size(); ++k) by_label[data[k].label].push_back(k);
     std::vector<size_t> train_rows, valid_rows;
-    for (auto& [label, rows] : by_label) {
-      std::shuffle(rows.begin(), rows.end(), rng);
-      const auto nv = rows.size() >= 4 ? static_cast<size_t>(static_cast<double>(rows.size()) * options_.valid_fraction + 0.5) : 0;
-      for (size_t k = 0; k < rows.size(); ++k) (k < nv ? valid_rows : train_rows).push_back(rows[k]);
+    internal::HoldOut(data, options_.valid_fraction, ctx.seed(), &train_rows, &valid_rows);
+    std::vector<std::string> train_texts, valid_texts, valid_truth;
+    std::vector<int64_t> train_y, valid_y;
+    for (size_t r : train_rows) train_texts.push_back(data[r].text), train_y.push_back(index[data[r].label]);
+    for (size_t r : valid_rows) {
+      valid_texts.push_back(data[r].text), valid_truth.push_back(data[r].label), valid_y.push_back(index[data[r].label]);
     }
-    auto tensors = [&](const std::vector<size_t>& rows) {
-      std::vector<std::string> texts;
-      std::vector<int64_t> y;
-      for (size_t r : rows) texts.push_back(data[r].text), y.push_back(index[data[r].label]);
-      return nn::TensorData{Encode(texts, options_), torch::tensor(y, torch::kLong)};
-    };
-    const nn::TensorData train = tensors(train_rows), valid = tensors(valid_rows);
+    const Bags train = table_.Grow(train_texts, options_);
+    const Bags valid = table_.Lookup(valid_texts, options_);
+    // The trainer's options, for validation and the log; the loop is here
+    // because ml::nn::Train's optimizers take dense gradients.
     ml::TrainerOptions to;
     to.epochs = options_.epochs;
     to.batch_size = options_.batch_size;
     to.learning_rate = options_.learning_rate;
-    to.early_stopping_patience = valid_rows.empty() ? 0 : options_.patience;
-    ASSIGN_OR_RETURN(ml::TrainLog log, nn::Train(ctx, *net_, [&](const torch::Tensor& x) { return net_->forward(x); }, train,
-                                                 valid_rows.empty() ? nullptr : &valid, nn::LossKind::kCrossEntropy, to));
-    net_->eval();
-    // The out-of-scope threshold: the lowest confidence at which validation
-    // answers reach the target precision (answers below it are refused).
-    threshold_ = 0;
-    double valid_accuracy = NAN;
-    if (options_.out_of_scope && !valid_rows.empty()) {
-      std::vector<std::string> texts;
-      for (size_t r : valid_rows) texts.push_back(data[r].text);
-      const auto preds = Predict(texts, 1);
-      std::vector<std::pair<float, bool>> scored;  // confidence, correct (an "oos" row is never a correct answer)
-      int64_t right = 0;
-      for (size_t k = 0; k < preds.size(); ++k) {
-        const bool ok = preds[k].top[0].first == data[valid_rows[k]].label && data[valid_rows[k]].label != kOutOfScope;
-        scored.emplace_back(preds[k].confidence, ok);
-        right += preds[k].top[0].first == data[valid_rows[k]].label;
-      }
-      valid_accuracy = static_cast<double>(right) / static_cast<double>(preds.size());
-      std::sort(scored.begin(), scored.end(), [](auto& a, auto& b) { return a.first > b.first; });
-      // Walk from the most confident down: the last cut-off where precision still holds.
-      int64_t answered = 0, correct = 0;
-      float cut = scored.empty() ? 0.f : scored.front().first;
-      for (const auto& [conf, ok] : scored) {
-        ++answered;
-        correct += ok;
-        if (static_cast<double>(correct) / static_cast<double>(answered) >= options_.target_precision) cut = conf;
-      }
-      threshold_ = cut;
+    to.optimizer = ml::OptimizerKind::kSgd;
+    to.momentum = 0;
+    to.grad_clip_norm = 0;
+    to.early_stopping_patience = 0;
+    RETURN_IF_ERROR(ml::ValidateTrainerOptions(to));
+    nn::SetUpTorch(ctx);
+    net_ = FastTextNet(table_.size(), options_.dim, static_cast<int64_t>(labels_.size()));
+    ml::TrainLog log;
+    try {
+      log = Sgd(ctx, train, torch::tensor(train_y, torch::kLong), valid, torch::tensor(valid_y, torch::kLong), to);
+    } catch (const c10::Error& e) {
+      return Internal(std::string("torch: ") + e.what_without_backtrace());
     }
-    report_ = {{"train_examples", train_rows.size()}, {"valid_examples", valid_rows.size()},
-               {"epochs_run", log.epochs.size()}, {"best_epoch", log.best_epoch},
-               {"valid_accuracy", valid_accuracy}, {"threshold", threshold_}, {"labels", labels_.size()}};
+    report_ = {{"model", "fasttext"}, {"train_examples", train_rows.size()}, {"valid_examples", valid_rows.size()},
+               {"epochs_run", log.epochs.size()}, {"table_rows", table_.size()}, {"labels", labels_.size()},
+               {"train_loss", log.epochs.empty() ? 0.0 : log.epochs.back().train_loss}};
+    internal::FinishOnHoldOut(valid_rows.empty() ? std::vector<float>{} : Logits(valid), labels_, valid_truth,
+                              options_, &temperature_, &threshold_, &report_);
     return Status::Ok();
   }
+
+  std::vector<Prediction> Predict(const std::vector<std::string>& texts, int top) const override {
+    return internal::PredictionsFromLogits(Logits(table_.Lookup(texts, options_)), labels_, temperature_, threshold_, top);
+  }
+
+  std::vector<std::vector<float>> Embed(const std::vector<std::string>& texts) const override {
+    const Bags b = table_.Lookup(texts, options_);
+    std::vector<std::vector<float>> out;
+    const auto d = static_cast<size_t>(options_.dim);
+    ForBatches(b, [&](const BagBatch& batch) {
+      const std::vector<float> h = ToVector(net_->hidden(batch));
+      for (size_t r = 0; r * d < h.size(); ++r) out.emplace_back(h.begin() + static_cast<std::ptrdiff_t>(r * d), h.begin() + static_cast<std::ptrdiff_t>((r + 1) * d));
+    });
+    internal::NormalizeRows(&out);
+    return out;
+  }
+
+  int embedding_dim() const override { return options_.dim; }
 
   Status Save(const std::string& dir) const override {
-    std::error_code ec;
-    std::filesystem::create_directories(dir, ec);
-    if (ec) return Internal("cannot create " + dir + ": " + ec.message());
-    json meta = {{"format", "opspilot-text-1"}, {"options", OptionsJson(options_)}, {"labels", labels_},
-                 {"threshold", threshold_}, {"report", report_}};
-    std::ofstream f(dir + "/model.json", std::ios::trunc);
-    f << meta.dump(1);
-    f.close();
-    if (!f) return Internal("cannot write " + dir + "/model.json");
-    return nn::SaveModule(*const_cast<FastTextNet&>(net_), dir + "/fasttext.pt");
+    RETURN_IF_ERROR(internal::WriteMeta(dir, "fasttext", options_, labels_, temperature_, threshold_, report_));
+    return internal::WriteFastTextWeights(Weights(), dir + "/fasttext.bin");
   }
 
-  Status LoadWeights(const std::string& dir, float threshold, json report) {
-    threshold_ = threshold;
-    report_ = std::move(report);
-    RETURN_IF_ERROR(nn::LoadModule(*net_, dir + "/fasttext.pt"));
-    net_->eval();
-    return Status::Ok();
-  }
+  const std::string& model() const override { return model_; }
+  const std::vector<std::string>& labels() const override { return labels_; }
+  float threshold() const override { return threshold_; }
+  float temperature() const override { return temperature_; }
+  json report() const override { return report_; }
 
  private:
+  // Plain SGD on the summed cross-entropy of each batch (fastText's per-text
+  // update, batched), the rate decaying linearly from learning_rate to 0.
+  ml::TrainLog Sgd(const Context& ctx, const Bags& train, const torch::Tensor& train_y, const Bags& valid,
+                   const torch::Tensor& valid_y, const ml::TrainerOptions& to) {
+    ml::TrainLog log;
+    std::mt19937_64 rng(ctx.seed());
+    const auto n = static_cast<int64_t>(train.size());
+    const int64_t steps_per_epoch = (n + to.batch_size - 1) / to.batch_size;
+    const double total_steps = static_cast<double>(steps_per_epoch) * to.epochs;
+    int64_t step = 0;
+    std::vector<int64_t> order(static_cast<size_t>(n));
+    std::iota(order.begin(), order.end(), 0);
+    auto progress = ctx.StartProgress("train fasttext", to.epochs, "epochs");
+    const auto params = net_->parameters();
+    net_->train();
+    for (int e = 0; e < to.epochs; ++e) {
+      const auto start = std::chrono::steady_clock::now();
+      std::shuffle(order.begin(), order.end(), rng);
+      double total = 0, lr = 0;
+      for (int64_t b = 0; b < n; b += to.batch_size) {
+        const std::vector<int64_t> which(order.begin() + b, order.begin() + std::min(n, b + to.batch_size));
+        const BagBatch batch = Gather(train, which);
+        const torch::Tensor y = train_y.index_select(0, torch::tensor(which, torch::kLong));
+        lr = to.learning_rate * std::max(0.0, 1.0 - static_cast<double>(step++) / total_steps);
+        const torch::Tensor loss =
+            torch::nn::functional::cross_entropy(net_->forward(batch), y,
+                                                 torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum));
+        loss.backward();
+        torch::NoGradGuard ng;
+        for (auto p : params) {
+          p.add_(p.grad(), -lr);  // the table's gradient is sparse: only the batch's rows change
+          p.mutable_grad() = torch::Tensor();
+        }
+        total += loss.item<double>();
+      }
+      ml::EpochLog el;
+      el.epoch = e + 1;
+      el.train_loss = total / static_cast<double>(std::max<int64_t>(n, 1));
+      el.learning_rate = lr;
+      el.valid_loss = el.valid_metric = std::numeric_limits<double>::quiet_NaN();
+      if (valid.size() > 0) {
+        torch::NoGradGuard ng;
+        const torch::Tensor logits = torch::tensor(Logits(valid)).view({static_cast<int64_t>(valid.size()), -1});
+        el.valid_loss = torch::nn::functional::cross_entropy(logits, valid_y).item<double>();
+        el.valid_metric = logits.argmax(1).eq(valid_y).to(torch::kDouble).mean().item<double>();
+      }
+      el.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      log.epochs.push_back(el);
+      log.best_epoch = e + 1;
+      ctx.logger().Info("epoch", {{"epoch", e + 1}, {"train_loss", el.train_loss}, {"valid_loss", el.valid_loss},
+                                  {"valid_metric", el.valid_metric}, {"lr", lr}});
+      progress->Update(e + 1);
+    }
+    progress->Finish();
+    net_->eval();
+    return log;
+  }
+
+  template <typename F>
+  void ForBatches(const Bags& b, F&& f) const {
+    torch::NoGradGuard ng;
+    constexpr int64_t kBatch = 4096;
+    const auto n = static_cast<int64_t>(b.size());
+    for (int64_t s = 0; s < n; s += kBatch) {
+      std::vector<int64_t> which(static_cast<size_t>(std::min(n, s + kBatch) - s));
+      std::iota(which.begin(), which.end(), s);
+      f(Gather(b, which));
+    }
+  }
+
+  std::vector<float> Logits(const Bags& b) const {
+    std::vector<float> out;
+    ForBatches(b, [&](const BagBatch& batch) {
+      const std::vector<float> z = ToVector(net_->forward(batch));
+      out.insert(out.end(), z.begin(), z.end());
+    });
+    return out;
+  }
+
+  internal::FastTextWeights Weights() const {
+    internal::FastTextWeights w;
+    w.dim = options_.dim;
+    w.classes = static_cast<int32_t>(labels_.size());
+    w.buckets = options_.features.buckets;
+    const std::vector<float> table = ToVector(net_->bag()->weight);
+    std::vector<size_t> order(table_.buckets().size());
+    std::iota(order.begin(), order.end(), 0);
+    std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return table_.buckets()[a] < table_.buckets()[b]; });
+    const auto d = static_cast<size_t>(options_.dim);
+    for (size_t r : order) {
+      w.ids.push_back(table_.buckets()[r]);
+      w.rows.insert(w.rows.end(), table.begin() + static_cast<std::ptrdiff_t>(r * d), table.begin() + static_cast<std::ptrdiff_t>((r + 1) * d));
+    }
+    w.out_weight = ToVector(net_->out()->weight);
+    w.out_bias = ToVector(net_->out()->bias);
+    return w;
+  }
+
+  const std::string model_ = "fasttext";
   ClassifierOptions options_;
   std::vector<std::string> labels_;
-  FastTextNet net_;
-  float threshold_ = 0;
+  FeatureTable table_;
+  mutable FastTextNet net_{nullptr};  // forward() is not const in libtorch; Predict only reads it
+  float temperature_ = 1, threshold_ = 0;
   json report_;
 };
+
+// The model `auto` chose, its report extended by what was tried.
+class AutoChoice final : public TextClassifier {
+ public:
+  AutoChoice(std::unique_ptr<TextClassifier> chosen, json tried) : chosen_(std::move(chosen)), report_(chosen_->report()) {
+    report_["auto"] = std::move(tried);
+  }
+  std::vector<Prediction> Predict(const std::vector<std::string>& texts, int top) const override {
+    return chosen_->Predict(texts, top);
+  }
+  std::vector<std::vector<float>> Embed(const std::vector<std::string>& texts) const override { return chosen_->Embed(texts); }
+  int embedding_dim() const override { return chosen_->embedding_dim(); }
+  Status Save(const std::string& dir) const override { return chosen_->Save(dir); }
+  const std::string& model() const override { return chosen_->model(); }
+  const std::vector<std::string>& labels() const override { return chosen_->labels(); }
+  float threshold() const override { return chosen_->threshold(); }
+  float temperature() const override { return chosen_->temperature(); }
+  json report() const override { return report_; }
+
+ private:
+  std::unique_ptr<TextClassifier> chosen_;
+  json report_;
+};
+
+StatusOr<std::unique_ptr<TextClassifier>> TrainFastText(const Context& ctx, const std::vector<LabelledText>& data,
+                                                        const ClassifierOptions& options) {
+  auto model = std::make_unique<TorchFastText>(FastTextDefaults(options), internal::LabelSet(data));
+  RETURN_IF_ERROR(model->Fit(ctx, data));
+  return std::unique_ptr<TextClassifier>(std::move(model));
+}
 
 }  // namespace
 
 StatusOr<std::unique_ptr<TextClassifier>> TrainClassifier(const Context& ctx, const std::vector<LabelledText>& data,
                                                           const ClassifierOptions& options) {
-  if (options.model != "fasttext" && options.model != "auto") {
-    return InvalidArgument("text model '" + options.model + "': this build has fasttext (cnn and transformer are not built yet)");
+  RETURN_IF_ERROR(ValidateClassifierOptions(options));
+  if (internal::LabelSet(data).size() < 2) return InvalidArgument("training needs at least two labels");
+  if (options.model == "fasttext") return TrainFastText(ctx, data, options);
+  if (options.model == "cnn" || options.model == "transformer") return internal::TrainSequenceClassifier(ctx, data, options);
+  // auto: the best hold-out accuracy of fasttext and cnn (and the transformer
+  // when a pre-trained encoder is given); ties go to the earlier, cheaper one.
+  std::vector<std::string> candidates = {"fasttext", "cnn"};
+  if (!options.pretrained.empty() || !options.encoder.empty()) candidates.push_back("transformer");
+  std::unique_ptr<TextClassifier> best;
+  double best_accuracy = -1;
+  json tried = json::object();
+  for (const auto& name : candidates) {
+    ClassifierOptions o = options;
+    o.model = name;
+    const auto start = std::chrono::steady_clock::now();
+    ASSIGN_OR_RETURN(auto model, TrainClassifier(ctx, data, o));
+    const json r = model->report();
+    const double acc = r.contains("valid_accuracy") && r["valid_accuracy"].is_number() ? r["valid_accuracy"].get<double>() : 0.0;
+    tried[name] = {{"valid_accuracy", acc},
+                   {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()}};
+    ctx.logger().Info("auto", {{"model", name}, {"valid_accuracy", acc}});
+    if (acc > best_accuracy) best_accuracy = acc, best = std::move(model);
   }
-  if (options.dim < 1 || options.epochs < 1 || options.features.buckets < 1 || options.max_features < 1) {
-    return InvalidArgument("dim, epochs, buckets and max_features must be positive");
-  }
-  std::vector<std::string> labels;
-  for (const auto& d : data) labels.push_back(d.label);
-  std::sort(labels.begin(), labels.end());
-  labels.erase(std::unique(labels.begin(), labels.end()), labels.end());
-  if (labels.size() < 2) return InvalidArgument("training needs at least two labels");
-  nn::SetUpTorch(ctx);
-  auto model = std::make_unique<FastTextClassifier>(options, labels);
-  RETURN_IF_ERROR(model->Fit(ctx, data));
-  return std::unique_ptr<TextClassifier>(std::move(model));
+  return std::unique_ptr<TextClassifier>(std::make_unique<AutoChoice>(std::move(best), std::move(tried)));
 }
 
-StatusOr<std::unique_ptr<TextClassifier>> LoadClassifier(const std::string& dir) {
-  std::ifstream f(dir + "/model.json");
-  if (!f) return NotFound("no text model in " + dir + " (model.json missing)");
-  const json meta = json::parse(f, nullptr, false);
-  if (meta.is_discarded() || meta.value("format", "") != "opspilot-text-1") {
-    return InvalidArgument(dir + "/model.json: not an opspilot text model");
+StatusOr<json> CrossValidateClassifier(const Context& ctx, const std::vector<LabelledText>& data,
+                                       const ClassifierOptions& options, int k) {
+  RETURN_IF_ERROR(ValidateClassifierOptions(options));
+  if (k < 2) return InvalidArgument("cross-validation needs at least 2 folds");
+  if (data.size() < static_cast<size_t>(k)) return InvalidArgument("cross-validation: fewer rows than folds");
+  const std::vector<int> fold = StratifiedFolds(data, k, ctx.seed());
+  json folds = json::array();
+  std::vector<double> acc, f1;
+  for (int f = 0; f < k; ++f) {
+    std::vector<LabelledText> train, test;
+    for (size_t r = 0; r < data.size(); ++r) (fold[r] == f ? test : train).push_back(data[r]);
+    if (test.empty() || internal::LabelSet(train).size() < 2) {
+      return InvalidArgument("cross-validation: fold " + std::to_string(f + 1) + " leaves too few rows or labels");
+    }
+    const auto start = std::chrono::steady_clock::now();
+    ASSIGN_OR_RETURN(auto model, TrainClassifier(ctx, train, options));
+    const json r = EvaluateClassifier(*model, test);
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    acc.push_back(r["accuracy"].get<double>());
+    f1.push_back(r["macro_f1"].get<double>());
+    folds.push_back({{"fold", f + 1}, {"examples", test.size()}, {"accuracy", acc.back()}, {"macro_f1", f1.back()},
+                     {"model", model->model()}, {"seconds", secs}});
+    ctx.logger().Info("cv fold", {{"fold", f + 1}, {"accuracy", acc.back()}, {"macro_f1", f1.back()}});
   }
-  try {
-    auto model = std::make_unique<FastTextClassifier>(OptionsFrom(meta.at("options")),
-                                                      meta.at("labels").get<std::vector<std::string>>());
-    RETURN_IF_ERROR(model->LoadWeights(dir, meta.value("threshold", 0.0f), meta.value("report", json::object())));
-    return std::unique_ptr<TextClassifier>(std::move(model));
-  } catch (const json::exception& e) {
-    return InvalidArgument(dir + "/model.json: " + e.what());
-  }
+  auto mean_std = [](const std::vector<double>& v) {
+    const double m = std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size());
+    double ss = 0;
+    for (double x : v) ss += (x - m) * (x - m);
+    return std::pair<double, double>{m, std::sqrt(ss / static_cast<double>(v.size() - 1))};
+  };
+  const auto [am, as] = mean_std(acc);
+  const auto [fm, fs] = mean_std(f1);
+  return json{{"k", k}, {"model", options.model}, {"examples", data.size()}, {"folds", folds},
+              {"accuracy_mean", am}, {"accuracy_std", as}, {"macro_f1_mean", fm}, {"macro_f1_std", fs}};
+}
+
+void RegisterTorchTextModels() {
+  RegisterClassifierLoader("cnn", internal::LoadSequenceClassifier);
+  RegisterClassifierLoader("transformer", internal::LoadSequenceClassifier);
 }
 
 }  // namespace opspilot::nlp

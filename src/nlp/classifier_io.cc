@@ -1,11 +1,21 @@
-// The parts of the classifiers that need no libtorch: reading labelled CSVs
-// and the evaluation report.
+// The parts of the classifiers that need no libtorch: reading labelled CSVs,
+// loading model directories (fasttext natively, other kinds through
+// registered loaders), calibration and the out-of-scope threshold, folds and
+// the evaluation report.
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
 #include <map>
+#include <mutex>
+#include <numeric>
+#include <random>
 #include <set>
 
 #include "core/csv.h"
 #include "core/strings.h"
 #include "nlp/classifier.h"
+#include "nlp/classifier_internal.h"
 
 namespace opspilot::nlp {
 
@@ -53,7 +63,7 @@ StatusOr<std::vector<LabelledText>> ReadTextCsv(const std::string& path, bool ne
 json EvaluateClassifier(const TextClassifier& model, const std::vector<LabelledText>& data) {
   std::vector<std::string> texts;
   for (const auto& d : data) texts.push_back(d.text);
-  const auto preds = model.Predict(texts, 1);
+  const auto preds = model.Predict(texts, static_cast<int>(model.labels().size()));  // all: the log loss needs the truth's probability
   std::set<std::string> labels(model.labels().begin(), model.labels().end());
   for (const auto& d : data) labels.insert(d.label);
   std::map<std::string, std::map<std::string, int64_t>> confusion;  // truth -> predicted -> n
@@ -94,10 +104,50 @@ json EvaluateClassifier(const TextClassifier& model, const std::vector<LabelledT
   }
   json conf = json::object();
   for (const auto& [truth, row] : confusion) conf[truth] = row;
+  // Calibration of the answers to in-scope rows: is a confidence of 0.8 right
+  // 80% of the time? Out-of-scope rows have no right answer to calibrate.
+  constexpr int kBins = 10;
+  std::vector<double> bin_conf(kBins, 0), bin_right(kBins, 0);
+  std::vector<int64_t> bin_n(kBins, 0);
+  for (size_t k = 0; k < data.size(); ++k) {
+    if (data[k].label == kOutOfScope) continue;
+    const double c = preds[k].confidence;
+    const int b = std::clamp(static_cast<int>(c * kBins), 0, kBins - 1);
+    ++bin_n[static_cast<size_t>(b)];
+    bin_conf[static_cast<size_t>(b)] += c;
+    bin_right[static_cast<size_t>(b)] += preds[k].top[0].first == data[k].label;
+  }
+  // Log loss of the rows whose label the model knows.
+  double log_loss = 0;
+  int64_t known = 0;
+  for (size_t k = 0; k < data.size(); ++k) {
+    for (const auto& [label, p] : preds[k].top) {
+      if (label != data[k].label) continue;
+      log_loss -= std::log(std::max(static_cast<double>(p), 1e-12));
+      ++known;
+    }
+  }
+  double ece = 0;
+  json reliability = json::array();
+  for (size_t b = 0; b < static_cast<size_t>(kBins); ++b) {
+    const double lo = static_cast<double>(b) / kBins, hi = static_cast<double>(b + 1) / kBins;
+    json bin = {{"low", lo}, {"high", hi}, {"count", bin_n[b]}};
+    if (bin_n[b] > 0) {
+      const double n = static_cast<double>(bin_n[b]);
+      bin["confidence"] = bin_conf[b] / n;
+      bin["accuracy"] = bin_right[b] / n;
+      ece += n / static_cast<double>(std::max<int64_t>(in_scope, 1)) * std::abs(bin_conf[b] / n - bin_right[b] / n);
+    }
+    reliability.push_back(bin);
+  }
   json out = {{"examples", data.size()},
               {"accuracy", data.empty() ? 0.0 : static_cast<double>(correct) / static_cast<double>(data.size())},
               {"macro_f1", classes ? macro_f1 / classes : 0.0},
               {"threshold", model.threshold()},
+              {"temperature", model.temperature()},
+              {"ece", ece},
+              {"log_loss", known ? log_loss / static_cast<double>(known) : 0.0},
+              {"reliability", reliability},
               {"per_class", per_class},
               {"confusion", conf}};
   if (in_scope > 0) out["in_scope_accuracy"] = static_cast<double>(in_scope_correct) / static_cast<double>(in_scope);
@@ -108,4 +158,339 @@ json EvaluateClassifier(const TextClassifier& model, const std::vector<LabelledT
   return out;
 }
 
+StatusOr<std::vector<std::string>> ReadCorpus(const std::string& path) {
+  std::ifstream f(path);
+  if (!f) return NotFound("cannot open " + path);
+  std::string first;
+  std::getline(f, first);
+  // A CSV header naming a text column: read that column.
+  bool csv = false;
+  for (size_t b = 0, e; b <= first.size(); b = e + 1) {
+    e = first.find(',', b);
+    if (e == std::string::npos) e = first.size();
+    if (ToLower(Trim(std::string_view(first).substr(b, e - b))) == "text") csv = first.find(',') != std::string::npos;
+  }
+  std::vector<std::string> out;
+  if (csv) {
+    ASSIGN_OR_RETURN(auto rows, ReadTextCsv(path, false));
+    for (auto& r : rows) {
+      if (!Trim(r.text).empty()) out.push_back(std::move(r.text));
+    }
+    return out;
+  }
+  f.seekg(0);
+  int64_t line = 0;
+  for (std::string s; std::getline(f, s);) {
+    ++line;
+    if (!s.empty() && s.back() == '\r') s.pop_back();
+    size_t bad = 0;
+    if (!ValidUtf8(s, &bad)) return InvalidArgument(path + ":" + std::to_string(line) + ": invalid UTF-8 at byte " + std::to_string(bad));
+    if (!Trim(s).empty()) out.push_back(std::move(s));
+  }
+  if (out.empty()) return InvalidArgument(path + ": no texts");
+  return out;
+}
+
+Status ValidateClassifierOptions(const ClassifierOptions& o) {
+  static const std::set<std::string> kModels = {"fasttext", "cnn", "transformer", "auto"};
+  if (!kModels.count(o.model)) return InvalidArgument("text model '" + o.model + "': expected auto, fasttext, cnn or transformer");
+  if (o.dim < 0 || o.epochs < 0 || o.batch_size < 0 || o.learning_rate < 0 || o.patience < 0 || o.pretrain_epochs < 0) {
+    return InvalidArgument("dim, epochs, batch size, learning rate, patience and pretrain epochs must be >= 0 (0 = the model's default)");
+  }
+  if (!(o.valid_fraction >= 0 && o.valid_fraction < 1)) return InvalidArgument("valid fraction must be in [0, 1)");
+  if (!(o.target_precision > 0 && o.target_precision <= 1)) return InvalidArgument("target precision must be in (0, 1]");
+  if (o.features.buckets < 1 || o.features.word_ngrams < 1 || o.features.cjk_ngrams < 1 || o.max_features < 1) {
+    return InvalidArgument("buckets, word n-grams, CJK n-grams and max features must be positive");
+  }
+  if (o.char_ngrams_min < 0 || o.char_ngrams_max < 0 || (o.char_ngrams_max > 0 && o.char_ngrams_min > o.char_ngrams_max)) {
+    return InvalidArgument("character n-grams: 0 <= min <= max");
+  }
+  if (o.vocab_size < 16 || o.max_len < 2 || o.layers < 1 || o.heads < 1) {
+    return InvalidArgument("vocab size >= 16, max len >= 2, layers and heads >= 1");
+  }
+  return Status::Ok();
+}
+
+// ---- Loading ----
+
+namespace {
+
+struct LoaderRegistry {
+  std::mutex mu;
+  std::map<std::string, ClassifierLoader> loaders;
+};
+
+LoaderRegistry& Loaders() {
+  static LoaderRegistry* r = new LoaderRegistry;  // never destroyed: loads may run during exit
+  return *r;
+}
+
+StatusOr<json> ReadMeta(const std::string& dir) {
+  std::ifstream f(dir + "/model.json");
+  if (!f) return NotFound("no text model in " + dir + " (model.json missing)");
+  json meta = json::parse(f, nullptr, false);
+  if (meta.is_discarded() || !meta.is_object()) return InvalidArgument(dir + "/model.json: not JSON");
+  const std::string format = meta.value("format", "");
+  if (format == "opspilot-text-1") {
+    return InvalidArgument(dir + ": a text model from an older version (format opspilot-text-1): train it again");
+  }
+  if (format != internal::kMetaFormat) return InvalidArgument(dir + "/model.json: not an opspilot text model");
+  if (!meta.contains("model") || !meta["model"].is_string()) return InvalidArgument(dir + "/model.json: no model name");
+  return meta;
+}
+
+}  // namespace
+
+void RegisterClassifierLoader(const std::string& model, ClassifierLoader loader) {
+  auto& r = Loaders();
+  std::lock_guard<std::mutex> lock(r.mu);
+  r.loaders[model] = std::move(loader);
+}
+
+StatusOr<std::unique_ptr<TextClassifier>> LoadClassifier(const std::string& dir) {
+  ASSIGN_OR_RETURN(json meta, ReadMeta(dir));
+  const std::string model = meta["model"].get<std::string>();
+  if (model == "fasttext") return internal::LoadFastText(dir, meta);
+  ClassifierLoader loader;
+  {
+    auto& r = Loaders();
+    std::lock_guard<std::mutex> lock(r.mu);
+    if (auto it = r.loaders.find(model); it != r.loaders.end()) loader = it->second;
+  }
+  if (!loader) {
+    return FailedPrecondition("the text model in " + dir + " is a '" + model +
+                              "' model, which needs libtorch: run it with opspilot-nn");
+  }
+  return loader(dir, meta);
+}
+
+bool ClassifierNeedsTorch(const std::string& dir) {
+  auto meta = ReadMeta(dir);
+  return meta.ok() && (*meta)["model"].get<std::string>() != "fasttext";
+}
+
+std::vector<int> StratifiedFolds(const std::vector<LabelledText>& data, int k, uint64_t seed) {
+  std::vector<int> fold(data.size(), 0);
+  if (k < 1) return fold;
+  std::map<std::string, std::vector<size_t>> by_label;
+  for (size_t r = 0; r < data.size(); ++r) by_label[data[r].label].push_back(r);
+  std::mt19937_64 rng(seed);
+  int next = 0;  // labels continue where the last one stopped, so small labels do not all land in fold 0
+  for (auto& [label, rows] : by_label) {
+    std::shuffle(rows.begin(), rows.end(), rng);
+    for (size_t r : rows) fold[r] = next++ % k;
+  }
+  return fold;
+}
+
+// ---- Shared by the models ----
+
+namespace internal {
+
+void HoldOut(const std::vector<LabelledText>& data, double fraction, uint64_t seed, std::vector<size_t>* train,
+             std::vector<size_t>* valid) {
+  std::mt19937_64 rng(seed);
+  std::map<std::string, std::vector<size_t>> by_label;
+  for (size_t k = 0; k < data.size(); ++k) by_label[data[k].label].push_back(k);
+  train->clear();
+  valid->clear();
+  for (auto& [label, rows] : by_label) {
+    std::shuffle(rows.begin(), rows.end(), rng);
+    const auto nv = rows.size() >= 4 ? static_cast<size_t>(static_cast<double>(rows.size()) * fraction + 0.5) : 0;
+    for (size_t k = 0; k < rows.size(); ++k) (k < nv ? valid : train)->push_back(rows[k]);
+  }
+}
+
+std::vector<std::string> LabelSet(const std::vector<LabelledText>& data) {
+  std::vector<std::string> labels;
+  for (const auto& d : data) labels.push_back(d.label);
+  std::sort(labels.begin(), labels.end());
+  labels.erase(std::unique(labels.begin(), labels.end()), labels.end());
+  return labels;
+}
+
+namespace {
+
+// log softmax(z / t)[y] of one row, in double.
+double LogProb(const float* z, int classes, double t, int y) {
+  double m = -INFINITY;
+  for (int c = 0; c < classes; ++c) m = std::max(m, z[c] / t);
+  double s = 0;
+  for (int c = 0; c < classes; ++c) s += std::exp(z[c] / t - m);
+  return z[y] / t - m - std::log(s);
+}
+
+double Nll(const std::vector<float>& logits, int classes, const std::vector<int>& truth, double t) {
+  double nll = 0;
+  int64_t n = 0;
+  for (size_t r = 0; r < truth.size(); ++r) {
+    if (truth[r] < 0) continue;
+    nll -= LogProb(&logits[r * static_cast<size_t>(classes)], classes, t, truth[r]);
+    ++n;
+  }
+  return n ? nll / static_cast<double>(n) : 0;
+}
+
+}  // namespace
+
+std::vector<Prediction> PredictionsFromLogits(const std::vector<float>& logits, const std::vector<std::string>& labels,
+                                              float temperature, float threshold, int top) {
+  const size_t classes = labels.size();
+  const size_t rows = classes ? logits.size() / classes : 0;
+  const size_t k = std::min<size_t>(static_cast<size_t>(std::max(top, 1)), classes);
+  std::vector<Prediction> out(rows);
+  std::vector<std::pair<double, size_t>> row(classes);
+  for (size_t r = 0; r < rows; ++r) {
+    const float* z = &logits[r * classes];
+    double m = -INFINITY;
+    for (size_t c = 0; c < classes; ++c) m = std::max(m, static_cast<double>(z[c]) / temperature);
+    double s = 0;
+    for (size_t c = 0; c < classes; ++c) {
+      row[c] = {std::exp(static_cast<double>(z[c]) / temperature - m), c};
+      s += row[c].first;
+    }
+    std::partial_sort(row.begin(), row.begin() + static_cast<std::ptrdiff_t>(k), row.end(),
+                      [](const auto& a, const auto& b) { return a.first > b.first || (a.first == b.first && a.second < b.second); });
+    for (size_t j = 0; j < k; ++j) out[r].top.emplace_back(labels[row[j].second], static_cast<float>(row[j].first / s));
+    out[r].confidence = out[r].top[0].second;
+    out[r].label = out[r].confidence < threshold ? std::string(kOutOfScope) : out[r].top[0].first;
+  }
+  return out;
+}
+
+float FitTemperature(const std::vector<float>& logits, int classes, const std::vector<int>& truth) {
+  if (classes < 2 || std::none_of(truth.begin(), truth.end(), [](int y) { return y >= 0; })) return 1.f;
+  // The NLL is convex in 1/T, so unimodal in log T: golden-section search.
+  double lo = std::log(0.02), hi = std::log(50.0);
+  const double g = (std::sqrt(5.0) - 1) / 2;
+  double a = hi - g * (hi - lo), b = lo + g * (hi - lo);
+  double fa = Nll(logits, classes, truth, std::exp(a)), fb = Nll(logits, classes, truth, std::exp(b));
+  for (int it = 0; it < 60; ++it) {
+    if (fa < fb) {
+      hi = b, b = a, fb = fa;
+      a = hi - g * (hi - lo);
+      fa = Nll(logits, classes, truth, std::exp(a));
+    } else {
+      lo = a, a = b, fa = fb;
+      b = lo + g * (hi - lo);
+      fb = Nll(logits, classes, truth, std::exp(b));
+    }
+  }
+  return static_cast<float>(std::exp((lo + hi) / 2));
+}
+
+float TuneThreshold(const std::vector<Prediction>& preds, const std::vector<std::string>& truth, double target_precision) {
+  // Answers only: a row whose best class is "oos" (trained as a class) is a
+  // refusal already, right or wrong, and says nothing about the cut-off.
+  std::vector<std::pair<float, bool>> scored;  // confidence, right
+  for (size_t k = 0; k < preds.size(); ++k) {
+    if (preds[k].top[0].first == kOutOfScope) continue;
+    scored.emplace_back(preds[k].confidence, preds[k].top[0].first == truth[k]);
+  }
+  std::sort(scored.begin(), scored.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  // Walk from the most confident down: the last cut-off where precision still holds.
+  int64_t answered = 0, correct = 0;
+  float cut = -1;
+  for (const auto& [conf, ok] : scored) {
+    ++answered;
+    correct += ok;
+    if (static_cast<double>(correct) / static_cast<double>(answered) >= target_precision) cut = conf;
+  }
+  // Never reached: refusing nearly everything would help no one; answer all.
+  return cut < 0 ? 0.f : cut;
+}
+
+void FinishOnHoldOut(const std::vector<float>& logits, const std::vector<std::string>& labels,
+                     const std::vector<std::string>& truth, const ClassifierOptions& options, float* temperature,
+                     float* threshold, json* report) {
+  *temperature = 1.f;
+  *threshold = 0.f;
+  if (truth.empty()) {
+    (*report)["valid_accuracy"] = nullptr;
+    (*report)["temperature"] = *temperature;
+    (*report)["threshold"] = *threshold;
+    return;
+  }
+  std::map<std::string, int> index;
+  for (size_t c = 0; c < labels.size(); ++c) index[labels[c]] = static_cast<int>(c);
+  std::vector<int> y;
+  for (const auto& t : truth) y.push_back(index.count(t) ? index[t] : -1);
+  const int classes = static_cast<int>(labels.size());
+  if (options.calibrate) *temperature = FitTemperature(logits, classes, y);
+  const auto preds = PredictionsFromLogits(logits, labels, *temperature, 0.f, 1);
+  int64_t right = 0;
+  for (size_t k = 0; k < preds.size(); ++k) right += preds[k].top[0].first == truth[k];
+  if (options.out_of_scope) *threshold = TuneThreshold(preds, truth, options.target_precision);
+  (*report)["valid_accuracy"] = static_cast<double>(right) / static_cast<double>(preds.size());
+  (*report)["valid_nll"] = Nll(logits, classes, y, *temperature);
+  (*report)["valid_nll_uncalibrated"] = Nll(logits, classes, y, 1.0);
+  (*report)["temperature"] = *temperature;
+  (*report)["threshold"] = *threshold;
+}
+
+void NormalizeRows(std::vector<std::vector<float>>* rows) {
+  for (auto& r : *rows) {
+    double s = 0;
+    for (float v : r) s += static_cast<double>(v) * v;
+    if (s <= 0) continue;
+    const auto inv = static_cast<float>(1 / std::sqrt(s));
+    for (float& v : r) v *= inv;
+  }
+}
+
+json OptionsJson(const ClassifierOptions& o) {
+  return {{"model", o.model}, {"dim", o.dim}, {"epochs", o.epochs}, {"batch_size", o.batch_size},
+          {"learning_rate", o.learning_rate}, {"patience", o.patience}, {"valid_fraction", o.valid_fraction},
+          {"target_precision", o.target_precision}, {"out_of_scope", o.out_of_scope}, {"calibrate", o.calibrate},
+          {"word_ngrams", o.features.word_ngrams}, {"cjk_ngrams", o.features.cjk_ngrams},
+          {"buckets", o.features.buckets}, {"char_ngrams_min", o.char_ngrams_min},
+          {"char_ngrams_max", o.char_ngrams_max}, {"max_features", o.max_features}, {"vocab_size", o.vocab_size},
+          {"max_len", o.max_len}, {"layers", o.layers}, {"heads", o.heads}, {"pretrain_epochs", o.pretrain_epochs},
+          {"pretrained", o.pretrained}, {"encoder", o.encoder}};
+}
+
+ClassifierOptions OptionsFrom(const json& j) {
+  ClassifierOptions o;
+  o.model = j.value("model", o.model);
+  o.dim = j.value("dim", o.dim);
+  o.epochs = j.value("epochs", o.epochs);
+  o.batch_size = j.value("batch_size", o.batch_size);
+  o.learning_rate = j.value("learning_rate", o.learning_rate);
+  o.patience = j.value("patience", o.patience);
+  o.valid_fraction = j.value("valid_fraction", o.valid_fraction);
+  o.target_precision = j.value("target_precision", o.target_precision);
+  o.out_of_scope = j.value("out_of_scope", o.out_of_scope);
+  o.calibrate = j.value("calibrate", o.calibrate);
+  o.features.word_ngrams = j.value("word_ngrams", o.features.word_ngrams);
+  o.features.cjk_ngrams = j.value("cjk_ngrams", o.features.cjk_ngrams);
+  o.features.buckets = j.value("buckets", o.features.buckets);
+  o.char_ngrams_min = j.value("char_ngrams_min", o.char_ngrams_min);
+  o.char_ngrams_max = j.value("char_ngrams_max", o.char_ngrams_max);
+  o.max_features = j.value("max_features", o.max_features);
+  o.vocab_size = j.value("vocab_size", o.vocab_size);
+  o.max_len = j.value("max_len", o.max_len);
+  o.layers = j.value("layers", o.layers);
+  o.heads = j.value("heads", o.heads);
+  o.pretrain_epochs = j.value("pretrain_epochs", o.pretrain_epochs);
+  o.pretrained = j.value("pretrained", o.pretrained);
+  o.encoder = j.value("encoder", o.encoder);
+  return o;
+}
+
+Status WriteMeta(const std::string& dir, const std::string& model, const ClassifierOptions& options,
+                 const std::vector<std::string>& labels, float temperature, float threshold, const json& report) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return Internal("cannot create " + dir + ": " + ec.message());
+  const json meta = {{"format", kMetaFormat}, {"model", model},         {"options", OptionsJson(options)},
+                     {"labels", labels},      {"temperature", temperature}, {"threshold", threshold},
+                     {"report", report}};
+  std::ofstream f(dir + "/model.json", std::ios::trunc);
+  f << meta.dump(1);
+  f.close();
+  if (!f) return Internal("cannot write " + dir + "/model.json");
+  return Status::Ok();
+}
+
+}  // namespace internal
 }  // namespace opspilot::nlp

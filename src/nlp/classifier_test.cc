@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <random>
 
 #include "testing/context.h"
@@ -54,10 +55,7 @@ std::vector<LabelledText> Tickets(int n, uint64_t seed, bool with_oos_only = fal
 
 TEST(TextClassifier, LearnsPlantedIntentsInBothLanguagesAndRefusesOutOfScope) {
   const Context ctx(testing::QuietOptions(2));
-  ClassifierOptions o;
-  o.epochs = 15;
-  o.batch_size = 64;
-  o.features.buckets = 20000;  // dense Adam updates every bucket each step: keep the test quick
+  ClassifierOptions o;  // the defaults: 2M buckets, sparse SGD
   auto model = TrainClassifier(ctx, Tickets(1500, 1), o);
   ASSERT_TRUE(model.ok()) << model.status().message();
   std::vector<LabelledText> test = Tickets(400, 2);
@@ -83,6 +81,279 @@ TEST(TextClassifier, LearnsPlantedIntentsInBothLanguagesAndRefusesOutOfScope) {
   EXPECT_EQ(q[0].label, p[0].label);
   EXPECT_NEAR(q[0].confidence, p[0].confidence, 1e-5);
   EXPECT_FLOAT_EQ((*back)->threshold(), (*model)->threshold());
+}
+
+// The torch-free runtime (what the server and the plain binary load) gives
+// the trained libtorch model's probabilities and embeddings, also for texts
+// with features never seen in training, and the file keeps only the rows
+// training touched.
+TEST(TextClassifier, TorchFreeFastTextMatchesTheTorchModel) {
+  const Context ctx(testing::QuietOptions(2));
+  ClassifierOptions o;
+  o.epochs = 5;
+  o.char_ngrams_min = 3;
+  o.char_ngrams_max = 5;
+  auto model = TrainClassifier(ctx, Tickets(600, 4), o);
+  ASSERT_TRUE(model.ok()) << model.status().message();
+  testing::TempDir dir;
+  ASSERT_TRUE((*model)->Save(dir.path() + "/m").ok());
+  EXPECT_FALSE(ClassifierNeedsTorch(dir.path() + "/m"));
+  auto back = LoadClassifier(dir.path() + "/m");
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  EXPECT_EQ((*back)->model(), "fasttext");
+  std::vector<std::string> texts;
+  for (const auto& t : Tickets(200, 5)) texts.push_back(t.text);
+  for (const auto& t : Tickets(50, 6, true)) texts.push_back(t.text);
+  texts.push_back("");                              // no features: the bias alone
+  texts.push_back("zzzz qqqq unseen words only");   // no known features
+  texts.push_back("refunds REFUNDED 退款退款 😀");
+  const auto p = (*model)->Predict(texts, 5), q = (*back)->Predict(texts, 5);
+  ASSERT_EQ(p.size(), q.size());
+  for (size_t k = 0; k < p.size(); ++k) {
+    ASSERT_EQ(p[k].top.size(), q[k].top.size());
+    for (size_t j = 0; j < p[k].top.size(); ++j) {
+      EXPECT_EQ(p[k].top[j].first, q[k].top[j].first) << texts[k];
+      EXPECT_NEAR(p[k].top[j].second, q[k].top[j].second, 1e-5) << texts[k];
+    }
+    EXPECT_EQ(p[k].label, q[k].label);
+  }
+  const auto e = (*model)->Embed(texts), f = (*back)->Embed(texts);
+  ASSERT_EQ(e.size(), texts.size());
+  ASSERT_EQ(e[0].size(), static_cast<size_t>((*model)->embedding_dim()));
+  for (size_t k = 0; k < e.size(); ++k) {
+    for (size_t d = 0; d < e[k].size(); ++d) ASSERT_NEAR(e[k][d], f[k][d], 1e-5);
+  }
+  // Rows: only the training buckets, a tiny part of the 2M hash space.
+  const auto rows = (*model)->report()["table_rows"].get<int64_t>();
+  EXPECT_GT(rows, 100);
+  EXPECT_LT(rows, 20000);
+  EXPECT_LT(std::filesystem::file_size(dir.path() + "/m/fasttext.bin"), static_cast<uintmax_t>(rows * (o.dim ? o.dim : 64) * 4 + 4096 + rows * 4));
+}
+
+// Sentence embeddings: paraphrases of one intent are closer than texts of
+// different intents.
+TEST(TextClassifier, EmbeddingsGroupTextsByIntent) {
+  const Context ctx(testing::QuietOptions(2));
+  auto model = TrainClassifier(ctx, Tickets(1500, 7), ClassifierOptions{});
+  ASSERT_TRUE(model.ok()) << model.status().message();
+  const auto e = (*model)->Embed({"i want a refund for order 123456", "please refund my money for the teapot",
+                                   "where is my order 555555"});
+  auto dot = [](const std::vector<float>& a, const std::vector<float>& b) {
+    double s = 0;
+    for (size_t d = 0; d < a.size(); ++d) s += a[d] * b[d];
+    return s;
+  };
+  EXPECT_NEAR(dot(e[0], e[0]), 1.0, 1e-5);
+  EXPECT_GT(dot(e[0], e[1]), dot(e[0], e[2]));
+}
+
+TEST(TextClassifier, LoadingNeedsARegisteredLoaderForTorchModels) {
+  testing::TempDir dir;
+  std::filesystem::create_directories(dir.file("m"));
+  dir.Write("m/model.json", R"({"format": "opspilot-text-2", "model": "nosuchmodel", "options": {}, "labels": ["a", "b"]})");
+  EXPECT_TRUE(ClassifierNeedsTorch(dir.path() + "/m"));
+  auto r = LoadClassifier(dir.path() + "/m");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(r.status().message().find("opspilot-nn"), std::string::npos) << r.status().message();
+  RegisterClassifierLoader("nosuchmodel", [](const std::string&, const nlohmann::json&) -> StatusOr<std::unique_ptr<TextClassifier>> {
+    return NotFound("the test loader ran");
+  });
+  r = LoadClassifier(dir.path() + "/m");
+  EXPECT_EQ(r.status().message(), "the test loader ran");
+  EXPECT_EQ(LoadClassifier(dir.path() + "/none").status().code(), StatusCode::kNotFound);
+  EXPECT_FALSE(ClassifierNeedsTorch(dir.path() + "/none"));
+}
+
+// Temperature scaling: a model trained on few, noisily labelled texts is
+// over-confident; the temperature fitted on its hold-out (T > 1) lowers the
+// log loss on fresh data and keeps every ranking (the same accuracy).
+TEST(TextClassifier, TemperatureScalingCalibratesConfidence) {
+  const Context ctx(testing::QuietOptions(2));
+  auto noisy = [](std::vector<LabelledText> d, uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    const std::vector<std::string> labels = {"refund", "order_status", "invoice", "complaint", "change_address"};
+    for (auto& t : d) {
+      if (rng() % 4 == 0) t.label = labels[rng() % labels.size()];  // 20% wrong labels
+    }
+    return d;
+  };
+  ClassifierOptions o;
+  o.out_of_scope = false;
+  auto model = TrainClassifier(ctx, noisy(Tickets(400, 8), 9), o);
+  ASSERT_TRUE(model.ok()) << model.status().message();
+  o.calibrate = false;  // the same weights (same seed), temperature 1
+  auto raw = TrainClassifier(ctx, noisy(Tickets(400, 8), 9), o);
+  ASSERT_TRUE(raw.ok()) << raw.status().message();
+  EXPECT_FLOAT_EQ((*raw)->temperature(), 1.f);
+  const auto r = (*model)->report();
+  EXPECT_LE(r["valid_nll"].get<double>(), r["valid_nll_uncalibrated"].get<double>() + 1e-9) << r.dump();
+  const auto test = noisy(Tickets(2000, 10), 11);
+  const auto eval = EvaluateClassifier(**model, test), eval_raw = EvaluateClassifier(**raw, test);
+  EXPECT_GT((*model)->temperature(), 1.2f);
+  EXPECT_LT(eval["log_loss"].get<double>(), eval_raw["log_loss"].get<double>()) << eval.dump();
+  EXPECT_DOUBLE_EQ(eval["accuracy"].get<double>(), eval_raw["accuracy"].get<double>());  // scaling keeps the ranking
+  ASSERT_EQ(eval["reliability"].size(), 10u);
+  int64_t count = 0;
+  for (const auto& bin : eval["reliability"]) count += bin["count"].get<int64_t>();
+  EXPECT_EQ(count, 2000);
+  EXPECT_FLOAT_EQ((*model)->threshold(), 0.f);
+}
+
+// Two requests in either order with filler words around and between them;
+// the label is the one asked for first ("want_refund": refund before
+// exchange). Unigrams, and bigrams (always keyword + filler), are the same
+// for both labels: a bag of n-grams is at chance, a model of order is not.
+std::vector<LabelledText> Ordered(int n, uint64_t seed) {
+  const std::vector<std::string> fill = {"please", "hello", "now", "today", "thanks", "ok", "so", "maybe"};
+  std::mt19937_64 rng(seed);
+  std::vector<LabelledText> out;
+  for (int k = 0; k < n; ++k) {
+    const bool refund_first = rng() % 2;
+    const std::string a = refund_first ? "refund" : "exchange", b = refund_first ? "exchange" : "refund";
+    auto f = [&] { return fill[rng() % fill.size()]; };
+    out.push_back({std::to_string(k), f() + " " + a + " " + f() + " " + f() + " " + b + " " + f(), "want_" + a});
+  }
+  return out;
+}
+
+double Accuracy(const TextClassifier& m, const std::vector<LabelledText>& data) {
+  return EvaluateClassifier(m, data)["accuracy"].get<double>();
+}
+
+ClassifierOptions Small(const std::string& model) {
+  ClassifierOptions o;
+  o.model = model;
+  o.dim = 64;
+  o.vocab_size = 500;
+  o.max_len = 32;
+  o.pretrain_epochs = 8;
+  return o;
+}
+
+TEST(TextClassifier, CnnLearnsPlantedIntentsAndReloads) {
+  const Context ctx(testing::QuietOptions(2));
+  RegisterTorchTextModels();
+  ClassifierOptions o = Small("cnn");
+  o.epochs = 8;
+  auto model = TrainClassifier(ctx, Tickets(1200, 21), o);
+  ASSERT_TRUE(model.ok()) << model.status().message();
+  std::vector<LabelledText> test = Tickets(300, 22);
+  const auto oos = Tickets(60, 23, true);
+  test.insert(test.end(), oos.begin(), oos.end());
+  const auto report = EvaluateClassifier(**model, test);
+  EXPECT_GT(report["in_scope_accuracy"].get<double>(), 0.95) << report.dump();
+  EXPECT_GT(report["oos_recall"].get<double>(), 0.5) << report.dump();
+  testing::TempDir dir;
+  ASSERT_TRUE((*model)->Save(dir.file("m")).ok());
+  EXPECT_TRUE(ClassifierNeedsTorch(dir.file("m")));
+  auto back = LoadClassifier(dir.file("m"));
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  EXPECT_EQ((*back)->model(), "cnn");
+  const std::vector<std::string> texts = {"我要退款 订单123456", "where is my order 98765", "tell me a joke"};
+  const auto p = (*model)->Predict(texts, 3), q = (*back)->Predict(texts, 3);
+  for (size_t k = 0; k < texts.size(); ++k) {
+    EXPECT_EQ(p[k].label, q[k].label);
+    for (size_t j = 0; j < 3; ++j) EXPECT_NEAR(p[k].top[j].second, q[k].top[j].second, 1e-5);
+  }
+  EXPECT_EQ((*back)->Embed(texts)[0].size(), static_cast<size_t>((*back)->embedding_dim()));
+}
+
+// Word order: the bag of n-grams cannot tell "refund ... exchange" from
+// "exchange ... refund"; the Transformer (positions, attention) can.
+TEST(TextClassifier, TransformerSeparatesWordOrderThatTheBagCannot) {
+  const Context ctx(testing::QuietOptions(2));
+  const auto train = Ordered(1500, 31), test = Ordered(400, 32);
+  ClassifierOptions ft;
+  ft.out_of_scope = false;
+  auto bag = TrainClassifier(ctx, train, ft);
+  ASSERT_TRUE(bag.ok()) << bag.status().message();
+  ClassifierOptions o = Small("transformer");
+  o.out_of_scope = false;
+  o.epochs = 15;
+  auto tf = TrainClassifier(ctx, train, o);
+  ASSERT_TRUE(tf.ok()) << tf.status().message();
+  EXPECT_LT(Accuracy(**bag, test), 0.65);
+  EXPECT_GT(Accuracy(**tf, test), 0.9) << (*tf)->report().dump();
+}
+
+// Pre-training on unlabeled text: the masked-token loss falls below its
+// start and below the context-free (unigram) loss; the encoder then
+// fine-tunes to the planted intents.
+TEST(TextClassifier, MaskedLanguageModelPretrainingThenFineTuning) {
+  const Context ctx(testing::QuietOptions(2));
+  std::vector<std::string> corpus;
+  for (const auto& t : Tickets(1500, 41)) corpus.push_back(t.text);
+  PretrainOptions po;
+  po.dim = 64;
+  po.vocab_size = 500;
+  po.max_len = 32;
+  po.epochs = 6;
+  testing::TempDir dir;
+  auto r = PretrainEncoder(ctx, corpus, po, dir.file("enc"));
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_LT((*r)["final_loss"].get<double>(), 0.7 * (*r)["initial_loss"].get<double>()) << r->dump();
+  EXPECT_LT((*r)["final_loss"].get<double>(), (*r)["unigram_loss"].get<double>()) << r->dump();
+  ClassifierOptions o = Small("transformer");
+  o.pretrained = dir.file("enc");
+  o.epochs = 6;
+  auto model = TrainClassifier(ctx, Tickets(600, 42), o);
+  ASSERT_TRUE(model.ok()) << model.status().message();
+  EXPECT_GT(EvaluateClassifier(**model, Tickets(300, 43))["in_scope_accuracy"].get<double>(), 0.9);
+  EXPECT_FALSE((*model)->report().contains("pretraining"));  // the given encoder was used
+}
+
+// An encoder exported to TorchScript (here built in C++: the masked mean of
+// a random embedding table) is loaded, a head trained on it, and the model
+// saved and loaded with the encoder inside.
+TEST(TextClassifier, TorchScriptEncoderTrainsAHead) {
+  const Context ctx(testing::QuietOptions(2));
+  RegisterTorchTextModels();
+  testing::TempDir dir;
+  {
+    torch::manual_seed(5);
+    torch::jit::Module enc("MeanEncoder");
+    enc.register_parameter("emb", torch::randn({600, 64}), false);
+    enc.define(R"JIT(
+def forward(self, tokens):
+    e = torch.embedding(self.emb, tokens, 0)
+    mask = (tokens != 0).unsqueeze(-1).to(e.dtype)
+    return (e * mask).sum(1) / mask.sum(1).clamp_min(1.0)
+)JIT");
+    enc.save(dir.file("enc.pt"));
+  }
+  ClassifierOptions o = Small("transformer");
+  o.encoder = dir.file("enc.pt");
+  o.epochs = 30;
+  o.learning_rate = 1e-2;
+  auto model = TrainClassifier(ctx, Tickets(1000, 51), o);
+  ASSERT_TRUE(model.ok()) << model.status().message();
+  EXPECT_EQ((*model)->embedding_dim(), 64);
+  EXPECT_GT(Accuracy(**model, Tickets(300, 52)), 0.8);  // chance: 0.2
+  ASSERT_TRUE((*model)->Save(dir.file("m")).ok());
+  auto back = LoadClassifier(dir.file("m"));
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  const auto p = (*model)->Predict({"我要退款"}, 1), q = (*back)->Predict({"我要退款"}, 1);
+  EXPECT_EQ(p[0].label, q[0].label);
+  EXPECT_NEAR(p[0].confidence, q[0].confidence, 1e-5);
+}
+
+TEST(TextClassifier, CrossValidationReportsEveryFold) {
+  const Context ctx(testing::QuietOptions(2));
+  ClassifierOptions o;
+  o.epochs = 5;
+  auto r = CrossValidateClassifier(ctx, Tickets(500, 61), o, 4);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  ASSERT_EQ((*r)["folds"].size(), 4u);
+  int64_t rows = 0;
+  double sum = 0;
+  for (const auto& f : (*r)["folds"]) rows += f["examples"].get<int64_t>(), sum += f["accuracy"].get<double>();
+  EXPECT_EQ(rows, 500);
+  EXPECT_NEAR((*r)["accuracy_mean"].get<double>(), sum / 4, 1e-12);
+  EXPECT_GT((*r)["accuracy_mean"].get<double>(), 0.9);
+  EXPECT_GE((*r)["accuracy_std"].get<double>(), 0.0);
+  EXPECT_TRUE((*r).contains("macro_f1_std"));
+  EXPECT_FALSE(CrossValidateClassifier(ctx, Tickets(50, 62), o, 1).ok());
 }
 
 TEST(TextClassifier, ReadsLabelledCsvWithClearErrors) {

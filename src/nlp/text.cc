@@ -3,10 +3,8 @@
 #include <cctype>
 
 namespace opspilot::nlp {
-namespace {
 
-// Decodes one UTF-8 code point at s[i]; advances i. Invalid bytes give U+FFFD.
-char32_t Next(std::string_view s, size_t* i) {
+char32_t NextCodePoint(std::string_view s, size_t* i) {
   const auto c = static_cast<unsigned char>(s[*i]);
   auto cont = [&](size_t k) { return *i + k < s.size() && (static_cast<unsigned char>(s[*i + k]) & 0xC0) == 0x80; };
   if (c < 0x80) {
@@ -30,7 +28,7 @@ char32_t Next(std::string_view s, size_t* i) {
   return cp;
 }
 
-void Append(std::string* out, char32_t cp) {
+void AppendUtf8(std::string* out, char32_t cp) {
   if (cp < 0x80) {
     out->push_back(static_cast<char>(cp));
   } else if (cp < 0x800) {
@@ -48,7 +46,7 @@ void Append(std::string* out, char32_t cp) {
   }
 }
 
-char32_t Fold(char32_t cp) {
+char32_t FoldWidth(char32_t cp) {
   if (cp >= 0xFF01 && cp <= 0xFF5E) return cp - 0xFEE0;  // full-width ASCII
   if (cp == 0x3000) return ' ';                           // ideographic space
   switch (cp) {
@@ -59,6 +57,8 @@ char32_t Fold(char32_t cp) {
     default: return cp;
   }
 }
+
+namespace {
 
 bool WordChar(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '\''; }
 
@@ -120,9 +120,9 @@ std::string Normalize(std::string_view text, const NormalizeOptions& o) {
   folded.reserve(text.size());
   size_t i = 0;
   while (i < text.size()) {
-    char32_t cp = Fold(Next(text, &i));
+    char32_t cp = FoldWidth(NextCodePoint(text, &i));
     if (o.lower && cp < 0x80) cp = static_cast<char32_t>(std::tolower(static_cast<int>(cp)));
-    Append(&folded, cp);
+    AppendUtf8(&folded, cp);
   }
   if (o.placeholders) folded = Placeholders(folded);
   std::string out;
@@ -162,7 +162,7 @@ std::vector<std::string> Tokenize(std::string_view s) {
       continue;
     }
     const size_t b = i;
-    const char32_t cp = Next(s, &i);
+    const char32_t cp = NextCodePoint(s, &i);
     if (cp == ' ' || cp == '\t' || cp == '\n' || cp == '\r') continue;
     out.emplace_back(s.substr(b, i - b));
   }
@@ -173,7 +173,7 @@ std::string DetectLanguage(std::string_view text) {
   int64_t cjk = 0, latin = 0;
   size_t i = 0;
   while (i < text.size()) {
-    const char32_t cp = Next(text, &i);
+    const char32_t cp = NextCodePoint(text, &i);
     if (IsCjk(cp)) ++cjk;
     else if (cp < 0x80 && std::isalpha(static_cast<int>(cp))) ++latin;
   }
@@ -211,7 +211,7 @@ std::vector<std::string> FeatureStrings(std::string_view text, const FeatureOpti
   };
   for (const auto& t : toks) {
     size_t i = 0;
-    const char32_t cp = Next(t, &i);
+    const char32_t cp = NextCodePoint(t, &i);
     if (IsCjk(cp)) {
       flush_words();
       run.push_back(t);

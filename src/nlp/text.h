@@ -31,6 +31,13 @@ std::string Normalize(std::string_view text, const NormalizeOptions& options = {
 // symbol (emoji, punctuation) as its own token.
 std::vector<std::string> Tokenize(std::string_view normalized);
 
+// Decodes the UTF-8 code point at s[*i] and advances *i; invalid bytes give
+// U+FFFD (one byte consumed).
+char32_t NextCodePoint(std::string_view s, size_t* i);
+void AppendUtf8(std::string* out, char32_t cp);
+// Full-width ASCII -> ASCII, the ideographic space -> ' ', 、。“”‘’ -> ,."'.
+char32_t FoldWidth(char32_t cp);
+
 // True for a code point in the CJK ideograph, kana or hangul ranges.
 bool IsCjk(char32_t cp);
 

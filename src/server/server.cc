@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <map>
 #include <mutex>
@@ -21,6 +22,7 @@
 #include "recommend/recommend.h"
 #include "server/auth.h"
 #include "store/ingest.h"
+#include "support/engine.h"
 
 namespace opspilot {
 
@@ -211,6 +213,36 @@ struct Server::Impl {
     return shared;
   }
 
+  // The serving support model of a tenant with the store's facts, reloaded
+  // when another version serves or new data was loaded.
+  struct SupportServing {
+    int64_t load_id = -1;
+    support::LoadedSupport loaded;
+  };
+  std::mutex support_mu;
+  std::map<std::string, std::shared_ptr<const SupportServing>> support_cache;
+  std::mutex conversations_mu;  // one conversation update at a time
+
+  StatusOr<std::shared_ptr<const SupportServing>> Supporting(const std::string& tenant) {
+    if (options.models_dir.empty()) return NotFound("this server has no model registry");
+    ml::ModelRegistry registry(options.models_dir);
+    auto info = registry.Serving(support::SupportTask(tenant));
+    if (!info.ok()) {
+      return NotFound("no support model serves task '" + support::SupportTask(tenant) +
+                      "': train one with `opspilot support train`");
+    }
+    ASSIGN_OR_RETURN(auto loads, store.RecentLoads(tenant, 1));
+    const int64_t id = loads.empty() ? 0 : loads[0].id;
+    std::lock_guard<std::mutex> lock(support_mu);
+    auto it = support_cache.find(tenant);
+    if (it != support_cache.end() && it->second->load_id == id && it->second->loaded.version == info->version) return it->second;
+    auto fresh = std::make_shared<SupportServing>();
+    fresh->load_id = id;
+    ASSIGN_OR_RETURN(fresh->loaded, support::LoadSupport(ctx, store, options.models_dir, tenant, options.llm));
+    support_cache[tenant] = fresh;
+    return std::shared_ptr<const SupportServing>(fresh);
+  }
+
   // The serving recommendation model of a task, with the tenant's latest
   // events mapped to its item codes: requests read the freshest history.
   struct RecServing {
@@ -294,6 +326,7 @@ struct Server::Impl {
     if (req.path == "/v1/risk/score") return Role::kRead;  // scoring posts data but stores nothing
     if (req.path == "/v1/recommend/session") return Role::kRead;  // recommends for posted items, stores nothing
     if (req.path == "/v1/anomalies/score") return Role::kWrite;  // it advances the series' detector state
+    if (req.path == "/v1/support/classify" || req.path == "/v1/support/reply") return Role::kRead;  // stateless
     return req.method == "GET" || req.method == "HEAD" ? Role::kRead : Role::kWrite;
   }
 
@@ -797,6 +830,70 @@ struct Server::Impl {
       }
       out["propensity"] = props;
       SendJson(res, 200, out);
+    });
+
+    // Support: classify messages, answer one, or continue a conversation.
+    http.Post("/v1/support/classify", [this](const httplib::Request& req, httplib::Response& res) {
+      const json body = json::parse(req.body, nullptr, false);
+      std::vector<std::string> texts;
+      if (!body.is_discarded() && body.is_object() && body.contains("text") && body["text"].is_string()) {
+        texts.push_back(body["text"]);
+      } else if (!body.is_discarded() && body.is_object() && body.contains("texts") && body["texts"].is_array()) {
+        for (const auto& t : body["texts"]) {
+          if (!t.is_string()) return SendError(res, InvalidArgument("field 'texts': every element must be a string"));
+          texts.push_back(t);
+        }
+      } else {
+        return SendError(res, InvalidArgument("body: expected {\"text\": \"...\"} or {\"texts\": [...]}"));
+      }
+      if (texts.size() > 10000) return SendError(res, InvalidArgument("field 'texts': at most 10000 per request"));
+      auto s = Supporting(TenantOf(req));
+      if (!s.ok()) return SendError(res, s.status());
+      json out = json::array();
+      for (const auto& a : (*s)->loaded.agent->Analyze(texts)) out.push_back(a.ToJson());
+      SendJson(res, 200, {{"version", (*s)->loaded.version}, {"results", out}});
+    });
+    auto reply = [this](const httplib::Request& req, httplib::Response& res, std::string conversation_id) {
+      const json body = json::parse(req.body, nullptr, false);
+      const char* field = conversation_id.empty() ? "message" : "text";
+      if (body.is_discarded() || !body.is_object() || !body.contains(field) || !body[field].is_string() ||
+          body[field].get<std::string>().empty()) {
+        return SendError(res, InvalidArgument(std::string("body: field '") + field + "': a non-empty string is required"));
+      }
+      if (conversation_id.empty() && body.contains("conversation_id") && body["conversation_id"].is_string()) {
+        return SendError(res, InvalidArgument("use POST /v1/support/conversations/{id}/messages to continue a conversation"));
+      }
+      auto s = Supporting(TenantOf(req));
+      if (!s.ok()) return SendError(res, s.status());
+      const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+      const std::string message = body[field];
+      if (conversation_id.empty()) {
+        support::Conversation c;
+        c.user_id = body.value("user_id", "");
+        return SendJson(res, 200, (*s)->loaded.agent->Respond(&c, message, (*s)->loaded.facts.get(), now).ToJson());
+      }
+      if (options.support_dir.empty()) return SendError(res, FailedPrecondition("this server keeps no conversations"));
+      support::ConversationStore conversations(options.support_dir + "/" + TenantOf(req) + "/conversations");
+      std::lock_guard<std::mutex> lock(conversations_mu);
+      auto c = conversations.Load(conversation_id);
+      if (!c.ok()) return SendError(res, c.status());
+      if (body.contains("user_id") && body["user_id"].is_string()) c->user_id = body["user_id"];
+      json out = (*s)->loaded.agent->Respond(&*c, message, (*s)->loaded.facts.get(), now).ToJson();
+      if (Status st = conversations.Save(*c); !st.ok()) return SendError(res, st);
+      out["conversation"] = c->ToJson();
+      SendJson(res, 200, out);
+    };
+    http.Post("/v1/support/reply", [reply](const httplib::Request& req, httplib::Response& res) { reply(req, res, ""); });
+    http.Post(R"(/v1/support/conversations/([^/]+)/messages)", [reply](const httplib::Request& req, httplib::Response& res) {
+      reply(req, res, req.matches[1].str());
+    });
+    http.Get(R"(/v1/support/conversations/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
+      if (options.support_dir.empty()) return SendError(res, FailedPrecondition("this server keeps no conversations"));
+      support::ConversationStore conversations(options.support_dir + "/" + TenantOf(req) + "/conversations");
+      auto c = conversations.Load(req.matches[1].str());
+      if (!c.ok()) return SendError(res, c.status());
+      if (c->turns.empty()) return SendError(res, NotFound("no conversation '" + req.matches[1].str() + "'"));
+      SendJson(res, 200, c->ToJson());
     });
 
     http.Get("/v1/models", [this](const httplib::Request&, httplib::Response& res) {

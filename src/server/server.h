@@ -13,6 +13,7 @@
 
 #include "core/context.h"
 #include "store/store.h"
+#include "support/llm.h"
 
 namespace opspilot {
 
@@ -23,6 +24,8 @@ struct ServerOptions {
   std::string reject_dir;                // reject files for HTTP loads ("" = none)
   int threads = 8;                       // request worker threads
   std::string models_dir;                // the model registry root ("" = no model endpoints)
+  std::string support_dir;               // support conversations ("" = data-dir-less: /v1/support/conversations off)
+  support::LlmOptions llm;               // optional LLM for /v1/support replies (base_url "" = none)
 };
 
 Status ValidateServerOptions(const ServerOptions& options);

@@ -16,6 +16,7 @@
 #include "recommend/synthetic.h"
 #include "store/ingest.h"
 #include "store/snapshot.h"
+#include "support/engine.h"
 #include "server/auth.h"
 #include "testing/temp_dir.h"
 
@@ -37,6 +38,7 @@ class ServerTest : public ::testing::Test {
     so.max_body_bytes = 64 * 1024;
     so.reject_dir = dir_.file("rejects");
     so.models_dir = dir_.file("models");
+    so.support_dir = dir_.file("support");
     server_ = std::make_unique<Server>(*ctx_, *store_, so);
     ASSERT_TRUE(server_->Start().ok());
     client_ = std::make_unique<httplib::Client>("127.0.0.1", server_->port());
@@ -471,6 +473,64 @@ TEST_F(ServerTest, RecommendationsFollowTheLatestEventsAndHoldTheirFilters) {
   EXPECT_GE(same, 3) << session.dump() << answer.dump();
   EXPECT_EQ(client_->Post("/v1/recommend/session", Auth(reader_), "{\"items\": 3}", "application/json")->status, 400);
   EXPECT_EQ(client_->Get("/v1/recommend/u5?n=0", Auth(reader_))->status, 400);
+}
+
+TEST_F(ServerTest, SupportClassifiesRepliesAndKeepsConversations) {
+  // 404 until a support model is registered.
+  auto r = client_->Post("/v1/support/reply", Auth(reader_), R"({"message":"hi"})", "application/json");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 404);
+  ASSERT_EQ(client_->Post("/v1/items", Auth(writer_), R"([{"item_id":"i1","title":"西湖龙井 Longjing green tea 250g"}])",
+                          "application/json")->status, 200);
+  ASSERT_EQ(client_->Post("/v1/orders", Auth(writer_),
+                          R"([{"order_id":"o0001234","user_id":"u1","item_id":"i1","quantity":2,"unit_price":64,"timestamp":"2025-03-04T10:00:00Z","status":"shipped"}])",
+                          "application/json")->status, 200);
+  // A model with a FAQ and no intent classifier: FAQ answers and hand-offs only.
+  nlp::FaqEntry shipping;
+  shipping.id = "shipping", shipping.question = "How much does shipping cost?", shipping.answer = "Free above 99 yuan.";
+  shipping.language = "en";
+  ml::ModelRegistry registry(dir_.file("models"));
+  ASSERT_TRUE(registry.Register(*ctx_, "support", {{"algorithm", "support"}}, [&](const std::string& dir) {
+    return support::SaveSupportModel(dir + "/support", nullptr, nullptr, {shipping}, support::DefaultTemplates(), {});
+  }).ok());
+
+  r = client_->Post("/v1/support/classify", Auth(reader_),
+                    R"({"texts":["where is order o0001234? the Longjing green tea","太差了，非常生气！"]})", "application/json");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  json j = Body(r);
+  ASSERT_EQ(j["results"].size(), 2u);
+  const json& first = j["results"][0];
+  ASSERT_EQ(first["entities"].size(), 2u) << first.dump();
+  EXPECT_EQ(first["entities"][0]["type"], "order_id");  // a known order of the store
+  EXPECT_EQ(first["entities"][0]["start"], 15);
+  EXPECT_EQ(first["entities"][1]["type"], "product");   // from the catalogue's title
+  EXPECT_EQ(first["entities"][1]["value"], "i1");
+  EXPECT_EQ(j["results"][1]["language"], "zh");
+  EXPECT_EQ(j["results"][1]["sentiment"]["label"], "negative");
+
+  r = client_->Post("/v1/support/reply", Auth(reader_), R"({"message":"how much is shipping?"})", "application/json");
+  ASSERT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(Body(r)["source"], "faq");
+  EXPECT_EQ(Body(r)["faq_id"], "shipping");
+  EXPECT_EQ(client_->Post("/v1/support/reply", Auth(reader_), R"({"text":1})", "application/json")->status, 400);
+
+  // A conversation: stored, continued, read back; writing needs the write role.
+  EXPECT_EQ(client_->Post("/v1/support/conversations/c1/messages", Auth(reader_), R"({"text":"hello"})", "application/json")->status, 403);
+  r = client_->Post("/v1/support/conversations/c1/messages", Auth(writer_), R"({"text":"how much is shipping","user_id":"u1"})",
+                    "application/json");
+  ASSERT_EQ(r->status, 200) << r->body;
+  r = client_->Post("/v1/support/conversations/c1/messages", Auth(writer_), R"({"text":"I want to talk to a human"})", "application/json");
+  ASSERT_EQ(r->status, 200) << r->body;
+  EXPECT_TRUE(Body(r)["handoff"].get<bool>());
+  r = client_->Get("/v1/support/conversations/c1", Auth(reader_));
+  ASSERT_EQ(r->status, 200) << r->body;
+  j = Body(r);
+  EXPECT_EQ(j["turns"].size(), 4u);
+  EXPECT_EQ(j["user_id"], "u1");
+  EXPECT_TRUE(j["handed_off"].get<bool>());
+  EXPECT_EQ(client_->Get("/v1/support/conversations/nope", Auth(reader_))->status, 404);
+  EXPECT_EQ(client_->Get("/v1/support/conversations/a$b", Auth(reader_))->status, 400);
 }
 
 }  // namespace

@@ -1,0 +1,218 @@
+// The fasttext model's torch-free half: its features, its weights file and
+// the runtime that loads and runs it (the server and the plain `opspilot`
+// binary have no libtorch). Training is in classifier.cc.
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+
+#include "nlp/classifier_internal.h"
+
+namespace opspilot::nlp::internal {
+namespace {
+
+using nlohmann::json;
+
+uint32_t Fnv1a(std::string_view s) {
+  uint32_t h = 2166136261u;
+  for (char c : s) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 16777619u;
+  }
+  return h;
+}
+
+bool LatinWord(const std::string& t) {
+  return !t.empty() && std::all_of(t.begin(), t.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '\'';
+  });
+}
+
+// Little-endian scalars, whatever the host order.
+template <typename T>
+void PutLe(std::string* out, T v) {
+  static_assert(sizeof(T) == 4);
+  uint32_t u;
+  std::memcpy(&u, &v, 4);
+  if constexpr (std::endian::native == std::endian::big) u = __builtin_bswap32(u);
+  out->append(reinterpret_cast<const char*>(&u), 4);
+}
+
+template <typename T>
+T GetLe(const char* p) {
+  static_assert(sizeof(T) == 4);
+  uint32_t u;
+  std::memcpy(&u, p, 4);
+  if constexpr (std::endian::native == std::endian::big) u = __builtin_bswap32(u);
+  T v;
+  std::memcpy(&v, &u, 4);
+  return v;
+}
+
+constexpr char kMagic[4] = {'O', 'P', 'F', 'T'};
+constexpr uint32_t kVersion = 1;
+
+class NativeFastText final : public TextClassifier {
+ public:
+  NativeFastText(ClassifierOptions o, std::vector<std::string> labels, FastTextWeights w, float temperature,
+                 float threshold, json report)
+      : options_(std::move(o)), labels_(std::move(labels)), w_(std::move(w)), temperature_(temperature),
+        threshold_(threshold), report_(std::move(report)) {}
+
+  std::vector<Prediction> Predict(const std::vector<std::string>& texts, int top) const override {
+    std::vector<float> logits(texts.size() * labels_.size());
+    std::vector<float> h(static_cast<size_t>(w_.dim));
+    for (size_t r = 0; r < texts.size(); ++r) {
+      Hidden(texts[r], h.data());
+      for (size_t c = 0; c < labels_.size(); ++c) {
+        const float* wc = &w_.out_weight[c * static_cast<size_t>(w_.dim)];
+        float z = w_.out_bias[c];
+        for (int32_t d = 0; d < w_.dim; ++d) z += wc[d] * h[static_cast<size_t>(d)];
+        logits[r * labels_.size() + c] = z;
+      }
+    }
+    return PredictionsFromLogits(logits, labels_, temperature_, threshold_, top);
+  }
+
+  std::vector<std::vector<float>> Embed(const std::vector<std::string>& texts) const override {
+    std::vector<std::vector<float>> out(texts.size(), std::vector<float>(static_cast<size_t>(w_.dim)));
+    for (size_t r = 0; r < texts.size(); ++r) Hidden(texts[r], out[r].data());
+    NormalizeRows(&out);
+    return out;
+  }
+
+  int embedding_dim() const override { return w_.dim; }
+
+  Status Save(const std::string& dir) const override {
+    RETURN_IF_ERROR(WriteMeta(dir, "fasttext", options_, labels_, temperature_, threshold_, report_));
+    return WriteFastTextWeights(w_, dir + "/fasttext.bin");
+  }
+
+  const std::string& model() const override { return model_; }
+  const std::vector<std::string>& labels() const override { return labels_; }
+  float threshold() const override { return threshold_; }
+  float temperature() const override { return temperature_; }
+  json report() const override { return report_; }
+
+ private:
+  // The mean of the text's feature rows: features outside the table (never
+  // seen in training) add zero but count in the mean.
+  void Hidden(const std::string& text, float* h) const {
+    std::fill(h, h + w_.dim, 0.f);
+    const std::vector<uint32_t> ids = FastTextFeatures(text, options_);
+    if (ids.empty()) return;
+    for (uint32_t id : ids) {
+      const auto it = std::lower_bound(w_.ids.begin(), w_.ids.end(), id);
+      if (it == w_.ids.end() || *it != id) continue;
+      const float* row = &w_.rows[static_cast<size_t>(it - w_.ids.begin()) * static_cast<size_t>(w_.dim)];
+      for (int32_t d = 0; d < w_.dim; ++d) h[d] += row[d];
+    }
+    const float inv = 1.f / static_cast<float>(ids.size());
+    for (int32_t d = 0; d < w_.dim; ++d) h[d] *= inv;
+  }
+
+  const std::string model_ = "fasttext";
+  ClassifierOptions options_;
+  std::vector<std::string> labels_;
+  FastTextWeights w_;
+  float temperature_, threshold_;
+  json report_;
+};
+
+}  // namespace
+
+std::vector<uint32_t> FastTextFeatures(const std::string& text, const ClassifierOptions& o) {
+  std::vector<uint32_t> ids = Features(text, o.features);
+  if (o.char_ngrams_max > 0 && o.char_ngrams_min > 0) {
+    for (const std::string& t : Tokenize(Normalize(text))) {
+      if (!LatinWord(t)) continue;
+      const std::string w = "<" + t + ">";
+      for (size_t i = 0; i < w.size(); ++i) {
+        for (size_t n = static_cast<size_t>(o.char_ngrams_min); n <= static_cast<size_t>(o.char_ngrams_max) && i + n <= w.size(); ++n) {
+          if (n == w.size()) continue;  // the whole word is already a feature
+          ids.push_back(Fnv1a("g:" + w.substr(i, n)) % o.features.buckets);
+        }
+      }
+    }
+  }
+  if (ids.size() > static_cast<size_t>(o.max_features)) ids.resize(static_cast<size_t>(o.max_features));
+  return ids;
+}
+
+Status WriteFastTextWeights(const FastTextWeights& w, const std::string& path) {
+  std::string buf(kMagic, 4);
+  buf.reserve(24 + w.ids.size() * 4 + (w.rows.size() + w.out_weight.size() + w.out_bias.size()) * 4);
+  PutLe(&buf, kVersion);
+  PutLe(&buf, static_cast<uint32_t>(w.dim));
+  PutLe(&buf, static_cast<uint32_t>(w.classes));
+  PutLe(&buf, w.buckets);
+  PutLe(&buf, static_cast<uint32_t>(w.ids.size()));
+  for (uint32_t id : w.ids) PutLe(&buf, id);
+  for (float v : w.rows) PutLe(&buf, v);
+  for (float v : w.out_weight) PutLe(&buf, v);
+  for (float v : w.out_bias) PutLe(&buf, v);
+  std::ofstream f(path, std::ios::binary | std::ios::trunc);
+  f.write(buf.data(), static_cast<std::streamsize>(buf.size()));
+  f.close();
+  if (!f) return Internal("cannot write " + path);
+  return Status::Ok();
+}
+
+StatusOr<FastTextWeights> ReadFastTextWeights(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) return NotFound("cannot open " + path);
+  const std::string buf((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  auto bad = [&](const std::string& why) { return InvalidArgument(path + ": " + why); };
+  if (buf.size() < 24 || std::memcmp(buf.data(), kMagic, 4) != 0) return bad("not a fasttext weights file");
+  const char* p = buf.data() + 4;
+  if (GetLe<uint32_t>(p) != kVersion) return bad("unsupported version " + std::to_string(GetLe<uint32_t>(p)));
+  FastTextWeights w;
+  const uint32_t dim = GetLe<uint32_t>(p + 4), classes = GetLe<uint32_t>(p + 8), rows = GetLe<uint32_t>(p + 16);
+  w.buckets = GetLe<uint32_t>(p + 12);
+  if (dim == 0 || dim > 65536 || classes == 0 || classes > 1000000 || w.buckets == 0) return bad("bad header");
+  const uint64_t need = 24 + uint64_t{rows} * 4 * (1 + uint64_t{dim}) + uint64_t{classes} * 4 * (uint64_t{dim} + 1);
+  if (buf.size() != need) {
+    return bad("size " + std::to_string(buf.size()) + " bytes, the header says " + std::to_string(need));
+  }
+  w.dim = static_cast<int32_t>(dim);
+  w.classes = static_cast<int32_t>(classes);
+  p = buf.data() + 24;
+  auto floats = [&](std::vector<float>* v, uint64_t n) {
+    v->resize(n);
+    for (uint64_t k = 0; k < n; ++k, p += 4) (*v)[k] = GetLe<float>(p);
+  };
+  w.ids.resize(rows);
+  for (uint32_t k = 0; k < rows; ++k, p += 4) {
+    w.ids[k] = GetLe<uint32_t>(p);
+    if (w.ids[k] >= w.buckets || (k > 0 && w.ids[k] <= w.ids[k - 1])) return bad("bucket ids out of order or range");
+  }
+  floats(&w.rows, uint64_t{rows} * dim);
+  floats(&w.out_weight, uint64_t{classes} * dim);
+  floats(&w.out_bias, classes);
+  return w;
+}
+
+std::unique_ptr<TextClassifier> MakeNativeFastText(ClassifierOptions options, std::vector<std::string> labels,
+                                                   FastTextWeights weights, float temperature, float threshold,
+                                                   json report) {
+  return std::make_unique<NativeFastText>(std::move(options), std::move(labels), std::move(weights), temperature,
+                                          threshold, std::move(report));
+}
+
+StatusOr<std::unique_ptr<TextClassifier>> LoadFastText(const std::string& dir, const json& meta) {
+  try {
+    ClassifierOptions o = OptionsFrom(meta.at("options"));
+    auto labels = meta.at("labels").get<std::vector<std::string>>();
+    ASSIGN_OR_RETURN(FastTextWeights w, ReadFastTextWeights(dir + "/fasttext.bin"));
+    if (w.classes != static_cast<int32_t>(labels.size()) || w.buckets != o.features.buckets) {
+      return InvalidArgument(dir + ": fasttext.bin does not match model.json (classes or buckets)");
+    }
+    return MakeNativeFastText(std::move(o), std::move(labels), std::move(w), meta.value("temperature", 1.0f),
+                              meta.value("threshold", 0.0f), meta.value("report", json::object()));
+  } catch (const json::exception& e) {
+    return InvalidArgument(dir + "/model.json: " + e.what());
+  }
+}
+
+}  // namespace opspilot::nlp::internal

@@ -1,0 +1,106 @@
+// Internals of the text classifiers shared by the torch-free library (the
+// fasttext runtime, loading, evaluation) and the libtorch one (training):
+// fasttext features and weights file, the hold-out, calibration, the
+// out-of-scope threshold and the model.json metadata. Not a public header.
+#ifndef OPSPILOT_NLP_CLASSIFIER_INTERNAL_H_
+#define OPSPILOT_NLP_CLASSIFIER_INTERNAL_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "nlp/classifier.h"
+
+namespace opspilot::nlp::internal {
+
+inline constexpr const char* kMetaFormat = "opspilot-text-2";
+
+// ---- fasttext ----
+
+// Hashed feature ids of one text in [0, buckets): Features() plus, when
+// options ask for them, character n-grams of Latin words; at most
+// max_features.
+std::vector<uint32_t> FastTextFeatures(const std::string& text, const ClassifierOptions& options);
+
+// The trained fasttext weights, restricted to the buckets seen in training
+// (the others never get a gradient and stay zero, so they add nothing to the
+// sum; the mean still divides by every feature of the text).
+struct FastTextWeights {
+  int32_t dim = 0, classes = 0;
+  uint32_t buckets = 0;            // the hash space the ids live in
+  std::vector<uint32_t> ids;       // sorted bucket ids of the rows
+  std::vector<float> rows;         // ids.size() × dim, row-major
+  std::vector<float> out_weight;   // classes × dim, row-major
+  std::vector<float> out_bias;     // classes
+};
+
+// fasttext.bin, little-endian: "OPFT", u32 version (1), u32 dim, u32 classes,
+// u32 buckets, u32 rows, then rows × u32 bucket ids (ascending), rows × dim
+// f32, classes × dim f32 output weights, classes f32 biases.
+Status WriteFastTextWeights(const FastTextWeights& w, const std::string& path);
+StatusOr<FastTextWeights> ReadFastTextWeights(const std::string& path);
+
+// The torch-free fasttext model (what LoadClassifier returns for fasttext).
+std::unique_ptr<TextClassifier> MakeNativeFastText(ClassifierOptions options, std::vector<std::string> labels,
+                                                   FastTextWeights weights, float temperature, float threshold,
+                                                   nlohmann::json report);
+
+// ---- shared by all models ----
+
+// Stratified hold-out: each label with at least 4 rows gives round(n ×
+// fraction) rows to `valid`; the order is shuffled by `seed`.
+void HoldOut(const std::vector<LabelledText>& data, double fraction, uint64_t seed, std::vector<size_t>* train,
+             std::vector<size_t>* valid);
+
+// The labels of `data`, sorted and unique.
+std::vector<std::string> LabelSet(const std::vector<LabelledText>& data);
+
+// Predictions from raw logits (rows × labels.size(), row-major): softmax of
+// logits / temperature, the best `top`, "oos" below `threshold`.
+std::vector<Prediction> PredictionsFromLogits(const std::vector<float>& logits, const std::vector<std::string>& labels,
+                                              float temperature, float threshold, int top);
+
+// The temperature minimising the negative log-likelihood of `truth` (class
+// indexes; -1 = not a known class, skipped) under softmax(logits / T);
+// 1 when there is nothing to fit. Golden-section search over log T.
+float FitTemperature(const std::vector<float>& logits, int classes, const std::vector<int>& truth);
+
+// The lowest confidence at which hold-out answers reach `target_precision`
+// (an answer is right when it names the true label; "oos" rows are never
+// right).
+float TuneThreshold(const std::vector<Prediction>& preds, const std::vector<std::string>& truth,
+                    double target_precision);
+
+// Calibration, out-of-scope threshold and the report fields they give, from
+// the hold-out logits: sets *temperature and *threshold and adds
+// "valid_accuracy", "temperature", "threshold", "valid_nll" (after scaling)
+// to *report.
+void FinishOnHoldOut(const std::vector<float>& logits, const std::vector<std::string>& labels,
+                     const std::vector<std::string>& truth, const ClassifierOptions& options, float* temperature,
+                     float* threshold, nlohmann::json* report);
+
+// L2-normalises each row in place (zero rows stay zero).
+void NormalizeRows(std::vector<std::vector<float>>* rows);
+
+// model.json: format, model, options, labels, temperature, threshold, report.
+nlohmann::json OptionsJson(const ClassifierOptions& o);
+ClassifierOptions OptionsFrom(const nlohmann::json& j);
+Status WriteMeta(const std::string& dir, const std::string& model, const ClassifierOptions& options,
+                 const std::vector<std::string>& labels, float temperature, float threshold,
+                 const nlohmann::json& report);
+
+// The fasttext loader (torch-free) behind LoadClassifier.
+StatusOr<std::unique_ptr<TextClassifier>> LoadFastText(const std::string& dir, const nlohmann::json& meta);
+
+// ---- the sequence models (defined in the libtorch library, classifier_seq.cc) ----
+
+// cnn or transformer, as options.model says.
+StatusOr<std::unique_ptr<TextClassifier>> TrainSequenceClassifier(const Context& ctx, const std::vector<LabelledText>& data,
+                                                                  const ClassifierOptions& options);
+// The loader RegisterTorchTextModels registers for "cnn" and "transformer".
+StatusOr<std::unique_ptr<TextClassifier>> LoadSequenceClassifier(const std::string& dir, const nlohmann::json& meta);
+
+}  // namespace opspilot::nlp::internal
+
+#endif  // OPSPILOT_NLP_CLASSIFIER_INTERNAL_H_

@@ -1,0 +1,115 @@
+// The torch-free half of the text classifiers: the fasttext runtime over a
+// hand-made weights file, calibration, folds and corpora.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <random>
+
+#include "nlp/classifier.h"
+#include "nlp/classifier_internal.h"
+#include "testing/temp_dir.h"
+
+namespace opspilot::nlp {
+namespace {
+
+// A 2-d, 2-class model whose table holds the features of "refund" only: the
+// prediction is the softmax of W * mean(rows) + b, with unknown features
+// counting in the mean.
+TEST(ClassifierIo, FastTextRuntimeComputesTheMeanOfKnownRowsOverAllFeatures) {
+  ClassifierOptions o;
+  o.dim = 2;
+  const auto refund = internal::FastTextFeatures("refund", o);
+  const auto both = internal::FastTextFeatures("refund zzz", o);
+  ASSERT_FALSE(refund.empty());
+  ASSERT_GT(both.size(), refund.size());
+  internal::FastTextWeights w;
+  w.dim = 2;
+  w.classes = 2;
+  w.buckets = o.features.buckets;
+  std::vector<uint32_t> ids = refund;
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  for (uint32_t id : ids) {
+    w.ids.push_back(id);
+    w.rows.insert(w.rows.end(), {1.f, -1.f});
+  }
+  w.out_weight = {2.f, 0.f, 0.f, 1.f};  // logits: 2 h0, h1
+  w.out_bias = {0.f, 0.5f};
+  testing::TempDir dir;
+  const std::string m = dir.file("m");
+  ASSERT_TRUE(internal::WriteMeta(m, "fasttext", o, {"refund", "other"}, 2.f, 0.f, nlohmann::json::object()).ok());
+  ASSERT_TRUE(internal::WriteFastTextWeights(w, m + "/fasttext.bin").ok());
+  auto model = LoadClassifier(m);
+  ASSERT_TRUE(model.ok()) << model.status().message();
+  auto expect = [](double h0, double h1) {  // P(refund) at temperature 2
+    const double z0 = 2 * h0 / 2, z1 = (h1 + 0.5) / 2;
+    return 1 / (1 + std::exp(z1 - z0));
+  };
+  // Duplicated ids count twice, as in training.
+  const double known = static_cast<double>(refund.size()) / static_cast<double>(both.size());
+  const auto p = (*model)->Predict({"refund", "refund zzz", "qqq"}, 2);
+  EXPECT_NEAR(p[0].top[0].second, expect(1, -1), 1e-6);
+  EXPECT_EQ(p[1].top[0].first, "refund");
+  EXPECT_NEAR(p[1].top[0].second, expect(known, -known), 1e-6);
+  EXPECT_NEAR(p[2].top[0].second, 1 - expect(0, 0), 1e-6);  // nothing known: the bias decides
+  EXPECT_EQ(p[2].top[0].first, "other");
+  const auto e = (*model)->Embed({"refund zzz", "qqq"});
+  EXPECT_NEAR(e[0][0], std::sqrt(0.5), 1e-6);
+  EXPECT_NEAR(e[0][1], -std::sqrt(0.5), 1e-6);
+  EXPECT_EQ(e[1], std::vector<float>(2, 0.f));
+  // A damaged file is refused with its name.
+  std::filesystem::resize_file(m + "/fasttext.bin", std::filesystem::file_size(m + "/fasttext.bin") - 4);
+  auto bad = LoadClassifier(m);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("fasttext.bin"), std::string::npos) << bad.status().message();
+}
+
+// Labels drawn from softmax(z / 2): the fitted temperature is close to 2.
+TEST(ClassifierIo, TemperatureFitRecoversAPlantedTemperature) {
+  std::mt19937_64 rng(1);
+  std::normal_distribution<float> normal(0, 3);
+  const int classes = 4, rows = 20000;
+  std::vector<float> logits;
+  std::vector<int> truth;
+  for (int r = 0; r < rows; ++r) {
+    std::vector<double> p;
+    double s = 0;
+    for (int c = 0; c < classes; ++c) {
+      logits.push_back(normal(rng));
+      p.push_back(std::exp(logits.back() / 2.0));
+      s += p.back();
+    }
+    double u = std::uniform_real_distribution<double>(0, s)(rng);
+    int y = 0;
+    while (y < classes - 1 && (u -= p[static_cast<size_t>(y)]) > 0) ++y;
+    truth.push_back(y);
+  }
+  EXPECT_NEAR(internal::FitTemperature(logits, classes, truth), 2.0, 0.1);
+  EXPECT_FLOAT_EQ(internal::FitTemperature(logits, classes, std::vector<int>(rows, -1)), 1.f);
+}
+
+TEST(ClassifierIo, StratifiedFoldsSpreadEveryLabel) {
+  std::vector<LabelledText> data;
+  for (int k = 0; k < 50; ++k) data.push_back({std::to_string(k), "t", k < 40 ? "big" : "small"});
+  const auto fold = StratifiedFolds(data, 5, 7);
+  std::map<std::pair<int, std::string>, int> n;
+  for (size_t r = 0; r < data.size(); ++r) ++n[{fold[r], data[r].label}];
+  for (int f = 0; f < 5; ++f) {
+    EXPECT_EQ((n[{f, "big"}]), 8);
+    EXPECT_EQ((n[{f, "small"}]), 2);
+  }
+}
+
+TEST(ClassifierIo, ReadsCorporaAsLinesOrATextColumn) {
+  testing::TempDir dir;
+  auto lines = ReadCorpus(dir.Write("a.txt", "hello, world\n\n我要退款\r\n"));
+  ASSERT_TRUE(lines.ok()) << lines.status().message();
+  EXPECT_EQ(*lines, (std::vector<std::string>{"hello, world", "我要退款"}));
+  auto csv = ReadCorpus(dir.Write("b.csv", "id,text\n1,\"a, b\"\n2,c\n"));
+  ASSERT_TRUE(csv.ok()) << csv.status().message();
+  EXPECT_EQ(*csv, (std::vector<std::string>{"a, b", "c"}));
+}
+
+}  // namespace
+}  // namespace opspilot::nlp

@@ -1,0 +1,309 @@
+#include "nlp/tokenizer.h"
+
+#include <algorithm>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <queue>
+#include <tuple>
+#include <unordered_map>
+
+#include "nlp/text.h"
+
+namespace opspilot::nlp {
+namespace {
+
+using nlohmann::json;
+
+constexpr const char* kSpace = "\xE2\x96\x81";  // "▁", U+2581
+constexpr const char* kFormat = "opspilot-bpe-1";
+
+size_t Utf8Len(unsigned char c) {
+  if (c < 0x80) return 1;
+  if ((c & 0xE0) == 0xC0) return 2;
+  if ((c & 0xF0) == 0xE0) return 3;
+  if ((c & 0xF8) == 0xF0) return 4;
+  return 1;
+}
+
+char32_t CodePoint(std::string_view s) {
+  const auto c = static_cast<unsigned char>(s[0]);
+  if (s.size() == 1) return c;
+  char32_t cp = s.size() == 2 ? (c & 0x1F) : s.size() == 3 ? (c & 0x0F) : (c & 0x07);
+  for (size_t k = 1; k < s.size(); ++k) cp = (cp << 6) | (static_cast<unsigned char>(s[k]) & 0x3F);
+  return cp;
+}
+
+bool AsciiWordChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '\'';
+}
+
+// The words of normalised text as base symbols: a Latin word or a CJK run is
+// one word of characters, a placeholder (<num>) or any other symbol a word of
+// its own; a space before a word becomes its first symbol "▁" (as does the
+// start of the text, as in sentencepiece).
+std::vector<std::vector<std::string>> Words(std::string_view text) {
+  const std::string s = Normalize(text);
+  std::vector<std::vector<std::string>> out;
+  bool space = true;
+  size_t i = 0;
+  while (i < s.size()) {
+    if (s[i] == ' ') {
+      space = true;
+      ++i;
+      continue;
+    }
+    std::vector<std::string> w;
+    if (space) w.emplace_back(kSpace);
+    space = false;
+    if (s[i] == '<') {
+      const size_t end = s.find('>', i);
+      const std::string_view tag = end == std::string::npos ? std::string_view() : std::string_view(s).substr(i, end - i + 1);
+      if (tag == "<num>" || tag == "<url>" || tag == "<email>") {
+        w.emplace_back(tag);
+        out.push_back(std::move(w));
+        i = end + 1;
+        continue;
+      }
+    }
+    if (AsciiWordChar(s[i])) {
+      while (i < s.size() && AsciiWordChar(s[i])) w.emplace_back(1, s[i++]);
+    } else {
+      size_t n = std::min(Utf8Len(static_cast<unsigned char>(s[i])), s.size() - i);
+      const bool cjk = IsCjk(CodePoint(std::string_view(s).substr(i, n)));
+      w.emplace_back(s.substr(i, n));
+      i += n;
+      while (cjk && i < s.size()) {
+        n = std::min(Utf8Len(static_cast<unsigned char>(s[i])), s.size() - i);
+        if (!IsCjk(CodePoint(std::string_view(s).substr(i, n)))) break;
+        w.emplace_back(s.substr(i, n));
+        i += n;
+      }
+    }
+    out.push_back(std::move(w));
+  }
+  return out;
+}
+
+uint64_t Key(int32_t a, int32_t b) { return (static_cast<uint64_t>(static_cast<uint32_t>(a)) << 32) | static_cast<uint32_t>(b); }
+
+}  // namespace
+
+StatusOr<Tokenizer> Tokenizer::Train(const std::vector<std::string>& texts, const TokenizerOptions& o) {
+  if (o.vocab_size < 8 || o.min_frequency < 1 || !(o.character_coverage > 0 && o.character_coverage <= 1)) {
+    return InvalidArgument("tokenizer: vocab size >= 8, min frequency >= 1, character coverage in (0, 1]");
+  }
+  // Distinct words and their counts.
+  std::map<std::vector<std::string>, int64_t> word_count;
+  for (const auto& t : texts) {
+    for (auto& w : Words(t)) ++word_count[std::move(w)];
+  }
+  std::map<std::string, int64_t> char_count;
+  int64_t total = 0;
+  for (const auto& [w, n] : word_count) {
+    for (const auto& c : w) char_count[c] += n, total += n;
+  }
+  if (total == 0) return InvalidArgument("tokenizer: the corpus has no characters");
+  // Base characters: the most frequent ones covering the share asked for.
+  std::vector<std::pair<std::string, int64_t>> chars(char_count.begin(), char_count.end());
+  std::stable_sort(chars.begin(), chars.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+  Tokenizer tok;
+  tok.pieces_ = {"<pad>", "<unk>", "<mask>", kSpace, "<num>", "<url>", "<email>"};
+  for (const auto& p : tok.pieces_) tok.id_[p] = static_cast<int32_t>(tok.id_.size());
+  int64_t covered = 0;
+  for (const auto& [c, n] : chars) {
+    if (static_cast<double>(covered) >= o.character_coverage * static_cast<double>(total)) break;
+    covered += n;
+    if (tok.id_.emplace(c, static_cast<int32_t>(tok.pieces_.size())).second) tok.pieces_.push_back(c);
+  }
+  // Words as id sequences, and the counts of adjacent pairs.
+  std::vector<std::vector<int32_t>> words;
+  std::vector<int64_t> freq;
+  for (const auto& [w, n] : word_count) {
+    std::vector<int32_t> ids;
+    for (const auto& c : w) {
+      auto it = tok.id_.find(c);
+      ids.push_back(it == tok.id_.end() ? kUnk : it->second);
+    }
+    words.push_back(std::move(ids));
+    freq.push_back(n);
+  }
+  std::unordered_map<uint64_t, int64_t> count;
+  std::unordered_map<uint64_t, std::vector<int32_t>> where;  // pair -> words that had it (may be stale)
+  auto add_pairs = [&](int32_t wi, int64_t sign, std::vector<uint64_t>* touched) {
+    const auto& w = words[static_cast<size_t>(wi)];
+    for (size_t k = 0; k + 1 < w.size(); ++k) {
+      if (w[k] == kUnk || w[k + 1] == kUnk) continue;
+      const uint64_t key = Key(w[k], w[k + 1]);
+      count[key] += sign * freq[static_cast<size_t>(wi)];
+      if (sign > 0) where[key].push_back(wi);
+      if (touched) touched->push_back(key);
+    }
+  };
+  for (size_t wi = 0; wi < words.size(); ++wi) add_pairs(static_cast<int32_t>(wi), 1, nullptr);
+  // Most frequent pair first; ties to the smaller key, so training is deterministic.
+  using Entry = std::pair<int64_t, uint64_t>;
+  auto cmp = [](const Entry& a, const Entry& b) { return a.first < b.first || (a.first == b.first && a.second > b.second); };
+  std::priority_queue<Entry, std::vector<Entry>, decltype(cmp)> heap(cmp);
+  for (const auto& [key, n] : count) heap.emplace(n, key);
+  std::vector<int64_t> stamp(words.size(), -1);
+  while (static_cast<int>(tok.pieces_.size()) < o.vocab_size && !heap.empty()) {
+    const auto [n, key] = heap.top();
+    heap.pop();
+    if (count[key] != n) continue;  // stale
+    if (n < o.min_frequency) break;
+    const auto a = static_cast<int32_t>(key >> 32), b = static_cast<int32_t>(key & 0xFFFFFFFFu);
+    const std::string merged = tok.pieces_[static_cast<size_t>(a)] + tok.pieces_[static_cast<size_t>(b)];
+    auto [it, added] = tok.id_.emplace(merged, static_cast<int32_t>(tok.pieces_.size()));
+    if (added) tok.pieces_.push_back(merged);
+    const int32_t m = it->second;
+    const auto rank = static_cast<int64_t>(tok.merges_.size());
+    tok.merges_.emplace_back(a, b);
+    std::vector<uint64_t> touched;
+    std::vector<int32_t> list = std::move(where[key]);
+    where.erase(key);
+    for (int32_t wi : list) {
+      if (stamp[static_cast<size_t>(wi)] == rank) continue;
+      stamp[static_cast<size_t>(wi)] = rank;
+      auto& w = words[static_cast<size_t>(wi)];
+      bool has = false;
+      for (size_t k = 0; k + 1 < w.size() && !has; ++k) has = w[k] == a && w[k + 1] == b;
+      if (!has) continue;
+      add_pairs(wi, -1, &touched);
+      std::vector<int32_t> next;
+      for (size_t k = 0; k < w.size(); ++k) {
+        if (k + 1 < w.size() && w[k] == a && w[k + 1] == b) {
+          next.push_back(m);
+          ++k;
+        } else {
+          next.push_back(w[k]);
+        }
+      }
+      w = std::move(next);
+      add_pairs(wi, 1, &touched);
+    }
+    std::sort(touched.begin(), touched.end());
+    touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
+    for (uint64_t t : touched) {
+      if (count[t] > 0) heap.emplace(count[t], t);
+    }
+  }
+  tok.Index();
+  return tok;
+}
+
+void Tokenizer::Index() {
+  id_.clear();
+  for (size_t k = 0; k < pieces_.size(); ++k) id_.emplace(pieces_[k], static_cast<int32_t>(k));
+  rank_.clear();
+  merged_.clear();
+  for (size_t r = 0; r < merges_.size(); ++r) {
+    rank_.emplace(merges_[r], static_cast<int32_t>(r));
+    merged_.push_back(id_.at(pieces_[static_cast<size_t>(merges_[r].first)] + pieces_[static_cast<size_t>(merges_[r].second)]));
+  }
+}
+
+std::vector<int32_t> Tokenizer::EncodeWord(const std::vector<std::string>& chars) const {
+  std::vector<int32_t> w;
+  for (const auto& c : chars) {
+    auto it = id_.find(c);
+    w.push_back(it == id_.end() ? kUnk : it->second);
+  }
+  // Apply the earliest-learned merge present, until none is.
+  while (w.size() > 1) {
+    int32_t best = -1;
+    for (size_t k = 0; k + 1 < w.size(); ++k) {
+      auto it = rank_.find({w[k], w[k + 1]});
+      if (it != rank_.end() && (best < 0 || it->second < best)) best = it->second;
+    }
+    if (best < 0) break;
+    const auto [a, b] = merges_[static_cast<size_t>(best)];
+    std::vector<int32_t> next;
+    for (size_t k = 0; k < w.size(); ++k) {
+      if (k + 1 < w.size() && w[k] == a && w[k + 1] == b) {
+        next.push_back(merged_[static_cast<size_t>(best)]);
+        ++k;
+      } else {
+        next.push_back(w[k]);
+      }
+    }
+    w = std::move(next);
+  }
+  return w;
+}
+
+std::vector<int32_t> Tokenizer::Encode(std::string_view text) const {
+  std::vector<int32_t> out;
+  for (const auto& w : Words(text)) {
+    const auto ids = EncodeWord(w);
+    out.insert(out.end(), ids.begin(), ids.end());
+  }
+  return out;
+}
+
+std::vector<std::string> Tokenizer::EncodePieces(std::string_view text) const {
+  std::vector<std::string> out;
+  for (int32_t id : Encode(text)) out.push_back(piece(id));
+  return out;
+}
+
+std::string Tokenizer::Decode(const std::vector<int32_t>& ids) const {
+  std::string s;
+  for (int32_t id : ids) {
+    if (id == kPad || id == kMask || id < 0 || id >= vocab_size()) continue;
+    s += pieces_[static_cast<size_t>(id)];
+  }
+  std::string out;
+  for (size_t at = 0;;) {
+    const size_t next = s.find(kSpace, at);
+    out.append(s, at, next == std::string::npos ? std::string::npos : next - at);
+    if (next == std::string::npos) break;
+    out.push_back(' ');
+    at = next + 3;
+  }
+  if (!out.empty() && out.front() == ' ') out.erase(0, 1);
+  return out;
+}
+
+Status Tokenizer::Save(const std::string& path) const {
+  json merges = json::array();
+  for (const auto& [a, b] : merges_) merges.push_back({a, b});
+  std::ofstream f(path, std::ios::trunc);
+  f << json{{"format", kFormat}, {"pieces", pieces_}, {"merges", merges}}.dump();
+  f.close();
+  if (!f) return Internal("cannot write " + path);
+  return Status::Ok();
+}
+
+StatusOr<Tokenizer> Tokenizer::Load(const std::string& path) {
+  std::ifstream f(path);
+  if (!f) return NotFound("cannot open " + path);
+  const json j = json::parse(f, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || j.value("format", "") != kFormat) {
+    return InvalidArgument(path + ": not an opspilot tokenizer");
+  }
+  try {
+    Tokenizer tok;
+    tok.pieces_ = j.at("pieces").get<std::vector<std::string>>();
+    if (tok.pieces_.size() < 3 || tok.pieces_[kPad] != "<pad>" || tok.pieces_[kUnk] != "<unk>" || tok.pieces_[kMask] != "<mask>") {
+      return InvalidArgument(path + ": the first pieces must be <pad>, <unk>, <mask>");
+    }
+    std::map<std::string, int32_t> seen;
+    for (size_t k = 0; k < tok.pieces_.size(); ++k) {
+      if (!seen.emplace(tok.pieces_[k], 0).second) return InvalidArgument(path + ": piece '" + tok.pieces_[k] + "' twice");
+    }
+    for (const auto& m : j.at("merges")) {
+      const auto a = m.at(0).get<int32_t>(), b = m.at(1).get<int32_t>();
+      if (a < 0 || b < 0 || a >= tok.vocab_size() || b >= tok.vocab_size() ||
+          !seen.count(tok.pieces_[static_cast<size_t>(a)] + tok.pieces_[static_cast<size_t>(b)])) {
+        return InvalidArgument(path + ": merge " + m.dump() + " makes no known piece");
+      }
+      tok.merges_.emplace_back(a, b);
+    }
+    tok.Index();
+    return tok;
+  } catch (const json::exception& e) {
+    return InvalidArgument(path + ": " + e.what());
+  }
+}
+
+}  // namespace opspilot::nlp

@@ -1,0 +1,67 @@
+// A subword tokenizer trained on the user's own corpus (Chinese, English,
+// mixed): byte-pair encoding in sentencepiece's style. Text is normalised
+// (nlp::Normalize: width, case, placeholders), split where the script
+// changes (Latin words, CJK runs, single symbols) and at spaces, a space
+// becoming the "▁" that starts the next piece; BPE merges are learned within
+// those words, so Chinese runs get multi-character pieces (退款, 订单) and
+// English words whole-word or subword pieces (▁refund, ▁deliver + ed).
+// Decode(Encode(t)) gives Normalize(t) back when every character of t is in
+// the vocabulary (rarer ones become <unk>).
+//
+// Why not libsentencepiece: Debian's libsentencepiece 0.1.97 carries its
+// own protobuf 3.14 and exports it; in a process that also loads libtorch's
+// libprotobuf 3.21 the two collide at start-up (abort or segfault), and the
+// sequence models need both in opspilot-nn.
+//
+// Torch-free. A Tokenizer is immutable after Train/Load: Encode and Decode
+// may run on many threads at once.
+#ifndef OPSPILOT_NLP_TOKENIZER_H_
+#define OPSPILOT_NLP_TOKENIZER_H_
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/status.h"
+
+namespace opspilot::nlp {
+
+struct TokenizerOptions {
+  int vocab_size = 4000;              // pieces including the specials and the base characters
+  int min_frequency = 2;              // a merge needs its pair this often in the corpus
+  double character_coverage = 0.9995; // base characters: the most frequent covering this share; the rest are <unk>
+};
+
+class Tokenizer {
+ public:
+  static constexpr int32_t kPad = 0, kUnk = 1, kMask = 2;  // ids of <pad>, <unk>, <mask>
+
+  // InvalidArgument when `texts` has no characters or the options are out of range.
+  static StatusOr<Tokenizer> Train(const std::vector<std::string>& texts, const TokenizerOptions& options = {});
+  // A JSON file written by Save: {"format": "opspilot-bpe-1", "pieces": [...], "merges": [[left, right], ...]}.
+  static StatusOr<Tokenizer> Load(const std::string& path);
+  Status Save(const std::string& path) const;
+
+  std::vector<int32_t> Encode(std::string_view text) const;  // ids in [0, vocab_size()), never kPad or kMask
+  std::vector<std::string> EncodePieces(std::string_view text) const;
+  std::string Decode(const std::vector<int32_t>& ids) const;  // skips <pad> and <mask>
+  int32_t vocab_size() const { return static_cast<int32_t>(pieces_.size()); }
+  const std::string& piece(int32_t id) const { return pieces_.at(static_cast<size_t>(id)); }
+
+ private:
+  void Index();
+  std::vector<int32_t> EncodeWord(const std::vector<std::string>& chars) const;
+
+  std::vector<std::string> pieces_;
+  std::vector<std::pair<int32_t, int32_t>> merges_;             // in rank order; merge r makes piece merged_[r]
+  std::vector<int32_t> merged_;
+  std::map<std::string, int32_t> id_;                           // piece -> id
+  std::map<std::pair<int32_t, int32_t>, int32_t> rank_;         // pair -> merge rank
+};
+
+}  // namespace opspilot::nlp
+
+#endif  // OPSPILOT_NLP_TOKENIZER_H_

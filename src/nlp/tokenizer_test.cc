@@ -1,0 +1,73 @@
+#include "nlp/tokenizer.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <random>
+
+#include "nlp/text.h"
+#include "testing/temp_dir.h"
+
+namespace opspilot::nlp {
+namespace {
+
+// Support messages in both languages with a few frequent words planted.
+std::vector<std::string> Corpus(int n, uint64_t seed) {
+  const std::vector<std::string> en = {"i want a refund for my order", "where is my order", "please refund the teapot",
+                                       "the delivery was late again", "can i change the delivery address",
+                                       "refunded twice but nothing arrived", "thanks for the quick delivery"};
+  const std::vector<std::string> zh = {"我要退款", "订单到哪了", "退款什么时候到账", "快递太慢了", "我想改收货地址",
+                                       "谢谢 服务很好", "这个茶杯质量太差 要退款"};
+  std::mt19937_64 rng(seed);
+  std::vector<std::string> out;
+  for (int k = 0; k < n; ++k) {
+    std::string t = rng() % 2 ? en[rng() % en.size()] : zh[rng() % zh.size()];
+    if (rng() % 3 == 0) t += " 订单" + std::to_string(100000 + rng() % 900000);
+    if (rng() % 4 == 0) t += " " + zh[rng() % zh.size()];
+    out.push_back(t);
+  }
+  return out;
+}
+
+TEST(Tokenizer, RoundTripsAndLearnsFrequentWordsAsPieces) {
+  const auto corpus = Corpus(2000, 1);
+  auto tok = Tokenizer::Train(corpus, {.vocab_size = 300});
+  ASSERT_TRUE(tok.ok()) << tok.status().message();
+  EXPECT_LE(tok->vocab_size(), 300);
+  EXPECT_GT(tok->vocab_size(), 100);
+  for (const auto& t : Corpus(200, 2)) {
+    const auto ids = tok->Encode(t);
+    EXPECT_EQ(tok->Decode(ids), Normalize(t)) << t;
+    EXPECT_TRUE(std::none_of(ids.begin(), ids.end(), [](int32_t id) { return id == Tokenizer::kUnk || id == Tokenizer::kPad; }));
+  }
+  // New sentences of known characters round-trip too.
+  EXPECT_EQ(tok->Decode(tok->Encode("Refund the ORDER 退款到哪了")), Normalize("Refund the ORDER 退款到哪了"));
+  // Frequent words become whole pieces; Chinese runs are cut into multi-character pieces.
+  EXPECT_EQ(tok->EncodePieces("refund"), std::vector<std::string>{"\xE2\x96\x81refund"});
+  const auto zh = tok->EncodePieces("我要退款");
+  EXPECT_LT(zh.size(), 4u);
+  EXPECT_EQ(tok->EncodePieces("refunded teapot 订单123").back(), "\xE2\x96\x81<num>");  // digits: a placeholder after a space
+  // Characters never seen are <unk>.
+  const auto unk = tok->Encode("zebra 鲸");
+  EXPECT_NE(std::find(unk.begin(), unk.end(), Tokenizer::kUnk), unk.end());
+}
+
+TEST(Tokenizer, SavesLoadsAndTrainsDeterministically) {
+  const auto corpus = Corpus(1000, 3);
+  auto a = Tokenizer::Train(corpus, {.vocab_size = 200});
+  auto b = Tokenizer::Train(corpus, {.vocab_size = 200});
+  ASSERT_TRUE(a.ok() && b.ok());
+  ASSERT_EQ(a->vocab_size(), b->vocab_size());
+  for (int32_t k = 0; k < a->vocab_size(); ++k) EXPECT_EQ(a->piece(k), b->piece(k));
+  testing::TempDir dir;
+  ASSERT_TRUE(a->Save(dir.file("tok.json")).ok());
+  auto c = Tokenizer::Load(dir.file("tok.json"));
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  for (const auto& t : Corpus(100, 4)) EXPECT_EQ(c->Encode(t), a->Encode(t));
+  EXPECT_FALSE(Tokenizer::Load(dir.Write("bad.json", R"({"format": "opspilot-bpe-1", "pieces": ["a"], "merges": []})")).ok());
+  EXPECT_EQ(Tokenizer::Load(dir.file("none.json")).status().code(), StatusCode::kNotFound);
+  EXPECT_FALSE(Tokenizer::Train({"", "   "}).ok());
+}
+
+}  // namespace
+}  // namespace opspilot::nlp
