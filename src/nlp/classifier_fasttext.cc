@@ -14,15 +14,6 @@ namespace {
 
 using nlohmann::json;
 
-uint32_t Fnv1a(std::string_view s) {
-  uint32_t h = 2166136261u;
-  for (char c : s) {
-    h ^= static_cast<unsigned char>(c);
-    h *= 16777619u;
-  }
-  return h;
-}
-
 bool LatinWord(const std::string& t) {
   return !t.empty() && std::all_of(t.begin(), t.end(), [](char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '\'';

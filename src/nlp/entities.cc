@@ -182,7 +182,8 @@ void OrderTokens(Scan& s, const std::unordered_set<std::string>& known) {
 // number", "订单", "单号", "订单号" (with ':', '#', "no." between).
 void OrderAfterKeyword(Scan& s) {
   static const std::vector<std::u32string> kKeys = {U"order", U"ordernumber", U"orderno", U"ordernum", U"orderid",
-                                                    U"订单", U"订单号", U"单号", U"订单编号", U"orders"};
+                                                    U"订单", U"订单号", U"单号", U"订单编号", U"orders",
+                                                    U"訂單", U"訂單號", U"單號", U"訂單編號"};
   for (size_t i = 0; i < s.size(); ++i) {
     if (!Digit(s.at(i)) || (i > 0 && (Alnum(s.at(i - 1)) || s.at(i - 1) == '.'))) continue;
     size_t e = i;

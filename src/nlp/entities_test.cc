@@ -75,6 +75,7 @@ TEST(Entities, ExactSpansOnAFixedSet) {
                   {"date", "yesterday", "2025-03-09"}, {"url", "https://shop.example.com/o/77?x=1", "https://shop.example.com/o/77?x=1"}}, o);
   ExpectEntities(x, "delivered March 4th, 2025 instead of 7 March; 昨天又问了", 
                  {{"date", "March 4th, 2025", "2025-03-04"}, {"date", "7 March", "2025-03-07"}, {"date", "昨天", "2025-03-09"}}, o);
+  ExpectEntities(x, "訂單號 77665544 還沒到", {{"order_id", "77665544", "77665544"}}, o);  // traditional keyword
   ExpectEntities(x, "订单2025年2月30日", {}, o);  // no such day, and the date is not an order number either
   // Nothing in plain text; short numbers are not order ids, dates or phones.
   ExpectEntities(x, "I want 2 cups of 3 sizes, not 12345 or v2", {}, o);

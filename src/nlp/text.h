@@ -18,10 +18,12 @@ namespace opspilot::nlp {
 struct NormalizeOptions {
   bool lower = true;            // ASCII lower case
   bool placeholders = true;     // URLs -> <url>, emails -> <email>, digit runs -> <num>
+  bool simplified = true;       // common traditional Chinese characters -> simplified (訂單 -> 订单)
 };
 
 // Full-width ASCII (Ａ１！) -> half-width, the ideographic space -> a space,
-// common full-width punctuation (，。！？：；（）) -> ASCII, lower case,
+// common full-width punctuation (，。！？：；（）) -> ASCII, common traditional
+// Chinese characters -> simplified, lower case,
 // placeholders, runs of white space -> one space, trimmed. Invalid UTF-8
 // bytes become U+FFFD.
 std::string Normalize(std::string_view text, const NormalizeOptions& options = {});
@@ -37,6 +39,9 @@ char32_t NextCodePoint(std::string_view s, size_t* i);
 void AppendUtf8(std::string* out, char32_t cp);
 // Full-width ASCII -> ASCII, the ideographic space -> ' ', 、。“”‘’ -> ,."'.
 char32_t FoldWidth(char32_t cp);
+
+// 32-bit FNV-1a: the hash behind the feature buckets.
+uint32_t Fnv1a(std::string_view s);
 
 // True for a code point in the CJK ideograph, kana or hangul ranges.
 bool IsCjk(char32_t cp);

@@ -24,6 +24,16 @@ TEST(Text, NormalizesWidthCasePunctuationAndPlaceholders) {
   EXPECT_EQ(Normalize(std::string("a\xff" "b")), "a\xEF\xBF\xBD" "b");
 }
 
+TEST(Text, FoldsCommonTraditionalCharactersToSimplified) {
+  EXPECT_EQ(Normalize("訂單還沒發貨，請幫我查一下運費"), "订单还没发货,请帮我查一下运费");
+  // The same features either way, so one model serves both scripts.
+  EXPECT_EQ(FeatureStrings("我要退貨，質量太差"), FeatureStrings("我要退货，质量太差"));
+  NormalizeOptions keep;
+  keep.simplified = false;
+  EXPECT_EQ(Normalize("訂單", keep), "訂單");
+  EXPECT_EQ(Normalize("订单 ORDER"), "订单 order");  // simplified and Latin text are untouched
+}
+
 TEST(Text, TokenizesChineseByCharacterAndEnglishByWord) {
   const auto t = Tokenize(Normalize("我要退款 for order 12, it's late 😡"));
   const std::vector<std::string> want = {"我", "要", "退", "款", "for", "order", "<num>", ",", "it's", "late", "😡"};

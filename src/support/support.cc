@@ -67,7 +67,9 @@ bool IsCjkToken(const std::string& t) {
 }  // namespace
 
 SentimentScore LexiconSentiment(std::string_view text) {
-  const std::vector<std::string> tokens = nlp::Tokenize(nlp::Normalize(text, {true, false}));
+  nlp::NormalizeOptions no;
+  no.placeholders = false;
+  const std::vector<std::string> tokens = nlp::Tokenize(nlp::Normalize(text, no));
   double sum = 0;
   int exclaim = 0;
   double boost = 1;
