@@ -139,6 +139,8 @@ std::vector<float> ToVector(const torch::Tensor& t) {
 class TorchFastText final : public TextClassifier {
  public:
   TorchFastText(ClassifierOptions o, std::vector<std::string> labels) : options_(std::move(o)), labels_(std::move(labels)) {}
+  // Epochs left to the model: choose 10 or 25 by hold-out accuracy.
+  void set_choose_epochs(bool v) { choose_epochs_ = v; }
 
   Status Fit(const Context& ctx, const std::vector<LabelledText>& data) {
     std::map<std::string, int64_t> index;
@@ -164,17 +166,34 @@ class TorchFastText final : public TextClassifier {
     to.grad_clip_norm = 0;
     to.early_stopping_patience = 0;
     RETURN_IF_ERROR(ml::ValidateTrainerOptions(to));
-    nn::SetUpTorch(ctx);
-    net_ = FastTextNet(table_.size(), options_.dim, static_cast<int64_t>(labels_.size()));
+    // With the epochs left to the model, a short and a long schedule are
+    // both trained and the hold-out picks: small or noisy sets (reviews)
+    // over-fit in 25 epochs at this rate, large intent sets need them.
+    std::vector<int> candidates = {to.epochs};
+    if (choose_epochs_ && !valid_rows.empty()) candidates = {10, 25};
     ml::TrainLog log;
-    try {
-      log = Sgd(ctx, train, torch::tensor(train_y, torch::kLong), valid, torch::tensor(valid_y, torch::kLong), to);
-    } catch (const c10::Error& e) {
-      return Internal(std::string("torch: ") + e.what_without_backtrace());
+    FastTextNet best{nullptr};
+    double best_acc = -1;
+    json tried = json::object();
+    for (int epochs : candidates) {
+      to.epochs = epochs;
+      nn::SetUpTorch(ctx);
+      net_ = FastTextNet(table_.size(), options_.dim, static_cast<int64_t>(labels_.size()));
+      ml::TrainLog run;
+      try {
+        run = Sgd(ctx, train, torch::tensor(train_y, torch::kLong), valid, torch::tensor(valid_y, torch::kLong), to);
+      } catch (const c10::Error& e) {
+        return Internal(std::string("torch: ") + e.what_without_backtrace());
+      }
+      const double acc = run.epochs.empty() || std::isnan(run.epochs.back().valid_metric) ? 0 : run.epochs.back().valid_metric;
+      tried[std::to_string(epochs)] = acc;
+      if (acc > best_acc) best_acc = acc, best = net_, log = run, options_.epochs = epochs;
     }
+    net_ = best;
     report_ = {{"model", "fasttext"}, {"train_examples", train_rows.size()}, {"valid_examples", valid_rows.size()},
                {"epochs_run", log.epochs.size()}, {"table_rows", table_.size()}, {"labels", labels_.size()},
                {"train_loss", log.epochs.empty() ? 0.0 : log.epochs.back().train_loss}};
+    if (candidates.size() > 1) report_["epochs_tried"] = tried;
     internal::FinishOnHoldOut(valid_rows.empty() ? std::vector<float>{} : Logits(valid), labels_, valid_truth,
                               options_, &temperature_, &threshold_, &report_);
     return Status::Ok();
@@ -312,6 +331,7 @@ class TorchFastText final : public TextClassifier {
   ClassifierOptions options_;
   std::vector<std::string> labels_;
   FeatureTable table_;
+  bool choose_epochs_ = false;
   mutable FastTextNet net_{nullptr};  // forward() is not const in libtorch; Predict only reads it
   float temperature_ = 1, threshold_ = 0;
   json report_;
@@ -343,6 +363,7 @@ class AutoChoice final : public TextClassifier {
 StatusOr<std::unique_ptr<TextClassifier>> TrainFastText(const Context& ctx, const std::vector<LabelledText>& data,
                                                         const ClassifierOptions& options) {
   auto model = std::make_unique<TorchFastText>(FastTextDefaults(options), internal::LabelSet(data));
+  model->set_choose_epochs(options.epochs == 0);
   RETURN_IF_ERROR(model->Fit(ctx, data));
   return std::unique_ptr<TextClassifier>(std::move(model));
 }

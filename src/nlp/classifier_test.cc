@@ -58,6 +58,9 @@ TEST(TextClassifier, LearnsPlantedIntentsInBothLanguagesAndRefusesOutOfScope) {
   ClassifierOptions o;  // the defaults: 2M buckets, sparse SGD
   auto model = TrainClassifier(ctx, Tickets(1500, 1), o);
   ASSERT_TRUE(model.ok()) << model.status().message();
+  // Epochs left to the model: both schedules were tried on the hold-out.
+  const auto trained = (*model)->report();
+  EXPECT_TRUE(trained["epochs_tried"].contains("10") && trained["epochs_tried"].contains("25")) << trained.dump();
   std::vector<LabelledText> test = Tickets(400, 2);
   const auto oos = Tickets(100, 3, true);
   test.insert(test.end(), oos.begin(), oos.end());
@@ -180,6 +183,7 @@ TEST(TextClassifier, TemperatureScalingCalibratesConfidence) {
   };
   ClassifierOptions o;
   o.out_of_scope = false;
+  o.epochs = 25;  // long training on noisy labels: an over-confident model, which scaling must temper
   auto model = TrainClassifier(ctx, noisy(Tickets(400, 8), 9), o);
   ASSERT_TRUE(model.ok()) << model.status().message();
   o.calibrate = false;  // the same weights (same seed), temperature 1
