@@ -22,7 +22,7 @@ build: configure
 	@cmake --build $(BUILD_DIR) -j $(JOBS)
 
 demo: configure
-	@cmake --build $(BUILD_DIR) -j $(JOBS) --target opspilot
+	@cmake --build $(BUILD_DIR) -j $(JOBS) --target opspilot opspilot-nn
 	@$(BUILD_DIR)/opspilot demo
 
 test: build
