@@ -542,11 +542,16 @@ Reply SupportAgent::Respond(Conversation* conv, std::string_view message, const 
         }
       }
     }
-    // A close FAQ match beats a template that would first have to ask: a
-    // closed-set intent model is confident about questions it never saw.
+    // A close FAQ match beats a template that would first have to ask, or
+    // one with no slots: a closed-set intent model is confident about
+    // questions it never saw ("运费怎么算" came out as praise at 1.00).
     const bool strong_faq = !faq_hits.empty() && faq_hits[0].confidence >= policy.strong_faq_confidence &&
                             conv->pending_intent != intent;
-    if ((!missing.empty() || !order_known) && strong_faq) {
+    // Only a template that can answer from slots it already has (an order
+    // number) keeps the message; one that would ask, or has nothing to
+    // fill, yields to the curated answer.
+    const bool fills_slots = !t.slots.empty() && missing.empty() && order_known;
+    if (strong_faq && !fills_slots) {
       const auto& e = faq_.entries()[faq_hits[0].index];
       r.text = e.answer;
       r.source = "faq";

@@ -72,7 +72,8 @@ SupportAgent::Parts ShopParts() {
   p.intent = std::make_shared<KeywordClassifier>(
       std::vector<std::pair<std::string, std::string>>{{"where is my order", "order_status"}, {"到哪", "order_status"},
                                                        {"refund", "refund"}, {"退款", "refund"}, {"invoice", "invoice"},
-                                                       {"packaging", "complaint"}, {"love", "praise"}},
+                                                       {"packaging", "complaint"}, {"love", "praise"},
+                                                       {"how much does shipping", "praise"}},  // planted mistake
       std::vector<std::string>{"order_status", "refund", "invoice", "complaint", "praise"});
   nlp::FaqEntry shipping;
   shipping.id = "shipping_cost", shipping.question = "How much does shipping cost?";
@@ -171,6 +172,12 @@ TEST(Support, HandsOffWithTheReason) {
     const Reply r = agent.Respond(&c, "can you recommend a movie for tonight", &facts, kNow);
     EXPECT_TRUE(r.handoff);
     EXPECT_NE(r.handoff_reason.find("low confidence"), std::string::npos) << r.handoff_reason;
+  }
+  {
+    Conversation c;  // a confident but wrong intent with no slots yields to a close FAQ answer
+    const Reply r = agent.Respond(&c, "how much does shipping cost?", &facts, kNow);
+    EXPECT_EQ(r.analysis.intent, "praise");
+    EXPECT_EQ(r.source, "faq") << r.text;
   }
   {
     Conversation c;  // out of the intents, but the FAQ answers it
