@@ -132,7 +132,7 @@ Status RunSupport(const Context& ctx, const SupportFlags& f, const SupportEnv& e
   replies.reserve(texts.size());
   for (size_t k = 0; k < texts.size(); ++k) {
     support::Conversation c;
-    replies.push_back(s.agent->Respond(&c, texts[k], s.facts.get(), rows[k].time));
+    replies.push_back(s.agent->Respond(&c, texts[k], analyses[k], s.facts.get(), rows[k].time));
   }
   const json report = support::TicketAnalytics(rows, analyses, replies);
   if (env.json) {

@@ -392,8 +392,7 @@ std::string Money(double v, const std::string& lang) {
 SupportAgent::SupportAgent(Parts parts) : parts_(std::move(parts)) {
   nlp::EmbedFn embed;
   if (parts_.intent) {
-    const auto probe = parts_.intent->Embed({"test"});
-    if (!probe.empty() && !probe[0].empty()) {
+    if (parts_.intent->embedding_dim() > 0) {
       auto model = parts_.intent;
       embed = [model](const std::vector<std::string>& texts) { return model->Embed(texts); };
     }
@@ -440,8 +439,15 @@ std::vector<Analysis> SupportAgent::Analyze(const std::vector<std::string>& text
 Reply SupportAgent::Respond(Conversation* conv, std::string_view message, const Facts* facts, int64_t now) const {
   nlp::EntityOptions eo;
   eo.reference_date = FormatDate(now);
+  return Respond(conv, message, Analyze({std::string(message)}, eo)[0], facts, now);
+}
+
+Reply SupportAgent::Respond(Conversation* conv, std::string_view message, Analysis analysis, const Facts* facts, int64_t now) const {
+  nlp::EntityOptions eo;
+  eo.reference_date = FormatDate(now);
+  analysis.entities = parts_.entities.Extract(message, eo);
   Reply r;
-  r.analysis = Analyze({std::string(message)}, eo)[0];
+  r.analysis = std::move(analysis);
   const Analysis& a = r.analysis;
   const HandoffPolicy& policy = parts_.policy;
   // The language of the words around the entities: a message that is only

@@ -161,6 +161,9 @@ class SupportAgent {
   // Answers `message` in `conversation` (updated: turns, slots, pending
   // state, hand-off). `facts` may be null. `now` in unix seconds.
   Reply Respond(Conversation* conversation, std::string_view message, const Facts* facts, int64_t now) const;
+  // The same with the models' part of the analysis already computed (a batch
+  // Analyze over many tickets); entities are extracted again against `now`.
+  Reply Respond(Conversation* conversation, std::string_view message, Analysis analysis, const Facts* facts, int64_t now) const;
 
   const nlp::FaqIndex& faq() const { return faq_; }
   const Parts& parts() const { return parts_; }

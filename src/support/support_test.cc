@@ -360,9 +360,14 @@ TEST(Support, TicketAnalyticsFindsThePlantedComplaintTopic) {
   const auto analyses = agent.Analyze(texts);
   std::vector<Reply> replies;
   const FakeFacts facts;
-  for (const auto& t : texts) {
-    Conversation c;
-    replies.push_back(agent.Respond(&c, t, &facts, kNow));
+  for (size_t k = 0; k < texts.size(); ++k) {
+    Conversation c, c2;
+    replies.push_back(agent.Respond(&c, texts[k], &facts, kNow));
+    // The batch path (analysis computed once for all tickets) answers the same.
+    const Reply batch = agent.Respond(&c2, texts[k], analyses[k], &facts, kNow);
+    EXPECT_EQ(batch.text, replies.back().text) << texts[k];
+    EXPECT_EQ(batch.source, replies.back().source) << texts[k];
+    EXPECT_EQ(batch.analysis.entities.size(), replies.back().analysis.entities.size()) << texts[k];
   }
   const json a = TicketAnalytics(rows, analyses, replies);
   EXPECT_EQ(a["tickets"], 60);
