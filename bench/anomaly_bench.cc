@@ -1,6 +1,6 @@
 // Anomaly detectors: streaming speed per core and the local NAB-style score
 // on a generated labelled corpus (nab.h), per detector and profile.
-//   build/bench_anomaly [files=60] [seed=7]
+//   build/bench_anomaly [files=60] [seed=7] [detectors=all, comma-separated]
 // Speed is single-threaded points per second over a 2M-point 5-minute series
 // with daily and weekly seasons (best of 3 runs; one run when it takes over 5 s).
 #include <chrono>
@@ -44,6 +44,17 @@ double PointsPerSecond(const std::string& name, const forecast::Series& s) {
 int main(int argc, char** argv) {
   const int files = argc > 1 ? std::atoi(argv[1]) : 60;
   const uint64_t seed = argc > 2 ? std::strtoull(argv[2], nullptr, 10) : 7;
+  std::vector<std::string> names;
+  if (argc > 3) {
+    std::string list = argv[3];
+    for (size_t b = 0; b <= list.size();) {
+      const size_t e = std::min(list.find(',', b), list.size());
+      if (e > b) names.push_back(list.substr(b, e - b));
+      b = e + 1;
+    }
+  } else {
+    names = DetectorNames();
+  }
 
   GeneratorOptions g;
   g.length = 2000000;
@@ -51,7 +62,7 @@ int main(int argc, char** argv) {
   g.seed = 3;
   const forecast::Series big = GenerateSeries(g).series;
   std::printf("streaming speed (1 core, %zu points, 5-minute data, daily+weekly seasons)\n", big.y.size());
-  for (const std::string& name : DetectorNames()) {
+  for (const std::string& name : names) {
     const double pps = PointsPerSecond(name, big);
     std::printf("  %-12s %8.2f M points/s  (%.0f ns/point)\n", name.c_str(), pps / 1e6, 1e9 / pps);
   }
@@ -69,7 +80,7 @@ int main(int argc, char** argv) {
   for (const auto& [k, c] : kinds) std::printf(" %s=%d", k.c_str(), c);
   std::printf(" ), seed %llu\n", static_cast<unsigned long long>(seed));
   std::printf("  %-12s %26s %26s %26s\n", "detector", "standard", "reward_low_FP_rate", "reward_low_FN_rate");
-  for (const std::string& name : DetectorNames()) {
+  for (const std::string& name : names) {
     std::vector<NabFile> nab;
     for (const auto& f : corpus) {
       ScoreOptions so;

@@ -1,18 +1,23 @@
 #include "anomaly/anomaly.h"
 
-#include <gtest/gtest.h>
-
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <map>
 #include <random>
+#include <sstream>
 #include <tuple>
 #include <utility>
 
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
 #include "anomaly/detectors.h"
 #include "anomaly/nab.h"
+#include "anomaly/nab_corpus.h"
 #include "anomaly/risk.h"
 #include "anomaly/rootcause.h"
+#include "core/time.h"
 #include "testing/context.h"
 #include "testing/temp_dir.h"
 
@@ -767,6 +772,157 @@ TEST(RiskTest, SupervisedScoresAreOutOfFoldWithShapReasonsAndRulesAdd) {
   ASSERT_EQ(r3.rules.size(), 1u);
   EXPECT_NEAR(r3.score, 1 - (1 - r3.model) * 0.1, 1e-12);
   EXPECT_TRUE(r3.flagged);
+}
+
+
+// ---- A NAB checkout: read, scored, written in NAB's results layout --------------
+
+std::string NabTimeForTest(int64_t t) {
+  std::string s = FormatTimestamp(t);  // 2024-01-01T00:00:00Z
+  s.pop_back();
+  s[10] = ' ';
+  return s;
+}
+
+// A small NAB tree: two categories, four generated files with planted
+// anomalies and one clean file; windows as NAB's labeler makes them.
+struct FakeNab {
+  testing::TempDir dir;
+  std::vector<LabelledSeries> files;
+  std::vector<std::string> names;
+  FakeNab() {
+    files = GenerateCorpus(4, 11);
+    files.push_back(GenerateCorpus(1, 12, /*anomalies=*/false)[0]);
+    names = {"artificialWithAnomaly/a0.csv", "artificialWithAnomaly/a1.csv", "realFake/r2.csv", "realFake/r3.csv",
+             "realFake/clean.csv"};
+    std::filesystem::create_directories(dir.file("data/artificialWithAnomaly"));
+    std::filesystem::create_directories(dir.file("data/realFake"));
+    std::filesystem::create_directories(dir.file("labels"));
+    nlohmann::json windows = {{"realFake/not_in_this_checkout.csv", nlohmann::json::array()}};
+    for (size_t k = 0; k < files.size(); ++k) {
+      std::string csv = "timestamp,value\n";
+      const auto& s = files[k].series;
+      for (size_t i = 0; i < s.y.size(); ++i) csv += NabTimeForTest(s.time[i]) + "," + std::to_string(s.y[i]) + "\n";
+      dir.Write("data/" + names[k], csv);
+      nlohmann::json spans = nlohmann::json::array();
+      for (const NabWindow& w : NabWindows(static_cast<int64_t>(s.y.size()), files[k].labels)) {
+        spans.push_back({NabTimeForTest(s.time[static_cast<size_t>(w.begin)]) + ".000000",
+                         NabTimeForTest(s.time[static_cast<size_t>(w.end)]) + ".000000"});
+      }
+      windows[names[k]] = spans;
+    }
+    dir.Write("labels/combined_windows.json", windows.dump(4));
+  }
+};
+
+TEST(NabCorpusTest, WindowsFromTimesAreInclusiveMergedAndDropEmptySpans) {
+  const std::vector<int64_t> t = {0, 10, 20, 30, 40, 50, 60};
+  const auto w = WindowsFromTimes(t, {{35, 45}, {10, 20}, {19, 31}, {61, 99}, {-5, -1}, {52, 58}, {50, 60}});
+  ASSERT_EQ(w.size(), 3u);
+  EXPECT_EQ(w[0].begin, 1);  // [10, 20] and [19, 31] overlap: rows 1..3
+  EXPECT_EQ(w[0].end, 3);
+  EXPECT_EQ(w[1].begin, 4);  // [35, 45] holds row 4 only: touching is not overlapping
+  EXPECT_EQ(w[1].end, 4);
+  EXPECT_EQ(w[2].begin, 5);  // [50, 60], ends inclusive; [52, 58] and [61, 99] hold no row
+  EXPECT_EQ(w[2].end, 6);
+}
+
+TEST(NabCorpusTest, ReadsACheckoutScoresItAsTheScorerDoesAndWritesNabResults) {
+  FakeNab nab;
+  auto corpus = ReadNabCorpus(nab.dir.path());
+  ASSERT_TRUE(corpus.ok()) << corpus.status().ToString();
+  ASSERT_EQ(corpus->size(), 5u);
+  // Sorted by name; windows back in rows exactly as the labeler made them.
+  std::vector<std::string> sorted = nab.names;
+  std::sort(sorted.begin(), sorted.end());
+  std::vector<NabFile> direct;
+  for (size_t k = 0; k < corpus->size(); ++k) {
+    const NabCorpusFile& f = (*corpus)[k];
+    EXPECT_EQ(f.name, sorted[k]);
+    const size_t src = static_cast<size_t>(std::find(nab.names.begin(), nab.names.end(), f.name) - nab.names.begin());
+    const auto& g = nab.files[src];
+    ASSERT_EQ(f.series.y.size(), g.series.y.size());
+    const auto expect = NabWindows(static_cast<int64_t>(g.series.y.size()), g.labels);
+    ASSERT_EQ(f.windows.size(), expect.size()) << f.name;
+    for (size_t j = 0; j < expect.size(); ++j) {
+      EXPECT_EQ(f.windows[j].begin, expect[j].begin);
+      EXPECT_EQ(f.windows[j].end, expect[j].end);
+    }
+    // The same detector run by hand on the parsed series.
+    auto scores = ScoreSeries(f.series, ScoreOptions());
+    ASSERT_TRUE(scores.ok());
+    NabFile nf;
+    for (const Score& s : *scores) nf.scores.push_back(s.score);
+    nf.windows = expect;
+    direct.push_back(std::move(nf));
+  }
+  Context ctx(testing::QuietOptions());
+  NabRunOptions ro;
+  ro.results_dir = nab.dir.file("results");
+  auto run = RunNabCorpus(ctx, *corpus, ro);
+  ASSERT_TRUE(run.ok()) << run.status().ToString();
+  ASSERT_EQ(run->profiles.size(), NabProfiles().size());
+  for (size_t p = 0; p < NabProfiles().size(); ++p) {
+    const NabResult want = ScoreNabBest(direct, NabProfiles()[p]);
+    EXPECT_DOUBLE_EQ(run->profiles[p].normalized, want.normalized);
+    EXPECT_DOUBLE_EQ(run->profiles[p].threshold, want.threshold);
+    EXPECT_EQ(run->profiles[p].tp, want.tp);
+  }
+  // The planted anomalies are found: better than the null detector.
+  EXPECT_GT(run->profiles[0].normalized, 30);
+  ASSERT_EQ(run->categories.size(), 2u);
+  EXPECT_EQ(run->categories[0].name, "artificialWithAnomaly");
+  EXPECT_EQ(run->categories[1].files, 3);
+  EXPECT_EQ(run->categories[0].detected + run->categories[1].detected, run->profiles[0].tp);
+  EXPECT_EQ(run->categories[0].false_positives + run->categories[1].false_positives, run->profiles[0].fp);
+
+  // NAB's layout: results/opspilot/realFake/opspilot_r2.csv, one row per data row.
+  const std::string text = testing::ReadFile(nab.dir.file("results/opspilot/realFake/opspilot_r2.csv"));
+  ASSERT_FALSE(text.empty());
+  std::istringstream in(text);
+  std::string line;
+  std::getline(in, line);
+  EXPECT_EQ(line, "timestamp,value,anomaly_score,label");
+  const NabCorpusFile& r2 = (*corpus)[3];
+  ASSERT_EQ(r2.name, "realFake/r2.csv");
+  int64_t rows = 0, labelled = 0, expect_labelled = 0;
+  for (const NabWindow& w : r2.windows) expect_labelled += w.end - w.begin + 1;
+  while (std::getline(in, line)) {
+    const auto fields = [&] {
+      std::vector<std::string> v;
+      std::stringstream ss(line);
+      for (std::string x; std::getline(ss, x, ',');) v.push_back(x);
+      return v;
+    }();
+    ASSERT_EQ(fields.size(), 4u) << line;
+    const size_t i = static_cast<size_t>(rows);
+    EXPECT_EQ(fields[0], NabTimeForTest(r2.series.time[i]));
+    EXPECT_NEAR(std::stod(fields[2]), direct[3].scores[i], 1e-6);
+    labelled += fields[3] == "1";
+    ++rows;
+  }
+  EXPECT_EQ(rows, static_cast<int64_t>(r2.series.y.size()));
+  EXPECT_EQ(labelled, expect_labelled);
+  EXPECT_GT(labelled, 0);
+  EXPECT_FALSE(std::filesystem::exists(nab.dir.file("results/opspilot/realFake/opspilot_r2.csv.tmp")));
+}
+
+TEST(NabCorpusTest, ADataFileWithoutWindowsAndABadWindowAreNamed) {
+  FakeNab nab;
+  nab.dir.Write("data/realFake/typo.csv", "timestamp,value\n2024-01-01 00:00:00,1\n");
+  auto r = ReadNabCorpus(nab.dir.path());
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("realFake/typo.csv"), std::string::npos) << r.status().ToString();
+  std::filesystem::remove(nab.dir.file("data/realFake/typo.csv"));
+  const std::string bad = nab.dir.Write("bad.json", R"({"artificialWithAnomaly/a0.csv": [["2024-01-02 00:00:00", "2024-01-01 00:00:00"]]})");
+  r = ReadNabCorpus(nab.dir.path(), bad);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("a0.csv"), std::string::npos) << r.status().ToString();
+  EXPECT_NE(r.status().message().find("ends before it starts"), std::string::npos) << r.status().ToString();
+  const std::string junk = nab.dir.Write("junk.json", "{not json");
+  r = ReadNabCorpus(nab.dir.path(), junk);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("junk.json"), std::string::npos);
 }
 
 }  // namespace

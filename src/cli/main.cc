@@ -31,6 +31,7 @@
 #include "core/time.h"
 #include "demo/demo_job.h"
 #include "anomaly/anomaly.h"
+#include "anomaly/nab_corpus.h"
 #include "anomaly/engine.h"
 #include "anomaly/risk.h"
 #include "forecast/engine.h"
@@ -482,6 +483,18 @@ int Main(int argc, char** argv) {
   aalerts->add_option("--threshold", alert_opts.threshold, "Score that opens an alert")->capture_default_str();
   aalerts->add_option("--cooldown", alert_opts.cooldown_seconds, "Seconds that merge anomalous points into one alert")
       ->capture_default_str();
+  auto* anab = anomaly_cmd->add_subcommand(
+      "nab", "Score a NAB checkout's corpus (data/, labels/combined_windows.json) and write NAB's results layout");
+  std::string nab_root, nab_windows, nab_results, nab_name = "opspilot";
+  anab->add_option("--corpus", nab_root, "NAB checkout (its data/ and labels/ directories)")->required()->check(CLI::ExistingDirectory);
+  anab->add_option("--windows", nab_windows, "Windows JSON (default <corpus>/labels/combined_windows.json)")
+      ->check(CLI::ExistingFile);
+  anab->add_option("--results", nab_results,
+                   "Write NAB's results layout here: <dir>/<name>/<category>/<name>_<file>.csv "
+                   "(timestamp,value,anomaly_score,label) for NAB's own scorer");
+  anab->add_option("--name", nab_name, "Detector name in the results layout")->capture_default_str();
+  anab->add_option("--detector", an_opts.detector, "ensemble | seasonal | changepoint | surprise | robust | bocpd | forecast")
+      ->capture_default_str();
   std::string an_segments = "weighted";
   aalerts->add_option("--segments", an_segments,
                       "Engine mode: segment series that alert: weighted (rates with a traffic weight), all, none")
@@ -898,6 +911,53 @@ int Main(int argc, char** argv) {
       emit(analytics::ToJson(*r), analytics::ToCsv(*r), analytics::ToCsv(*r));
       return 0;
     }
+  }
+  if (*anab) {
+    auto corpus = anomaly::ReadNabCorpus(nab_root, nab_windows);
+    if (!corpus.ok()) return Fail(corpus.status(), g.json);
+    anomaly::NabRunOptions ro;
+    ro.score = an_opts;
+    ro.results_dir = nab_results;
+    ro.detector_name = nab_name;
+    auto run = anomaly::RunNabCorpus(ctx, *corpus, ro);
+    if (!run.ok()) return Fail(run.status(), g.json);
+    json out = {{"detector", an_opts.detector}, {"files", run->files}, {"rows", run->rows}, {"windows", run->windows},
+                {"seconds", run->seconds}, {"profiles", json::object()}, {"categories", json::array()}};
+    for (size_t k = 0; k < run->profiles.size(); ++k) {
+      const anomaly::NabResult& r = run->profiles[k];
+      out["profiles"][anomaly::NabProfiles()[k].name] = {{"score", r.normalized}, {"threshold", r.threshold}, {"raw", r.raw},
+                                                         {"windows_detected", r.tp}, {"windows_missed", r.fn},
+                                                         {"false_positives", r.fp}};
+    }
+    for (const auto& c : run->categories) {
+      out["categories"].push_back({{"category", c.name}, {"files", c.files}, {"windows", c.windows},
+                                   {"detected", c.detected}, {"false_positives", c.false_positives}});
+    }
+    if (!nab_results.empty()) out["results"] = nab_results + "/" + nab_name;
+    if (g.json) {
+      std::cout << out.dump(2) << "\n";
+      return 0;
+    }
+    std::printf("%lld files, %lld rows, %lld windows; detector %s, %.1f s\n", static_cast<long long>(run->files),
+                static_cast<long long>(run->rows), static_cast<long long>(run->windows), an_opts.detector.c_str(), run->seconds);
+    std::printf("NAB rules, scored here (NAB's own scorer is the reference):\n");
+    for (size_t k = 0; k < run->profiles.size(); ++k) {
+      const anomaly::NabResult& r = run->profiles[k];
+      std::printf("  %-20s %6.1f  (threshold %.3f, windows %lld/%lld, false positives %lld)\n",
+                  anomaly::NabProfiles()[k].name.c_str(), r.normalized, r.threshold, static_cast<long long>(r.tp),
+                  static_cast<long long>(r.tp + r.fn), static_cast<long long>(r.fp));
+    }
+    std::printf("per category at the standard threshold:\n");
+    for (const auto& c : run->categories) {
+      std::printf("  %-24s files %3lld  windows %3lld/%-3lld  false positives %lld\n", c.name.c_str(),
+                  static_cast<long long>(c.files), static_cast<long long>(c.detected), static_cast<long long>(c.windows),
+                  static_cast<long long>(c.false_positives));
+    }
+    if (!nab_results.empty()) {
+      std::printf("results: %s/%s (copy it into NAB's results/ and run: python run.py -d %s --optimize --score --normalize)\n",
+                  nab_results.c_str(), nab_name.c_str(), nab_name.c_str());
+    }
+    return 0;
   }
   if (*anomaly_cmd) {
     if (Status st = anomaly::ValidateScoreOptions(an_opts); !st.ok()) return Fail(st, g.json);
