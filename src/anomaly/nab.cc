@@ -100,16 +100,20 @@ LabelledSeries GenerateSeries(const GeneratorOptions& o) {
         break;
       }
       case AnomalyKind::kSeasonalBreak: {
-        // A seasonal series loses its daily pattern or shifts it by 8 hours;
-        // a flat one gains a daily pattern.
+        // The daily pattern as it is at the break (earlier breaks included):
+        // a flat stretch gains one; a seasonal one loses it or shifts it by
+        // 8 hours. (Each break changes something: a second break on a
+        // once-flat series used to re-gain the same pattern, a no-op.)
         const bool drop = rng.Uniform() < 0.5;
+        const double now = daily_amp[static_cast<size_t>(a)];
+        const double gained = o.daily_amplitude > 0 ? o.daily_amplitude : 4 * m;
         for (int64_t i = a; i < n; ++i) {
-          if (o.daily_amplitude <= 0) {
-            daily_amp[static_cast<size_t>(i)] = 4 * m;
+          if (now <= 0) {
+            daily_amp[static_cast<size_t>(i)] = gained;
           } else if (drop) {
-            daily_amp[static_cast<size_t>(i)] = o.daily_amplitude * std::max(0.0, 1 - m);
+            daily_amp[static_cast<size_t>(i)] = now * std::max(0.0, 1 - m);
           } else {
-            daily_phase[static_cast<size_t>(i)] = 2 * std::numbers::pi / 3 * std::min(1.0, m);
+            daily_phase[static_cast<size_t>(i)] += 2 * std::numbers::pi / 3 * std::min(1.0, m);
           }
         }
         break;
