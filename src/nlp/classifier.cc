@@ -377,11 +377,14 @@ StatusOr<std::unique_ptr<TextClassifier>> TrainClassifier(const Context& ctx, co
   if (options.model == "fasttext") return TrainFastText(ctx, data, options);
   if (options.model == "cnn" || options.model == "transformer") return internal::TrainSequenceClassifier(ctx, data, options);
   // auto: the best hold-out accuracy of fasttext and cnn (and the transformer
-  // when a pre-trained encoder is given); ties go to the earlier, cheaper one.
+  // when a pre-trained encoder is given), and of the mean of their
+  // probabilities; ties go to the earlier, cheaper one. ensemble: that mean,
+  // always. Every candidate holds out the same rows (same data, fraction and
+  // seed), so their hold-out predictions can be averaged.
   std::vector<std::string> candidates = {"fasttext", "cnn"};
   if (!options.pretrained.empty() || !options.encoder.empty()) candidates.push_back("transformer");
-  std::unique_ptr<TextClassifier> best;
-  double best_accuracy = -1;
+  const bool always_ensemble = options.model == "ensemble";
+  std::vector<std::unique_ptr<TextClassifier>> models;
   json tried = json::object();
   for (const auto& name : candidates) {
     ClassifierOptions o = options;
@@ -393,9 +396,43 @@ StatusOr<std::unique_ptr<TextClassifier>> TrainClassifier(const Context& ctx, co
     tried[name] = {{"valid_accuracy", acc},
                    {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()}};
     ctx.logger().Info("auto", {{"model", name}, {"valid_accuracy", acc}});
-    if (acc > best_accuracy) best_accuracy = acc, best = std::move(model);
+    models.push_back(std::move(model));
   }
-  return std::unique_ptr<TextClassifier>(std::make_unique<AutoChoice>(std::move(best), std::move(tried)));
+  size_t best = 0;
+  for (size_t m = 1; m < models.size(); ++m) {
+    if (tried[candidates[m]]["valid_accuracy"].get<double>() > tried[candidates[best]]["valid_accuracy"].get<double>()) best = m;
+  }
+  // The ensemble on the same hold-out.
+  std::vector<size_t> train_rows, valid_rows;
+  internal::HoldOut(data, options.valid_fraction, ctx.seed(), &train_rows, &valid_rows);
+  if (!valid_rows.empty()) {
+    std::vector<std::string> texts, truth;
+    for (size_t r : valid_rows) texts.push_back(data[r].text), truth.push_back(data[r].label);
+    const std::vector<std::string>& labels = models.front()->labels();
+    const std::vector<float> mean = internal::MeanProbabilities(models, texts);
+    std::vector<Prediction> preds(texts.size());
+    int64_t right = 0;
+    for (size_t r = 0; r < texts.size(); ++r) {
+      const float* p = &mean[r * labels.size()];
+      const size_t arg = static_cast<size_t>(std::max_element(p, p + labels.size()) - p);
+      preds[r].top = {{labels[arg], p[arg]}};
+      preds[r].label = labels[arg];
+      preds[r].confidence = p[arg];
+      right += labels[arg] == truth[r];
+    }
+    const double acc = static_cast<double>(right) / static_cast<double>(texts.size());
+    tried["ensemble"] = {{"valid_accuracy", acc}, {"members", candidates}};
+    ctx.logger().Info("auto", {{"model", "ensemble"}, {"valid_accuracy", acc}});
+    if (always_ensemble || acc > tried[candidates[best]]["valid_accuracy"].get<double>()) {
+      const float threshold = options.out_of_scope ? internal::TuneThreshold(preds, truth, options.target_precision) : 0.f;
+      json report = {{"valid_accuracy", acc}, {"threshold", threshold}, {"examples", data.size()}};
+      if (!always_ensemble) report["auto"] = tried;
+      return internal::MakeEnsemble(std::move(models), threshold, std::move(report));
+    }
+  } else if (always_ensemble) {
+    return internal::MakeEnsemble(std::move(models), 0.f, json{{"valid_accuracy", nullptr}, {"threshold", 0.f}});
+  }
+  return std::unique_ptr<TextClassifier>(std::make_unique<AutoChoice>(std::move(models[best]), std::move(tried)));
 }
 
 StatusOr<json> CrossValidateClassifier(const Context& ctx, const std::vector<LabelledText>& data,

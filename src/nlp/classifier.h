@@ -50,7 +50,8 @@ StatusOr<std::vector<LabelledText>> ReadTextCsv(const std::string& path, bool ne
 StatusOr<std::vector<std::string>> ReadCorpus(const std::string& path);
 
 struct ClassifierOptions {
-  std::string model = "fasttext";  // fasttext | cnn | transformer | auto (best hold-out accuracy of fasttext and cnn)
+  std::string model = "fasttext";  // fasttext | cnn | transformer | ensemble (mean of fasttext and cnn) | auto (the best of
+                                   // fasttext, cnn and their ensemble on the hold-out)
   // Fields left at 0 take the model's default (in brackets: fasttext / cnn / transformer).
   int dim = 0;                     // embedding size [64 / 128 / 128]
   int epochs = 0;                  // passes over the data [25 / 20 / 30]
@@ -97,7 +98,7 @@ class TextClassifier {
   virtual std::vector<std::vector<float>> Embed(const std::vector<std::string>& texts) const = 0;
   virtual int embedding_dim() const = 0;
   virtual Status Save(const std::string& dir) const = 0;
-  virtual const std::string& model() const = 0;  // fasttext | cnn | transformer
+  virtual const std::string& model() const = 0;  // fasttext | cnn | transformer | ensemble
   virtual const std::vector<std::string>& labels() const = 0;
   virtual float threshold() const = 0;    // below it: out of scope (0 = never)
   virtual float temperature() const = 0;  // logits are divided by it before the softmax
@@ -115,8 +116,9 @@ StatusOr<std::unique_ptr<TextClassifier>> TrainClassifier(const Context& ctx, co
 // the files are not a model or are damaged.
 StatusOr<std::unique_ptr<TextClassifier>> LoadClassifier(const std::string& dir);
 
-// True when the model in `dir` needs a libtorch loader (not fasttext). False
-// when `dir` holds no readable model (LoadClassifier then says why).
+// True when the model in `dir` needs a libtorch loader (not fasttext, nor an
+// ensemble of fasttext models). False when `dir` holds no readable model
+// (LoadClassifier then says why).
 bool ClassifierNeedsTorch(const std::string& dir);
 
 using ClassifierLoader =

@@ -93,6 +93,22 @@ Status WriteMeta(const std::string& dir, const std::string& model, const Classif
 // The fasttext loader (torch-free) behind LoadClassifier.
 StatusOr<std::unique_ptr<TextClassifier>> LoadFastText(const std::string& dir, const nlohmann::json& meta);
 
+// ---- the ensemble (classifier_ensemble.cc) ----
+
+// Row-major texts x labels: the mean of the members' calibrated
+// probabilities. REQUIRES: members share one sorted label set.
+std::vector<float> MeanProbabilities(const std::vector<std::unique_ptr<TextClassifier>>& members,
+                                     const std::vector<std::string>& texts);
+// Predict averages the members' probabilities and refuses below `threshold`;
+// Embed is the first member's; Save writes model.json ("ensemble") and each
+// member under member_<k>/. InvalidArgument for fewer than two members or
+// differing labels.
+StatusOr<std::unique_ptr<TextClassifier>> MakeEnsemble(std::vector<std::unique_ptr<TextClassifier>> members,
+                                                       float threshold, nlohmann::json report);
+StatusOr<std::unique_ptr<TextClassifier>> LoadEnsemble(const std::string& dir, const nlohmann::json& meta);
+// member_0, member_1, ... under an ensemble directory, as long as they exist.
+std::vector<std::string> EnsembleMemberDirs(const std::string& dir);
+
 // ---- the sequence models (defined in the libtorch library, classifier_seq.cc) ----
 
 // cnn or transformer, as options.model says.

@@ -192,8 +192,10 @@ StatusOr<std::vector<std::string>> ReadCorpus(const std::string& path) {
 }
 
 Status ValidateClassifierOptions(const ClassifierOptions& o) {
-  static const std::set<std::string> kModels = {"fasttext", "cnn", "transformer", "auto"};
-  if (!kModels.count(o.model)) return InvalidArgument("text model '" + o.model + "': expected auto, fasttext, cnn or transformer");
+  static const std::set<std::string> kModels = {"fasttext", "cnn", "transformer", "auto", "ensemble"};
+  if (!kModels.count(o.model)) {
+    return InvalidArgument("text model '" + o.model + "': expected auto, fasttext, cnn, transformer or ensemble");
+  }
   if (o.dim < 0 || o.epochs < 0 || o.batch_size < 0 || o.learning_rate < 0 || o.patience < 0 || o.pretrain_epochs < 0) {
     return InvalidArgument("dim, epochs, batch size, learning rate, patience and pretrain epochs must be >= 0 (0 = the model's default)");
   }
@@ -251,6 +253,7 @@ StatusOr<std::unique_ptr<TextClassifier>> LoadClassifier(const std::string& dir)
   ASSIGN_OR_RETURN(json meta, ReadMeta(dir));
   const std::string model = meta["model"].get<std::string>();
   if (model == "fasttext") return internal::LoadFastText(dir, meta);
+  if (model == "ensemble") return internal::LoadEnsemble(dir, meta);
   ClassifierLoader loader;
   {
     auto& r = Loaders();
@@ -266,7 +269,13 @@ StatusOr<std::unique_ptr<TextClassifier>> LoadClassifier(const std::string& dir)
 
 bool ClassifierNeedsTorch(const std::string& dir) {
   auto meta = ReadMeta(dir);
-  return meta.ok() && (*meta)["model"].get<std::string>() != "fasttext";
+  if (!meta.ok()) return false;
+  const std::string model = (*meta)["model"].get<std::string>();
+  if (model == "ensemble") {
+    const auto members = internal::EnsembleMemberDirs(dir);
+    return std::any_of(members.begin(), members.end(), [](const std::string& d) { return ClassifierNeedsTorch(d); });
+  }
+  return model != "fasttext";
 }
 
 std::vector<int> StratifiedFolds(const std::vector<LabelledText>& data, int k, uint64_t seed) {

@@ -2,6 +2,7 @@
 // hand-made weights file, calibration, folds and corpora.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <random>
@@ -63,6 +64,59 @@ TEST(ClassifierIo, FastTextRuntimeComputesTheMeanOfKnownRowsOverAllFeatures) {
   auto bad = LoadClassifier(m);
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.status().message().find("fasttext.bin"), std::string::npos) << bad.status().message();
+}
+
+// Two hand-made fasttext members with opposite views of "refund": the
+// ensemble's probabilities are their mean, it refuses below its own
+// threshold, and it saves and loads without libtorch.
+TEST(ClassifierIo, EnsembleAveragesItsMembersAndLoadsTorchFree) {
+  ClassifierOptions o;
+  o.dim = 1;
+  std::vector<uint32_t> ids = internal::FastTextFeatures("refund", o);
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  testing::TempDir dir;
+  const std::vector<std::string> labels = {"other", "refund"};
+  std::vector<std::unique_ptr<TextClassifier>> members;
+  for (float sign : {1.f, -0.5f}) {  // member 0 says refund strongly, member 1 mildly other
+    internal::FastTextWeights w;
+    w.dim = 1;
+    w.classes = 2;
+    w.buckets = o.features.buckets;
+    for (uint32_t id : ids) w.ids.push_back(id), w.rows.push_back(sign);
+    w.out_weight = {0.f, 2.f};  // logits: 0, 2 h
+    w.out_bias = {0.f, 0.f};
+    const std::string m = dir.file("m" + std::to_string(members.size()));
+    ASSERT_TRUE(internal::WriteMeta(m, "fasttext", o, labels, 1.f, 0.f, nlohmann::json::object()).ok());
+    ASSERT_TRUE(internal::WriteFastTextWeights(w, m + "/fasttext.bin").ok());
+    auto model = LoadClassifier(m);
+    ASSERT_TRUE(model.ok()) << model.status().message();
+    members.push_back(std::move(model).value());
+  }
+  auto sigmoid = [](double z) { return 1 / (1 + std::exp(-z)); };
+  const double p_refund = (sigmoid(2.0) + sigmoid(-1.0)) / 2;  // "refund": h = sign
+  auto ens = internal::MakeEnsemble(std::move(members), 0.6f, nlohmann::json::object());
+  ASSERT_TRUE(ens.ok()) << ens.status().message();
+  const auto p = (*ens)->Predict({"refund", "qqq"}, 2);
+  EXPECT_EQ(p[0].top[0].first, "refund");
+  EXPECT_NEAR(p[0].top[0].second, p_refund, 1e-6);
+  EXPECT_NEAR(p[0].top[1].second, 1 - p_refund, 1e-6);
+  EXPECT_EQ(p[0].label, p_refund >= 0.6 ? "refund" : kOutOfScope);
+  EXPECT_NEAR(p[1].confidence, 0.5, 1e-6);  // nothing known: both members say 50/50
+  EXPECT_EQ(p[1].label, kOutOfScope);       // below the ensemble's 0.6
+  ASSERT_TRUE((*ens)->Save(dir.file("ens")).ok());
+  EXPECT_TRUE(std::filesystem::exists(dir.file("ens/member_1/fasttext.bin")));
+  EXPECT_FALSE(ClassifierNeedsTorch(dir.file("ens")));
+  auto back = LoadClassifier(dir.file("ens"));
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  EXPECT_EQ((*back)->model(), "ensemble");
+  EXPECT_FLOAT_EQ((*back)->threshold(), 0.6f);
+  EXPECT_NEAR((*back)->Predict({"refund"}, 1)[0].confidence, p_refund, 1e-6);
+  // A member missing: refused with the directory's name.
+  std::filesystem::remove_all(dir.file("ens/member_1"));
+  auto broken = LoadClassifier(dir.file("ens"));
+  ASSERT_FALSE(broken.ok());
+  EXPECT_NE(broken.status().message().find("member_1"), std::string::npos) << broken.status().message();
 }
 
 // Labels drawn from softmax(z / 2): the fitted temperature is close to 2.

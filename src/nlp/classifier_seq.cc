@@ -344,7 +344,10 @@ class SeqClassifier final : public TextClassifier {
       options_.vocab_size = tok_.vocab_size();
     } else {
       // The tokenizer learns from every text (labels play no part).
-      ASSIGN_OR_RETURN(tok_, Tokenizer::Train(all_texts, {.vocab_size = options_.vocab_size}));
+      TokenizerOptions to;
+      to.vocab_size = options_.vocab_size;
+      to.split_cjk = true;  // single Chinese characters (see tokenizer.h)
+      ASSIGN_OR_RETURN(tok_, Tokenizer::Train(all_texts, to));
     }
     if (!options_.encoder.empty()) {
       ASSIGN_OR_RETURN(script_, nn::LoadTorchScript(options_.encoder, ctx));
@@ -522,7 +525,10 @@ StatusOr<json> PretrainEncoder(const Context& ctx, const std::vector<std::string
       !(o.valid_fraction >= 0 && o.valid_fraction < 1)) {
     return InvalidArgument("pretrain: vocab >= 16, max len >= 2, dim a multiple of heads, epochs, batch, rate > 0, mask fraction in (0, 1)");
   }
-  ASSIGN_OR_RETURN(Tokenizer tok, Tokenizer::Train(texts, {.vocab_size = o.vocab_size}));
+  TokenizerOptions to;
+  to.vocab_size = o.vocab_size;
+  to.split_cjk = true;  // single Chinese characters (see tokenizer.h)
+  ASSIGN_OR_RETURN(Tokenizer tok, Tokenizer::Train(texts, to));
   nn::SetUpTorch(ctx);
   const nn::SequenceOptions so = EncoderOptions(tok.vocab_size(), o.dim, o.max_len, o.layers, o.heads);
   nn::TransformerEncoderNet encoder(so);

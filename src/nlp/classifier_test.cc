@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <map>
 #include <random>
 
 #include "testing/context.h"
@@ -261,6 +262,44 @@ TEST(TextClassifier, CnnLearnsPlantedIntentsAndReloads) {
     for (size_t j = 0; j < 3; ++j) EXPECT_NEAR(p[k].top[j].second, q[k].top[j].second, 1e-5);
   }
   EXPECT_EQ((*back)->Embed(texts)[0].size(), static_cast<size_t>((*back)->embedding_dim()));
+}
+
+// The ensemble of fasttext and cnn: its probabilities are the mean of its
+// members' (loaded back on their own), it learns the planted intents, and it
+// reloads through the torch loader (its cnn member needs libtorch).
+TEST(TextClassifier, EnsembleIsTheMeanOfFastTextAndCnnAndReloads) {
+  const Context ctx(testing::QuietOptions(2));
+  RegisterTorchTextModels();
+  ClassifierOptions o = Small("ensemble");
+  o.epochs = 8;
+  auto model = TrainClassifier(ctx, Tickets(1200, 31), o);
+  ASSERT_TRUE(model.ok()) << model.status().message();
+  EXPECT_EQ((*model)->model(), "ensemble");
+  std::vector<LabelledText> test = Tickets(300, 32);
+  const auto oos = Tickets(60, 33, true);
+  test.insert(test.end(), oos.begin(), oos.end());
+  const auto report = EvaluateClassifier(**model, test);
+  EXPECT_GT(report["in_scope_accuracy"].get<double>(), 0.95) << report.dump();
+  EXPECT_GT(report["oos_recall"].get<double>(), 0.5) << report.dump();
+  testing::TempDir dir;
+  ASSERT_TRUE((*model)->Save(dir.file("m")).ok());
+  EXPECT_TRUE(ClassifierNeedsTorch(dir.file("m")));
+  auto back = LoadClassifier(dir.file("m"));
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  auto ft = LoadClassifier(dir.file("m/member_0"));
+  auto cnn = LoadClassifier(dir.file("m/member_1"));
+  ASSERT_TRUE(ft.ok() && cnn.ok());
+  EXPECT_EQ((*ft)->model(), "fasttext");
+  EXPECT_EQ((*cnn)->model(), "cnn");
+  const std::vector<std::string> texts = {"我要退款 订单123456", "where is my order 98765", "tell me a joke"};
+  const int classes = static_cast<int>((*back)->labels().size());
+  const auto e = (*back)->Predict(texts, classes), a = (*ft)->Predict(texts, classes), b = (*cnn)->Predict(texts, classes);
+  for (size_t k = 0; k < texts.size(); ++k) {
+    std::map<std::string, double> mean;
+    for (const auto& [label, p] : a[k].top) mean[label] += p / 2;
+    for (const auto& [label, p] : b[k].top) mean[label] += p / 2;
+    for (const auto& [label, p] : e[k].top) EXPECT_NEAR(p, mean[label], 1e-5) << texts[k] << " " << label;
+  }
 }
 
 // Word order: the bag of n-grams cannot tell "refund ... exchange" from

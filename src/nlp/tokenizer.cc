@@ -38,10 +38,11 @@ bool AsciiWordChar(char c) {
 }
 
 // The words of normalised text as base symbols: a Latin word or a CJK run is
-// one word of characters, a placeholder (<num>) or any other symbol a word of
-// its own; a space before a word becomes its first symbol "▁" (as does the
-// start of the text, as in sentencepiece).
-std::vector<std::vector<std::string>> Words(std::string_view text) {
+// one word of characters (with split_cjk, each CJK character is a word), a
+// placeholder (<num>) or any other symbol a word of its own; a space before a
+// word becomes its first symbol "▁" (as does the start of the text, as in
+// sentencepiece).
+std::vector<std::vector<std::string>> Words(std::string_view text, bool split_cjk) {
   const std::string s = Normalize(text);
   std::vector<std::vector<std::string>> out;
   bool space = true;
@@ -72,7 +73,7 @@ std::vector<std::vector<std::string>> Words(std::string_view text) {
       const bool cjk = IsCjk(CodePoint(std::string_view(s).substr(i, n)));
       w.emplace_back(s.substr(i, n));
       i += n;
-      while (cjk && i < s.size()) {
+      while (cjk && !split_cjk && i < s.size()) {
         n = std::min(Utf8Len(static_cast<unsigned char>(s[i])), s.size() - i);
         if (!IsCjk(CodePoint(std::string_view(s).substr(i, n)))) break;
         w.emplace_back(s.substr(i, n));
@@ -95,7 +96,7 @@ StatusOr<Tokenizer> Tokenizer::Train(const std::vector<std::string>& texts, cons
   // Distinct words and their counts.
   std::map<std::vector<std::string>, int64_t> word_count;
   for (const auto& t : texts) {
-    for (auto& w : Words(t)) ++word_count[std::move(w)];
+    for (auto& w : Words(t, o.split_cjk)) ++word_count[std::move(w)];
   }
   std::map<std::string, int64_t> char_count;
   int64_t total = 0;
@@ -107,6 +108,7 @@ StatusOr<Tokenizer> Tokenizer::Train(const std::vector<std::string>& texts, cons
   std::vector<std::pair<std::string, int64_t>> chars(char_count.begin(), char_count.end());
   std::stable_sort(chars.begin(), chars.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
   Tokenizer tok;
+  tok.split_cjk_ = o.split_cjk;
   tok.pieces_ = {"<pad>", "<unk>", "<mask>", kSpace, "<num>", "<url>", "<email>"};
   for (const auto& p : tok.pieces_) tok.id_[p] = static_cast<int32_t>(tok.id_.size());
   int64_t covered = 0;
@@ -233,7 +235,7 @@ std::vector<int32_t> Tokenizer::EncodeWord(const std::vector<std::string>& chars
 
 std::vector<int32_t> Tokenizer::Encode(std::string_view text) const {
   std::vector<int32_t> out;
-  for (const auto& w : Words(text)) {
+  for (const auto& w : Words(text, split_cjk_)) {
     const auto ids = EncodeWord(w);
     out.insert(out.end(), ids.begin(), ids.end());
   }
@@ -268,7 +270,7 @@ Status Tokenizer::Save(const std::string& path) const {
   json merges = json::array();
   for (const auto& [a, b] : merges_) merges.push_back({a, b});
   std::ofstream f(path, std::ios::trunc);
-  f << json{{"format", kFormat}, {"pieces", pieces_}, {"merges", merges}}.dump();
+  f << json{{"format", kFormat}, {"pieces", pieces_}, {"merges", merges}, {"split_cjk", split_cjk_}}.dump();
   f.close();
   if (!f) return Internal("cannot write " + path);
   return Status::Ok();
@@ -283,6 +285,7 @@ StatusOr<Tokenizer> Tokenizer::Load(const std::string& path) {
   }
   try {
     Tokenizer tok;
+    tok.split_cjk_ = j.value("split_cjk", false);  // files from before the option merged CJK runs
     tok.pieces_ = j.at("pieces").get<std::vector<std::string>>();
     if (tok.pieces_.size() < 3 || tok.pieces_[kPad] != "<pad>" || tok.pieces_[kUnk] != "<unk>" || tok.pieces_[kMask] != "<mask>") {
       return InvalidArgument(path + ": the first pieces must be <pad>, <unk>, <mask>");

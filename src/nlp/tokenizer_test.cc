@@ -52,6 +52,36 @@ TEST(Tokenizer, RoundTripsAndLearnsFrequentWordsAsPieces) {
   EXPECT_NE(std::find(unk.begin(), unk.end(), Tokenizer::kUnk), unk.end());
 }
 
+// split_cjk: Chinese characters stay single pieces (a space may still merge
+// into the first), English words still merge, and the choice survives Save/Load.
+TEST(Tokenizer, SplitCjkKeepsChineseCharactersSingleAndSurvivesSaving) {
+  const auto corpus = Corpus(2000, 1);
+  TokenizerOptions o;
+  o.vocab_size = 300;
+  o.split_cjk = true;
+  auto tok = Tokenizer::Train(corpus, o);
+  ASSERT_TRUE(tok.ok()) << tok.status().message();
+  const auto zh = tok->EncodePieces("我要退款 订单到哪了");
+  for (const auto& p : zh) {
+    std::string rest = p;
+    if (rest.rfind("\xE2\x96\x81", 0) == 0) rest.erase(0, 3);  // a leading "▁"
+    EXPECT_EQ(rest.size(), 3u) << p;                             // one CJK character in UTF-8
+  }
+  EXPECT_EQ(zh.size(), 9u);
+  EXPECT_EQ(tok->EncodePieces("refund"), std::vector<std::string>{"\xE2\x96\x81refund"});
+  EXPECT_EQ(tok->Decode(tok->Encode("Refund the ORDER 退款到哪了")), Normalize("Refund the ORDER 退款到哪了"));
+  testing::TempDir dir;
+  ASSERT_TRUE(tok->Save(dir.file("t.json")).ok());
+  auto back = Tokenizer::Load(dir.file("t.json"));
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  EXPECT_EQ(back->EncodePieces("我要退款 订单到哪了"), zh);
+  // The same corpus without the option merges Chinese runs.
+  o.split_cjk = false;
+  auto merged = Tokenizer::Train(corpus, o);
+  ASSERT_TRUE(merged.ok());
+  EXPECT_LT(merged->EncodePieces("我要退款 订单到哪了").size(), zh.size());
+}
+
 TEST(Tokenizer, SavesLoadsAndTrainsDeterministically) {
   const auto corpus = Corpus(1000, 3);
   auto a = Tokenizer::Train(corpus, {.vocab_size = 200});
