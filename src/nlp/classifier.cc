@@ -408,18 +408,10 @@ StatusOr<std::unique_ptr<TextClassifier>> TrainClassifier(const Context& ctx, co
   if (!valid_rows.empty()) {
     std::vector<std::string> texts, truth;
     for (size_t r : valid_rows) texts.push_back(data[r].text), truth.push_back(data[r].label);
-    const std::vector<std::string>& labels = models.front()->labels();
-    const std::vector<float> mean = internal::MeanProbabilities(models, texts);
-    std::vector<Prediction> preds(texts.size());
+    const std::vector<Prediction> preds = internal::PredictionsFromProbabilities(
+        internal::MeanProbabilities(models, texts), models.front()->labels(), 0.f, 1);
     int64_t right = 0;
-    for (size_t r = 0; r < texts.size(); ++r) {
-      const float* p = &mean[r * labels.size()];
-      const size_t arg = static_cast<size_t>(std::max_element(p, p + labels.size()) - p);
-      preds[r].top = {{labels[arg], p[arg]}};
-      preds[r].label = labels[arg];
-      preds[r].confidence = p[arg];
-      right += labels[arg] == truth[r];
-    }
+    for (size_t r = 0; r < texts.size(); ++r) right += preds[r].top[0].first == truth[r];
     const double acc = static_cast<double>(right) / static_cast<double>(texts.size());
     tried["ensemble"] = {{"valid_accuracy", acc}, {"members", candidates}};
     ctx.logger().Info("auto", {{"model", "ensemble"}, {"valid_accuracy", acc}});

@@ -18,23 +18,7 @@ class Ensemble final : public TextClassifier {
       : members_(std::move(members)), threshold_(threshold), report_(std::move(report)) {}
 
   std::vector<Prediction> Predict(const std::vector<std::string>& texts, int top) const override {
-    const std::vector<std::string>& labels = members_.front()->labels();
-    std::vector<float> mean = MeanProbabilities(members_, texts);
-    std::vector<Prediction> out(texts.size());
-    const size_t c = labels.size();
-    const size_t k = std::clamp<size_t>(static_cast<size_t>(std::max(top, 1)), 1, c);
-    std::vector<size_t> order(c);
-    for (size_t r = 0; r < texts.size(); ++r) {
-      const float* p = &mean[r * c];
-      for (size_t j = 0; j < c; ++j) order[j] = j;
-      std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(k), order.end(),
-                        [&](size_t a, size_t b) { return p[a] > p[b] || (p[a] == p[b] && a < b); });
-      Prediction& pr = out[r];
-      for (size_t j = 0; j < k; ++j) pr.top.emplace_back(labels[order[j]], p[order[j]]);
-      pr.confidence = pr.top[0].second;
-      pr.label = pr.confidence < threshold_ ? std::string(kOutOfScope) : pr.top[0].first;
-    }
-    return out;
+    return PredictionsFromProbabilities(MeanProbabilities(members_, texts), labels(), threshold_, top);
   }
 
   // The first member's (the fasttext model `auto` trains first).
@@ -87,6 +71,26 @@ std::vector<float> MeanProbabilities(const std::vector<std::unique_ptr<TextClass
     }
   }
   return mean;
+}
+
+std::vector<Prediction> PredictionsFromProbabilities(const std::vector<float>& probabilities,
+                                                     const std::vector<std::string>& labels, float threshold, int top) {
+  const size_t c = labels.size();
+  const size_t rows = c == 0 ? 0 : probabilities.size() / c;
+  const size_t k = std::clamp<size_t>(static_cast<size_t>(std::max(top, 1)), 1, c);
+  std::vector<Prediction> out(rows);
+  std::vector<size_t> order(c);
+  for (size_t r = 0; r < rows; ++r) {
+    const float* p = &probabilities[r * c];
+    for (size_t j = 0; j < c; ++j) order[j] = j;
+    std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(k), order.end(),
+                      [&](size_t a, size_t b) { return p[a] > p[b] || (p[a] == p[b] && a < b); });
+    Prediction& pr = out[r];
+    for (size_t j = 0; j < k; ++j) pr.top.emplace_back(labels[order[j]], p[order[j]]);
+    pr.confidence = pr.top[0].second;
+    pr.label = pr.confidence < threshold ? std::string(kOutOfScope) : pr.top[0].first;
+  }
+  return out;
 }
 
 StatusOr<std::unique_ptr<TextClassifier>> MakeEnsemble(std::vector<std::unique_ptr<TextClassifier>> members,

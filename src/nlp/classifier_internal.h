@@ -99,6 +99,10 @@ StatusOr<std::unique_ptr<TextClassifier>> LoadFastText(const std::string& dir, c
 // probabilities. REQUIRES: members share one sorted label set.
 std::vector<float> MeanProbabilities(const std::vector<std::unique_ptr<TextClassifier>>& members,
                                      const std::vector<std::string>& texts);
+// Predictions from row-major texts x labels probabilities: the best `top`,
+// "oos" below `threshold`.
+std::vector<Prediction> PredictionsFromProbabilities(const std::vector<float>& probabilities,
+                                                     const std::vector<std::string>& labels, float threshold, int top);
 // Predict averages the members' probabilities and refuses below `threshold`;
 // Embed is the first member's; Save writes model.json ("ensemble") and each
 // member under member_<k>/. InvalidArgument for fewer than two members or

@@ -439,13 +439,18 @@ std::vector<Analysis> SupportAgent::Analyze(const std::vector<std::string>& text
 Reply SupportAgent::Respond(Conversation* conv, std::string_view message, const Facts* facts, int64_t now) const {
   nlp::EntityOptions eo;
   eo.reference_date = FormatDate(now);
-  return Respond(conv, message, Analyze({std::string(message)}, eo)[0], facts, now);
+  return RespondAnalyzed(conv, message, Analyze({std::string(message)}, eo)[0], facts, now);
 }
 
 Reply SupportAgent::Respond(Conversation* conv, std::string_view message, Analysis analysis, const Facts* facts, int64_t now) const {
   nlp::EntityOptions eo;
   eo.reference_date = FormatDate(now);
   analysis.entities = parts_.entities.Extract(message, eo);
+  return RespondAnalyzed(conv, message, std::move(analysis), facts, now);
+}
+
+Reply SupportAgent::RespondAnalyzed(Conversation* conv, std::string_view message, Analysis analysis, const Facts* facts,
+                                    int64_t now) const {
   Reply r;
   r.analysis = std::move(analysis);
   const Analysis& a = r.analysis;

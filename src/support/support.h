@@ -169,6 +169,10 @@ class SupportAgent {
   const Parts& parts() const { return parts_; }
 
  private:
+  // Respond with the analysis complete (entities against `now` included).
+  Reply RespondAnalyzed(Conversation* conversation, std::string_view message, Analysis analysis, const Facts* facts,
+                        int64_t now) const;
+
   Parts parts_;
   nlp::FaqIndex faq_;
   std::map<std::string, const ReplyTemplate*> by_intent_;
