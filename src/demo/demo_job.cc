@@ -644,7 +644,13 @@ StatusOr<DemoJobResult> RunDemo(const Context& ctx, const DemoJobOptions& option
         for (const auto& e : a.entities) ents += (ents.empty() ? "" : ", ") + e.type + " \"" + e.text + "\"";
         t.Line("  > " + msg);
         const std::string acted = !r.intent.empty() && r.intent != a.intent ? " -> continues " + r.intent : "";
-        t.Line("    intent " + a.intent + Fmt(" (%.2f)", a.intent_confidence) + acted + ", sentiment " + a.sentiment.label +
+        std::string how = Fmt(" (%.2f)", a.intent_confidence);
+        if (a.intent_novel) {
+          how = Fmt(" (novel: %.0f%% of its features known)", 100 * a.intent_known);
+        } else if (a.intent == nlp::kOutOfScope && !a.intents.empty() && a.intents[0].first != nlp::kOutOfScope) {
+          how = " (under the model's cut-off; best guess " + a.intents[0].first + Fmt(" %.2f)", a.intents[0].second);
+        }
+        t.Line("    intent " + a.intent + how + acted + ", sentiment " + a.sentiment.label +
                Fmt(" (%+.2f)", a.sentiment.score) + (ents.empty() ? "" : ", entities: " + ents));
         t.Line("    [" + r.source + "] " + r.text + (r.handoff ? "  -> hand-off: " + r.handoff_reason : ""));
         answered.push_back(r.ToJson());

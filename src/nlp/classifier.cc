@@ -196,11 +196,18 @@ class TorchFastText final : public TextClassifier {
     if (candidates.size() > 1) report_["epochs_tried"] = tried;
     internal::FinishOnHoldOut(valid_rows.empty() ? std::vector<float>{} : Logits(valid), labels_, valid_truth,
                               options_, &temperature_, &threshold_, &report_);
+    if (options_.out_of_scope && !valid_rows.empty()) {
+      min_known_ = internal::NoveltyFloor(Known(valid), valid_truth);
+      report_["min_known"] = min_known_;
+    }
     return Status::Ok();
   }
 
   std::vector<Prediction> Predict(const std::vector<std::string>& texts, int top) const override {
-    return internal::PredictionsFromLogits(Logits(table_.Lookup(texts, options_)), labels_, temperature_, threshold_, top);
+    const Bags b = table_.Lookup(texts, options_);
+    auto preds = internal::PredictionsFromLogits(Logits(b), labels_, temperature_, threshold_, top);
+    internal::MarkNovel(Known(b), min_known_, &preds);
+    return preds;
   }
 
   std::vector<std::vector<float>> Embed(const std::vector<std::string>& texts) const override {
@@ -308,6 +315,13 @@ class TorchFastText final : public TextClassifier {
     return out;
   }
 
+  // Per text, the share of its features in the table.
+  static std::vector<float> Known(const Bags& b) {
+    std::vector<float> out(b.size());
+    for (size_t k = 0; k < b.size(); ++k) out[k] = static_cast<float>(b.starts[k + 1] - b.starts[k]) * b.scale[k];
+    return out;
+  }
+
   internal::FastTextWeights Weights() const {
     internal::FastTextWeights w;
     w.dim = options_.dim;
@@ -333,7 +347,7 @@ class TorchFastText final : public TextClassifier {
   FeatureTable table_;
   bool choose_epochs_ = false;
   mutable FastTextNet net_{nullptr};  // forward() is not const in libtorch; Predict only reads it
-  float temperature_ = 1, threshold_ = 0;
+  float temperature_ = 1, threshold_ = 0, min_known_ = 0;
   json report_;
 };
 

@@ -85,6 +85,12 @@ struct Prediction {
   std::vector<std::pair<std::string, float>> top;  // best first: label, calibrated probability
   std::string label;                                // top[0], or "oos" when refused
   float confidence = 0;                             // top[0]'s probability
+  // The share of the text's features the model saw in training (fasttext;
+  // 1 for the others). Below the model's floor (model.json report
+  // "min_known") the text is novel: "oos" whatever the confidence, since a
+  // confident softmax over features never seen in training says nothing.
+  float known = 1;
+  bool novel = false;
 };
 
 class TextClassifier {

@@ -4,6 +4,7 @@
 // runs and loads it, torch-free when every member is.
 #include <algorithm>
 #include <filesystem>
+#include <tuple>
 
 #include "nlp/classifier_internal.h"
 
@@ -18,7 +19,13 @@ class Ensemble final : public TextClassifier {
       : members_(std::move(members)), threshold_(threshold), report_(std::move(report)) {}
 
   std::vector<Prediction> Predict(const std::vector<std::string>& texts, int top) const override {
-    return PredictionsFromProbabilities(MeanProbabilities(members_, texts), labels(), threshold_, top);
+    std::vector<std::pair<float, bool>> novelty;
+    auto preds = PredictionsFromProbabilities(MeanProbabilities(members_, texts, &novelty), labels(), threshold_, top);
+    for (size_t r = 0; r < preds.size(); ++r) {
+      std::tie(preds[r].known, preds[r].novel) = novelty[r];
+      if (preds[r].novel) preds[r].label = kOutOfScope;
+    }
+    return preds;
   }
 
   // The first member's (the fasttext model `auto` trains first).
@@ -55,15 +62,22 @@ class Ensemble final : public TextClassifier {
 }  // namespace
 
 std::vector<float> MeanProbabilities(const std::vector<std::unique_ptr<TextClassifier>>& members,
-                                     const std::vector<std::string>& texts) {
+                                     const std::vector<std::string>& texts,
+                                     std::vector<std::pair<float, bool>>* novelty) {
   const std::vector<std::string>& labels = members.front()->labels();
   const size_t c = labels.size();
   std::vector<float> mean(texts.size() * c, 0.f);
+  if (novelty) novelty->assign(texts.size(), {1.f, false});
   const float w = 1.f / static_cast<float>(members.size());
   for (const auto& m : members) {
     // The member's own labels are the same set, sorted the same way (LabelSet).
     const auto preds = m->Predict(texts, static_cast<int>(c));
     for (size_t r = 0; r < preds.size(); ++r) {
+      if (novelty) {
+        auto& [known, novel] = (*novelty)[r];
+        known = std::min(known, preds[r].known);
+        novel = novel || preds[r].novel;
+      }
       for (const auto& [label, p] : preds[r].top) {
         const auto it = std::lower_bound(labels.begin(), labels.end(), label);
         if (it != labels.end() && *it == label) mean[r * c + static_cast<size_t>(it - labels.begin())] += w * p;

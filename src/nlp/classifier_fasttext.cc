@@ -49,13 +49,14 @@ class NativeFastText final : public TextClassifier {
   NativeFastText(ClassifierOptions o, std::vector<std::string> labels, FastTextWeights w, float temperature,
                  float threshold, json report)
       : options_(std::move(o)), labels_(std::move(labels)), w_(std::move(w)), temperature_(temperature),
-        threshold_(threshold), report_(std::move(report)) {}
+        threshold_(threshold), min_known_(report.value("min_known", 0.f)), report_(std::move(report)) {}
 
   std::vector<Prediction> Predict(const std::vector<std::string>& texts, int top) const override {
     std::vector<float> logits(texts.size() * labels_.size());
     std::vector<float> h(static_cast<size_t>(w_.dim));
+    std::vector<float> known(texts.size());
     for (size_t r = 0; r < texts.size(); ++r) {
-      Hidden(texts[r], h.data());
+      known[r] = Hidden(texts[r], h.data());
       for (size_t c = 0; c < labels_.size(); ++c) {
         const float* wc = &w_.out_weight[c * static_cast<size_t>(w_.dim)];
         float z = w_.out_bias[c];
@@ -63,12 +64,14 @@ class NativeFastText final : public TextClassifier {
         logits[r * labels_.size() + c] = z;
       }
     }
-    return PredictionsFromLogits(logits, labels_, temperature_, threshold_, top);
+    auto preds = PredictionsFromLogits(logits, labels_, temperature_, threshold_, top);
+    MarkNovel(known, min_known_, &preds);
+    return preds;
   }
 
   std::vector<std::vector<float>> Embed(const std::vector<std::string>& texts) const override {
     std::vector<std::vector<float>> out(texts.size(), std::vector<float>(static_cast<size_t>(w_.dim)));
-    for (size_t r = 0; r < texts.size(); ++r) Hidden(texts[r], out[r].data());
+    for (size_t r = 0; r < texts.size(); ++r) static_cast<void>(Hidden(texts[r], out[r].data()));
     NormalizeRows(&out);
     return out;
   }
@@ -88,26 +91,30 @@ class NativeFastText final : public TextClassifier {
 
  private:
   // The mean of the text's feature rows: features outside the table (never
-  // seen in training) add zero but count in the mean.
-  void Hidden(const std::string& text, float* h) const {
+  // seen in training) add zero but count in the mean. Returns the share of
+  // the features in the table.
+  float Hidden(const std::string& text, float* h) const {
     std::fill(h, h + w_.dim, 0.f);
     const std::vector<uint32_t> ids = FastTextFeatures(text, options_);
-    if (ids.empty()) return;
+    if (ids.empty()) return 0.f;
+    size_t found = 0;
     for (uint32_t id : ids) {
       const auto it = std::lower_bound(w_.ids.begin(), w_.ids.end(), id);
       if (it == w_.ids.end() || *it != id) continue;
+      ++found;
       const float* row = &w_.rows[static_cast<size_t>(it - w_.ids.begin()) * static_cast<size_t>(w_.dim)];
       for (int32_t d = 0; d < w_.dim; ++d) h[d] += row[d];
     }
     const float inv = 1.f / static_cast<float>(ids.size());
     for (int32_t d = 0; d < w_.dim; ++d) h[d] *= inv;
+    return static_cast<float>(found) * inv;
   }
 
   const std::string model_ = "fasttext";
   ClassifierOptions options_;
   std::vector<std::string> labels_;
   FastTextWeights w_;
-  float temperature_, threshold_;
+  float temperature_, threshold_, min_known_;
   json report_;
 };
 

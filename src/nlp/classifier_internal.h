@@ -69,6 +69,15 @@ float FitTemperature(const std::vector<float>& logits, int classes, const std::v
 // The lowest confidence at which hold-out answers reach `target_precision`
 // (an answer is right when it names the true label; "oos" rows are never
 // right).
+// Sets each prediction's `known` and refuses ("oos") the rows below
+// `min_known` (0 = never).
+void MarkNovel(const std::vector<float>& known, float min_known, std::vector<Prediction>* preds);
+
+// The novelty floor of a fasttext model from its hold-out: the share of
+// features known that all but the most novel 1% of the in-scope rows reach,
+// at most 0.5 (no floor when nothing is held out).
+float NoveltyFloor(const std::vector<float>& known, const std::vector<std::string>& truth);
+
 float TuneThreshold(const std::vector<Prediction>& preds, const std::vector<std::string>& truth,
                     double target_precision);
 
@@ -96,9 +105,12 @@ StatusOr<std::unique_ptr<TextClassifier>> LoadFastText(const std::string& dir, c
 // ---- the ensemble (classifier_ensemble.cc) ----
 
 // Row-major texts x labels: the mean of the members' calibrated
-// probabilities. REQUIRES: members share one sorted label set.
+// probabilities. With `novelty`, per text the least `known` of the members
+// and whether any found the text novel. REQUIRES: members share one sorted
+// label set.
 std::vector<float> MeanProbabilities(const std::vector<std::unique_ptr<TextClassifier>>& members,
-                                     const std::vector<std::string>& texts);
+                                     const std::vector<std::string>& texts,
+                                     std::vector<std::pair<float, bool>>* novelty = nullptr);
 // Predictions from row-major texts x labels probabilities: the best `top`,
 // "oos" below `threshold`.
 std::vector<Prediction> PredictionsFromProbabilities(const std::vector<float>& probabilities,

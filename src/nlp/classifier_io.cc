@@ -388,6 +388,26 @@ float FitTemperature(const std::vector<float>& logits, int classes, const std::v
   return static_cast<float>(std::exp((lo + hi) / 2));
 }
 
+void MarkNovel(const std::vector<float>& known, float min_known, std::vector<Prediction>* preds) {
+  for (size_t r = 0; r < preds->size() && r < known.size(); ++r) {
+    Prediction& p = (*preds)[r];
+    p.known = known[r];
+    p.novel = known[r] < min_known;
+    if (p.novel) p.label = kOutOfScope;
+  }
+}
+
+float NoveltyFloor(const std::vector<float>& known, const std::vector<std::string>& truth) {
+  std::vector<float> in_scope;
+  for (size_t r = 0; r < known.size() && r < truth.size(); ++r) {
+    if (truth[r] != kOutOfScope) in_scope.push_back(known[r]);
+  }
+  if (in_scope.empty()) return 0.f;
+  const size_t k = in_scope.size() / 100;
+  std::nth_element(in_scope.begin(), in_scope.begin() + static_cast<std::ptrdiff_t>(k), in_scope.end());
+  return std::min(0.5f, in_scope[k]);
+}
+
 float TuneThreshold(const std::vector<Prediction>& preds, const std::vector<std::string>& truth, double target_precision) {
   // Answers only: a row whose best class is "oos" (trained as a class) is a
   // refusal already, right or wrong, and says nothing about the cut-off.
@@ -406,6 +426,8 @@ float TuneThreshold(const std::vector<Prediction>& preds, const std::vector<std:
     if (static_cast<double>(correct) / static_cast<double>(answered) >= target_precision) cut = conf;
   }
   // Never reached: refusing nearly everything would help no one; answer all.
+  // Reached by every answer: the least confident answer of the hold-out (on
+  // a separable hold-out every answer is certain, and so must new ones be).
   return cut < 0 ? 0.f : cut;
 }
 

@@ -66,6 +66,90 @@ TEST(ClassifierIo, FastTextRuntimeComputesTheMeanOfKnownRowsOverAllFeatures) {
   EXPECT_NE(bad.status().message().find("fasttext.bin"), std::string::npos) << bad.status().message();
 }
 
+// A text whose features the model mostly never saw is novel: "oos" below
+// the floor saved in the report, whatever the softmax says, in the model and
+// in an ensemble holding it.
+TEST(ClassifierIo, FastTextRefusesNovelTextsBelowItsFloor) {
+  ClassifierOptions o;
+  o.dim = 2;
+  const auto refund = internal::FastTextFeatures("refund", o);
+  const auto both = internal::FastTextFeatures("refund zzz", o);
+  const double known = static_cast<double>(refund.size()) / static_cast<double>(both.size());
+  ASSERT_LT(known, 0.9);
+  internal::FastTextWeights w;
+  w.dim = 2, w.classes = 2, w.buckets = o.features.buckets;
+  std::vector<uint32_t> ids = refund;
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  for (uint32_t id : ids) w.ids.push_back(id), w.rows.insert(w.rows.end(), {1.f, -1.f});
+  w.out_weight = {0.f, 1.f, 20.f, 0.f};  // logits: other h1, refund 20 h0: "refund" alone or diluted, certain
+  w.out_bias = {0.f, 0.f};
+  testing::TempDir dir;
+  const float floor = static_cast<float>((known + 1) / 2);
+  for (const std::string m : {"floored", "plain"}) {
+    const auto report = m == "floored" ? nlohmann::json{{"min_known", floor}} : nlohmann::json::object();
+    ASSERT_TRUE(internal::WriteMeta(dir.file(m), "fasttext", o, {"other", "refund"}, 1.f, 0.f, report).ok());
+    ASSERT_TRUE(internal::WriteFastTextWeights(w, dir.file(m) + "/fasttext.bin").ok());
+  }
+  auto floored = LoadClassifier(dir.file("floored"));
+  auto plain = LoadClassifier(dir.file("plain"));
+  ASSERT_TRUE(floored.ok() && plain.ok());
+  const std::vector<std::string> texts = {"refund", "refund zzz", "qqq"};
+  const auto p = (*floored)->Predict(texts, 1), q = (*plain)->Predict(texts, 1);
+  EXPECT_FLOAT_EQ(p[0].known, 1.f);
+  EXPECT_NEAR(p[1].known, known, 1e-6);
+  EXPECT_FLOAT_EQ(p[2].known, 0.f);
+  EXPECT_EQ(p[0].label, "refund");
+  EXPECT_FALSE(p[0].novel);
+  EXPECT_GT(p[1].confidence, 0.99f);  // certain, and still refused
+  EXPECT_TRUE(p[1].novel);
+  EXPECT_EQ(p[1].label, kOutOfScope);
+  EXPECT_TRUE(p[2].novel);
+  // Without a floor (old models, sentiment) nothing is novel.
+  for (const auto& r : q) EXPECT_FALSE(r.novel);
+  EXPECT_EQ(q[1].label, "refund");
+  EXPECT_NEAR(q[1].known, known, 1e-6);
+  // In an ensemble: novel when a member says so, `known` the least of them.
+  std::vector<std::unique_ptr<TextClassifier>> members;
+  members.push_back(std::move(*plain));
+  members.push_back(std::move(*floored));
+  auto ensemble = internal::MakeEnsemble(std::move(members), 0.f, nlohmann::json::object());
+  ASSERT_TRUE(ensemble.ok());
+  const auto e = (*ensemble)->Predict(texts, 1);
+  EXPECT_EQ(e[0].label, "refund");
+  EXPECT_EQ(e[1].label, kOutOfScope);
+  EXPECT_TRUE(e[1].novel);
+  EXPECT_NEAR(e[1].known, known, 1e-6);
+}
+
+// The out-of-scope cut-off: the lowest confidence whose answers keep the
+// target precision; the least confident answer when it never binds.
+TEST(ClassifierIo, ThresholdIsTheLowestConfidenceThatKeepsPrecision) {
+  auto preds = [](const std::vector<std::pair<float, std::string>>& rows) {
+    std::vector<Prediction> out;
+    for (const auto& [conf, label] : rows) {
+      Prediction p;
+      p.top = {{label, conf}};
+      p.label = label, p.confidence = conf;
+      out.push_back(p);
+    }
+    return out;
+  };
+  // Ten answers, the two least confident wrong: 90% holds down to 0.5.
+  std::vector<std::pair<float, std::string>> rows;
+  for (int k = 0; k < 8; ++k) rows.emplace_back(0.9f - 0.05f * static_cast<float>(k), "a");
+  rows.emplace_back(0.5f, "b");
+  rows.emplace_back(0.4f, "b");
+  std::vector<std::string> truth(10, "a");
+  EXPECT_FLOAT_EQ(internal::TuneThreshold(preds(rows), truth, 0.9), 0.55f);  // 8 of 9 at 0.5 misses 90%
+  EXPECT_FLOAT_EQ(internal::TuneThreshold(preds(rows), truth, 0.8), 0.4f);   // never binds: the least confident
+  // Refusals (a trained "oos" class) say nothing about the cut-off.
+  rows[9].second = kOutOfScope;
+  EXPECT_FLOAT_EQ(internal::TuneThreshold(preds(rows), truth, 0.8), 0.5f);
+  // Unreachable: answer everything rather than refuse nearly all.
+  EXPECT_FLOAT_EQ(internal::TuneThreshold(preds(rows), std::vector<std::string>(10, "c"), 0.9), 0.f);
+}
+
 // Two hand-made fasttext members with opposite views of "refund": the
 // ensemble's probabilities are their mean, it refuses below its own
 // threshold, and it saves and loads without libtorch.

@@ -76,6 +76,21 @@ TEST(TextClassifier, LearnsPlantedIntentsInBothLanguagesAndRefusesOutOfScope) {
   EXPECT_EQ(p[2].label, "order_status");
   EXPECT_EQ(p[0].top.size(), 2u);
   EXPECT_GE(p[0].top[0].second, p[0].top[1].second);
+  // A message in words and characters no ticket used is novel; the planted
+  // test tickets are not (the floor comes from the hold-out's 1% quantile).
+  const float floor = trained["min_known"].get<float>();
+  EXPECT_GT(floor, 0.f);
+  EXPECT_LE(floor, 0.5f);
+  const auto novel = (*model)->Predict({"明天北京天气预报说会下雪吗", "xylophone zebra quokka"}, 1);
+  for (const auto& r : novel) {
+    EXPECT_TRUE(r.novel) << r.known;
+    EXPECT_EQ(r.label, kOutOfScope);
+  }
+  std::vector<std::string> in_scope;
+  for (const auto& t : Tickets(400, 2)) in_scope.push_back(t.text);
+  int novel_in_scope = 0;
+  for (const auto& r : (*model)->Predict(in_scope, 1)) novel_in_scope += r.novel;
+  EXPECT_LE(novel_in_scope, 8);
 
   testing::TempDir dir;
   ASSERT_TRUE((*model)->Save(dir.path() + "/m").ok());

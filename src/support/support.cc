@@ -136,7 +136,8 @@ json Analysis::ToJson() const {
   }
   json top = json::array();
   for (const auto& [label, p] : intents) top.push_back({{"intent", label}, {"confidence", p}});
-  return {{"language", language}, {"intent", intent}, {"intent_confidence", intent_confidence}, {"intents", top},
+  return {{"language", language}, {"intent", intent}, {"intent_confidence", intent_confidence},
+          {"intent_known", intent_known}, {"intent_novel", intent_novel}, {"intents", top},
           {"sentiment", {{"label", sentiment.label}, {"score", sentiment.score}, {"intensity", sentiment.intensity},
                          {"source", sentiment.source}}},
           {"entities", ents}, {"asks_for_human", asks_for_human}};
@@ -414,6 +415,8 @@ std::vector<Analysis> SupportAgent::Analyze(const std::vector<std::string>& text
     if (!intents.empty()) {
       a.intent = intents[k].label;
       a.intent_confidence = intents[k].confidence;
+      a.intent_known = intents[k].known;
+      a.intent_novel = intents[k].novel;
       a.intents = intents[k].top;
     }
     const SentimentScore lex = LexiconSentiment(texts[k]);
@@ -606,9 +609,13 @@ Reply SupportAgent::RespondAnalyzed(Conversation* conv, std::string_view message
     r.faq_id = e.id;
     r.confidence = faq_hits[0].confidence;
   } else {
-    return handoff(usable ? "no reply template or confident FAQ answer for " + intent
-                          : "low confidence: intent " + a.intent + " at " + std::to_string(a.intent_confidence).substr(0, 4) +
-                                ", best FAQ " + (faq_hits.empty() ? std::string("none") : std::to_string(faq_hits[0].confidence).substr(0, 4)));
+    const std::string best_faq = ", best FAQ " + (faq_hits.empty() ? std::string("none") : std::to_string(faq_hits[0].confidence).substr(0, 4));
+    if (usable) return handoff("no reply template or confident FAQ answer for " + intent);
+    if (a.intent_novel) {
+      return handoff("unlike the training messages (" + std::to_string(static_cast<int>(std::lround(100 * a.intent_known))) +
+                     "% of its features known)" + best_faq);
+    }
+    return handoff("low confidence: intent " + a.intent + " at " + std::to_string(a.intent_confidence).substr(0, 4) + best_faq);
   }
 
   // An optional LLM redrafts the reply from the same facts and passages;

@@ -47,6 +47,8 @@ struct Analysis {
   std::string text, language;      // "zh" | "en"
   std::string intent = nlp::kOutOfScope;
   double intent_confidence = 0;
+  double intent_known = 1;          // share of the message's features the intent model saw in training
+  bool intent_novel = false;        // below the model's floor: out of scope whatever the confidence
   std::vector<std::pair<std::string, float>> intents;  // top 3
   SentimentScore sentiment;
   std::vector<nlp::EntitySpan> entities;

@@ -33,6 +33,9 @@ class KeywordClassifier : public nlp::TextClassifier {
       }
       p.label = label.empty() ? nlp::kOutOfScope : label;
       p.confidence = label.empty() ? 0.2f : 0.9f;
+      if (t.find("zork") != std::string::npos) {  // words it never saw: novel, however confident
+        label = "praise", p.confidence = 0.99f, p.known = 0.2f, p.novel = true, p.label = nlp::kOutOfScope;
+      }
       p.top = {{label.empty() ? labels_[0] : label, p.confidence}};
       for (const auto& l : labels_) {
         if (static_cast<int>(p.top.size()) < top && l != p.top[0].first) p.top.emplace_back(l, (1 - p.confidence) / 2);
@@ -172,6 +175,16 @@ TEST(Support, HandsOffWithTheReason) {
     const Reply r = agent.Respond(&c, "can you recommend a movie for tonight", &facts, kNow);
     EXPECT_TRUE(r.handoff);
     EXPECT_NE(r.handoff_reason.find("low confidence"), std::string::npos) << r.handoff_reason;
+  }
+  {
+    Conversation c;  // a confident intent on a novel message is not trusted: the reason says why
+    const Reply r = agent.Respond(&c, "zork the grue tonight", &facts, kNow);
+    EXPECT_TRUE(r.handoff);
+    EXPECT_TRUE(r.analysis.intent_novel);
+    EXPECT_EQ(r.analysis.intent, nlp::kOutOfScope);
+    EXPECT_NE(r.handoff_reason.find("unlike the training messages (20% of its features known)"), std::string::npos)
+        << r.handoff_reason;
+    EXPECT_EQ(r.ToJson()["analysis"]["intent_novel"], true);
   }
   {
     Conversation c;  // a confident but wrong intent with no slots yields to a close FAQ answer
