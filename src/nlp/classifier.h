@@ -69,6 +69,7 @@ struct ClassifierOptions {
   int max_features = 1024;         // per text, the first ones
   // cnn and transformer: subword (BPE) tokens, the tokenizer trained on the texts.
   int vocab_size = 4000;           // subword vocabulary (fewer when the corpus is small)
+  std::string tokenizer = "bpe";   // subword model: bpe | unigram (nlp/tokenizer.h)
   int max_len = 64;                // tokens per text (longer texts are cut)
   int layers = 2;                  // transformer layers
   int heads = 4;                   // transformer attention heads
@@ -157,6 +158,7 @@ StatusOr<nlohmann::json> CrossValidateClassifier(const Context& ctx, const std::
 
 struct PretrainOptions {
   int vocab_size = 4000;     // subword vocabulary
+  std::string tokenizer = "bpe";  // bpe | unigram
   int max_len = 64;          // tokens per text
   int dim = 128;             // encoder width
   int layers = 2;

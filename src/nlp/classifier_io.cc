@@ -200,6 +200,7 @@ Status ValidateClassifierOptions(const ClassifierOptions& o) {
     return InvalidArgument("dim, epochs, batch size, learning rate, patience and pretrain epochs must be >= 0 (0 = the model's default)");
   }
   if (!(o.valid_fraction >= 0 && o.valid_fraction < 1)) return InvalidArgument("valid fraction must be in [0, 1)");
+  if (o.tokenizer != "bpe" && o.tokenizer != "unigram") return InvalidArgument("tokenizer '" + o.tokenizer + "': expected bpe or unigram");
   if (!(o.target_precision > 0 && o.target_precision <= 1)) return InvalidArgument("target precision must be in (0, 1]");
   if (o.features.buckets < 1 || o.features.word_ngrams < 1 || o.features.cjk_ngrams < 1 || o.max_features < 1) {
     return InvalidArgument("buckets, word n-grams, CJK n-grams and max features must be positive");
@@ -475,7 +476,7 @@ json OptionsJson(const ClassifierOptions& o) {
           {"target_precision", o.target_precision}, {"out_of_scope", o.out_of_scope}, {"calibrate", o.calibrate},
           {"word_ngrams", o.features.word_ngrams}, {"cjk_ngrams", o.features.cjk_ngrams},
           {"buckets", o.features.buckets}, {"char_ngrams_min", o.char_ngrams_min},
-          {"char_ngrams_max", o.char_ngrams_max}, {"max_features", o.max_features}, {"vocab_size", o.vocab_size},
+          {"char_ngrams_max", o.char_ngrams_max}, {"max_features", o.max_features}, {"vocab_size", o.vocab_size}, {"tokenizer", o.tokenizer},
           {"max_len", o.max_len}, {"layers", o.layers}, {"heads", o.heads}, {"pretrain_epochs", o.pretrain_epochs},
           {"pretrained", o.pretrained}, {"encoder", o.encoder}};
 }
@@ -499,6 +500,7 @@ ClassifierOptions OptionsFrom(const json& j) {
   o.char_ngrams_max = j.value("char_ngrams_max", o.char_ngrams_max);
   o.max_features = j.value("max_features", o.max_features);
   o.vocab_size = j.value("vocab_size", o.vocab_size);
+  o.tokenizer = j.value("tokenizer", o.tokenizer);
   o.max_len = j.value("max_len", o.max_len);
   o.layers = j.value("layers", o.layers);
   o.heads = j.value("heads", o.heads);

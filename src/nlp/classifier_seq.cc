@@ -346,6 +346,7 @@ class SeqClassifier final : public TextClassifier {
       // The tokenizer learns from every text (labels play no part).
       TokenizerOptions to;
       to.vocab_size = options_.vocab_size;
+      to.model = options_.tokenizer;
       to.split_cjk = true;  // single Chinese characters (see tokenizer.h)
       ASSIGN_OR_RETURN(tok_, Tokenizer::Train(all_texts, to));
     }
@@ -453,6 +454,7 @@ class SeqClassifier final : public TextClassifier {
   static PretrainOptions PretrainFrom(const ClassifierOptions& o) {
     PretrainOptions po;
     po.vocab_size = o.vocab_size;
+    po.tokenizer = o.tokenizer;
     po.max_len = o.max_len;
     po.dim = o.dim;
     po.layers = o.layers;
@@ -527,6 +529,7 @@ StatusOr<json> PretrainEncoder(const Context& ctx, const std::vector<std::string
   }
   TokenizerOptions to;
   to.vocab_size = o.vocab_size;
+  to.model = o.tokenizer;
   to.split_cjk = true;  // single Chinese characters (see tokenizer.h)
   ASSIGN_OR_RETURN(Tokenizer tok, Tokenizer::Train(texts, to));
   nn::SetUpTorch(ctx);

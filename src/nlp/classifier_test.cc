@@ -6,6 +6,7 @@
 #include <map>
 #include <random>
 
+#include "nlp/tokenizer.h"
 #include "testing/context.h"
 #include "testing/temp_dir.h"
 
@@ -262,27 +263,35 @@ void ExpectPlantedIntentsAndRefusals(const TextClassifier& model, uint64_t seed)
   EXPECT_GT(report["oos_recall"].get<double>(), 0.5) << report.dump();
 }
 
+// With either of sentencepiece's subword models.
 TEST(TextClassifier, CnnLearnsPlantedIntentsAndReloads) {
   const Context ctx(testing::QuietOptions(2));
   RegisterTorchTextModels();
-  ClassifierOptions o = Small("cnn");
-  o.epochs = 8;
-  auto model = TrainClassifier(ctx, Tickets(1200, 21), o);
-  ASSERT_TRUE(model.ok()) << model.status().message();
-  ExpectPlantedIntentsAndRefusals(**model, 22);
-  testing::TempDir dir;
-  ASSERT_TRUE((*model)->Save(dir.file("m")).ok());
-  EXPECT_TRUE(ClassifierNeedsTorch(dir.file("m")));
-  auto back = LoadClassifier(dir.file("m"));
-  ASSERT_TRUE(back.ok()) << back.status().message();
-  EXPECT_EQ((*back)->model(), "cnn");
-  const std::vector<std::string> texts = {"我要退款 订单123456", "where is my order 98765", "tell me a joke"};
-  const auto p = (*model)->Predict(texts, 3), q = (*back)->Predict(texts, 3);
-  for (size_t k = 0; k < texts.size(); ++k) {
-    EXPECT_EQ(p[k].label, q[k].label);
-    for (size_t j = 0; j < 3; ++j) EXPECT_NEAR(p[k].top[j].second, q[k].top[j].second, 1e-5);
+  for (const std::string tokenizer : {"bpe", "unigram"}) {
+    SCOPED_TRACE(tokenizer);
+    ClassifierOptions o = Small("cnn");
+    o.epochs = 8;
+    o.tokenizer = tokenizer;
+    auto model = TrainClassifier(ctx, Tickets(1200, 21), o);
+    ASSERT_TRUE(model.ok()) << model.status().message();
+    ExpectPlantedIntentsAndRefusals(**model, 22);
+    testing::TempDir dir;
+    ASSERT_TRUE((*model)->Save(dir.file("m")).ok());
+    EXPECT_TRUE(ClassifierNeedsTorch(dir.file("m")));
+    auto tok = Tokenizer::Load(dir.file("m/tokenizer.json"));
+    ASSERT_TRUE(tok.ok()) << tok.status().message();
+    EXPECT_EQ(tok->model(), tokenizer);
+    auto back = LoadClassifier(dir.file("m"));
+    ASSERT_TRUE(back.ok()) << back.status().message();
+    EXPECT_EQ((*back)->model(), "cnn");
+    const std::vector<std::string> texts = {"我要退款 订单123456", "where is my order 98765", "tell me a joke"};
+    const auto p = (*model)->Predict(texts, 3), q = (*back)->Predict(texts, 3);
+    for (size_t k = 0; k < texts.size(); ++k) {
+      EXPECT_EQ(p[k].label, q[k].label);
+      for (size_t j = 0; j < 3; ++j) EXPECT_NEAR(p[k].top[j].second, q[k].top[j].second, 1e-5);
+    }
+    EXPECT_EQ((*back)->Embed(texts)[0].size(), static_cast<size_t>((*back)->embedding_dim()));
   }
-  EXPECT_EQ((*back)->Embed(texts)[0].size(), static_cast<size_t>((*back)->embedding_dim()));
 }
 
 // The ensemble of fasttext and cnn: its probabilities are the mean of its

@@ -1,7 +1,9 @@
 #include "nlp/tokenizer.h"
 
 #include <algorithm>
+#include <cmath>
 #include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <queue>
 #include <tuple>
@@ -16,6 +18,21 @@ using nlohmann::json;
 
 constexpr const char* kSpace = "\xE2\x96\x81";  // "▁", U+2581
 constexpr const char* kFormat = "opspilot-bpe-1";
+size_t Utf8Len(unsigned char c);
+constexpr const char* kUnigramFormat = "opspilot-unigram-1";
+constexpr double kNegInf = -std::numeric_limits<double>::infinity();
+
+double LogAdd(double a, double b) {
+  if (a == kNegInf) return b;
+  if (b == kNegInf) return a;
+  return a > b ? a + std::log1p(std::exp(b - a)) : b + std::log1p(std::exp(a - b));
+}
+
+int CodePoints(const std::string& s) {
+  int n = 0;
+  for (size_t i = 0; i < s.size(); i += Utf8Len(static_cast<unsigned char>(s[i]))) ++n;
+  return n;
+}
 
 size_t Utf8Len(unsigned char c) {
   if (c < 0x80) return 1;
@@ -90,9 +107,11 @@ uint64_t Key(int32_t a, int32_t b) { return (static_cast<uint64_t>(static_cast<u
 }  // namespace
 
 StatusOr<Tokenizer> Tokenizer::Train(const std::vector<std::string>& texts, const TokenizerOptions& o) {
-  if (o.vocab_size < 8 || o.min_frequency < 1 || !(o.character_coverage > 0 && o.character_coverage <= 1)) {
-    return InvalidArgument("tokenizer: vocab size >= 8, min frequency >= 1, character coverage in (0, 1]");
+  if (o.vocab_size < 8 || o.min_frequency < 1 || !(o.character_coverage > 0 && o.character_coverage <= 1) ||
+      o.max_piece_length < 1) {
+    return InvalidArgument("tokenizer: vocab size >= 8, min frequency >= 1, character coverage in (0, 1], max piece length >= 1");
   }
+  if (o.model != "bpe" && o.model != "unigram") return InvalidArgument("tokenizer: model '" + o.model + "' is not bpe or unigram");
   // Distinct words and their counts.
   std::map<std::vector<std::string>, int64_t> word_count;
   for (const auto& t : texts) {
@@ -116,6 +135,11 @@ StatusOr<Tokenizer> Tokenizer::Train(const std::vector<std::string>& texts, cons
     if (static_cast<double>(covered) >= o.character_coverage * static_cast<double>(total)) break;
     covered += n;
     if (tok.id_.emplace(c, static_cast<int32_t>(tok.pieces_.size())).second) tok.pieces_.push_back(c);
+  }
+  if (o.model == "unigram") {
+    TrainUnigram(word_count, o, &tok);
+    tok.Index();
+    return tok;
   }
   // Words as id sequences, and the counts of adjacent pairs.
   std::vector<std::vector<int32_t>> words;
@@ -193,9 +217,237 @@ StatusOr<Tokenizer> Tokenizer::Train(const std::vector<std::string>& texts, cons
   return tok;
 }
 
+namespace {
+
+// A word's lattice for unigram training: every piece of the current set that
+// spells symbols [begin, end); piece -1 is an unknown symbol (a fixed low
+// score, never counted).
+struct Edge {
+  int begin, end, piece;
+};
+
+std::vector<Edge> Lattice(const std::vector<std::string>& word, const std::unordered_map<std::string, int>& index,
+                          int max_len) {
+  std::vector<Edge> edges;
+  const int n = static_cast<int>(word.size());
+  for (int i = 0; i < n; ++i) {
+    std::string acc;
+    bool any = false;
+    for (int j = i; j < n && j - i < max_len; ++j) {
+      acc += word[static_cast<size_t>(j)];
+      const auto it = index.find(acc);
+      if (it != index.end()) edges.push_back({i, j + 1, it->second}), any = any || j == i;
+    }
+    if (!any) edges.push_back({i, i + 1, -1});
+  }
+  return edges;  // ordered by begin
+}
+
+// The best segmentation's pieces (Viterbi) and its log probability.
+double Viterbi(const std::vector<Edge>& edges, int n, const std::vector<double>& logp, double unk,
+               std::vector<int>* pieces, int skip = -2) {
+  std::vector<double> best(static_cast<size_t>(n) + 1, kNegInf);
+  std::vector<const Edge*> back(static_cast<size_t>(n) + 1, nullptr);
+  best[0] = 0;
+  for (const Edge& e : edges) {
+    if (e.piece == skip || best[static_cast<size_t>(e.begin)] == kNegInf) continue;
+    const double v = best[static_cast<size_t>(e.begin)] + (e.piece < 0 ? unk : logp[static_cast<size_t>(e.piece)]);
+    if (v > best[static_cast<size_t>(e.end)]) best[static_cast<size_t>(e.end)] = v, back[static_cast<size_t>(e.end)] = &e;
+  }
+  if (pieces) {
+    pieces->clear();
+    for (int at = n; at > 0 && back[static_cast<size_t>(at)];) {
+      pieces->push_back(back[static_cast<size_t>(at)]->piece);
+      at = back[static_cast<size_t>(at)]->begin;
+    }
+    std::reverse(pieces->begin(), pieces->end());
+  }
+  return best[static_cast<size_t>(n)];
+}
+
+}  // namespace
+
+void Tokenizer::TrainUnigram(const std::map<std::vector<std::string>, int64_t>& word_count, const TokenizerOptions& o,
+                             Tokenizer* tok) {
+  // The current piece set: the base symbols (never pruned) and the candidates.
+  std::vector<std::string> piece;
+  std::vector<bool> base;
+  for (size_t k = 3; k < tok->pieces_.size(); ++k) piece.push_back(tok->pieces_[k]), base.push_back(true);
+  const size_t n_base = piece.size();
+  const size_t target = o.vocab_size > static_cast<int>(tok->pieces_.size()) ? static_cast<size_t>(o.vocab_size) - tok->pieces_.size() : 0;
+  // Seeds: substrings of 2..max_piece_length known symbols seen at least
+  // min_frequency times, the most frequent-times-long first.
+  std::unordered_map<std::string, std::pair<int64_t, int>> sub;  // count, symbols
+  std::vector<double> count(n_base, 0);
+  for (const auto& [w, n] : word_count) {
+    for (size_t i = 0; i < w.size(); ++i) {
+      if (!tok->id_.count(w[i])) continue;
+      std::string acc = w[i];
+      for (size_t j = i + 1; j < w.size() && static_cast<int>(j - i) < o.max_piece_length; ++j) {
+        if (!tok->id_.count(w[j])) break;
+        acc += w[j];
+        auto& [c, len] = sub[acc];
+        c += n;
+        len = static_cast<int>(j - i + 1);
+      }
+    }
+  }
+  std::vector<std::pair<double, std::string>> seeds;
+  for (const auto& [str, cl] : sub) {
+    if (cl.first >= o.min_frequency && !tok->id_.count(str)) seeds.emplace_back(static_cast<double>(cl.first) * cl.second, str);
+  }
+  std::sort(seeds.begin(), seeds.end(), [](const auto& a, const auto& b) { return a.first > b.first || (a.first == b.first && a.second < b.second); });
+  if (seeds.size() > std::max<size_t>(8 * target, 1000)) seeds.resize(std::max<size_t>(8 * target, 1000));
+  for (const auto& [sc, str] : seeds) piece.push_back(str), base.push_back(false);
+  sub.clear();
+  // Initial probabilities: proportional to the substring counts (symbols: their own counts).
+  std::vector<double> logp(piece.size(), 0);
+  {
+    std::unordered_map<std::string, double> freq;
+    for (const auto& [w, n] : word_count) {
+      for (const auto& c : w) freq[c] += static_cast<double>(n);
+    }
+    for (const auto& [sc, str] : seeds) freq[str] += sc;
+    double total = 0;
+    for (const auto& x : piece) total += freq[x];
+    for (size_t k = 0; k < piece.size(); ++k) logp[k] = std::log(std::max(freq[piece[k]], 1.0) / std::max(total, 1.0));
+  }
+  std::vector<std::pair<std::vector<std::string>, int64_t>> words(word_count.begin(), word_count.end());
+  auto index_of = [&]() {
+    std::unordered_map<std::string, int> index;
+    for (size_t k = 0; k < piece.size(); ++k) index.emplace(piece[k], static_cast<int>(k));
+    return index;
+  };
+  auto unk_score = [&]() { return *std::min_element(logp.begin(), logp.end()) - 10; };
+  // EM: expected piece counts by forward-backward, then renormalised.
+  auto em = [&](int rounds) {
+    for (int r = 0; r < rounds; ++r) {
+      const auto index = index_of();
+      const double unk = unk_score();
+      std::vector<double> expected(piece.size(), 0);
+      for (const auto& [w, n] : words) {
+        const int len = static_cast<int>(w.size());
+        const auto edges = Lattice(w, index, o.max_piece_length);
+        std::vector<double> alpha(static_cast<size_t>(len) + 1, kNegInf), beta(static_cast<size_t>(len) + 1, kNegInf);
+        alpha[0] = 0;
+        for (const Edge& e : edges) {
+          const double lp = e.piece < 0 ? unk : logp[static_cast<size_t>(e.piece)];
+          alpha[static_cast<size_t>(e.end)] = LogAdd(alpha[static_cast<size_t>(e.end)], alpha[static_cast<size_t>(e.begin)] + lp);
+        }
+        beta[static_cast<size_t>(len)] = 0;
+        for (auto e = edges.rbegin(); e != edges.rend(); ++e) {
+          const double lp = e->piece < 0 ? unk : logp[static_cast<size_t>(e->piece)];
+          beta[static_cast<size_t>(e->begin)] = LogAdd(beta[static_cast<size_t>(e->begin)], lp + beta[static_cast<size_t>(e->end)]);
+        }
+        const double z = alpha[static_cast<size_t>(len)];
+        if (z == kNegInf) continue;
+        for (const Edge& e : edges) {
+          if (e.piece < 0) continue;
+          expected[static_cast<size_t>(e.piece)] +=
+              static_cast<double>(n) * std::exp(alpha[static_cast<size_t>(e.begin)] + logp[static_cast<size_t>(e.piece)] +
+                                                beta[static_cast<size_t>(e.end)] - z);
+        }
+      }
+      double total = 0;
+      for (double c : expected) total += c;
+      for (size_t k = 0; k < piece.size(); ++k) logp[k] = std::log(std::max(expected[k], 1e-3) / std::max(total, 1.0));
+    }
+  };
+  // Prune: a piece's loss is how much less likely the corpus gets when its
+  // Viterbi uses become its best split into the other pieces; keep the
+  // costliest, at least 3/4 of the candidates a round, until they fit.
+  auto candidates = [&]() { return piece.size() - n_base; };
+  while (candidates() > target) {
+    em(2);
+    const auto index = index_of();
+    const double unk = unk_score();
+    std::vector<double> uses(piece.size(), 0);
+    std::vector<int> path;
+    for (const auto& [w, n] : words) {
+      Viterbi(Lattice(w, index, o.max_piece_length), static_cast<int>(w.size()), logp, unk, &path);
+      for (int k : path) {
+        if (k >= 0) uses[static_cast<size_t>(k)] += static_cast<double>(n);
+      }
+    }
+    std::vector<std::pair<double, size_t>> loss;  // candidates only
+    for (size_t k = n_base; k < piece.size(); ++k) {
+      double l = 0;
+      if (uses[k] > 0) {
+        // The piece's own symbols, split without it.
+        std::vector<std::string> chars;
+        for (size_t i = 0; i < piece[k].size();) {
+          const size_t m = Utf8Len(static_cast<unsigned char>(piece[k][i]));
+          chars.push_back(piece[k].substr(i, m));
+          i += m;
+        }
+        // Placeholders (<num>) are one symbol: a piece holding one keeps it whole.
+        const double alt = Viterbi(Lattice(chars, index, o.max_piece_length), static_cast<int>(chars.size()), logp, unk,
+                                   nullptr, static_cast<int>(k));
+        l = uses[k] * (logp[k] - (alt == kNegInf ? unk * static_cast<double>(chars.size()) : alt));
+      }
+      loss.emplace_back(l, k);
+    }
+    std::sort(loss.begin(), loss.end(), [&](const auto& a, const auto& b) {
+      return a.first > b.first || (a.first == b.first && piece[a.second] < piece[b.second]);
+    });
+    const size_t keep = std::max(target, candidates() * 3 / 4);
+    std::vector<std::string> next_piece(piece.begin(), piece.begin() + static_cast<std::ptrdiff_t>(n_base));
+    std::vector<double> next_logp(logp.begin(), logp.begin() + static_cast<std::ptrdiff_t>(n_base));
+    std::vector<size_t> kept;
+    for (size_t r = 0; r < keep && r < loss.size(); ++r) kept.push_back(loss[r].second);
+    std::sort(kept.begin(), kept.end());
+    for (size_t k : kept) next_piece.push_back(piece[k]), next_logp.push_back(logp[k]);
+    piece = std::move(next_piece);
+    logp = std::move(next_logp);
+  }
+  em(2);
+  // The vocabulary: specials and base symbols first (their ids as trained),
+  // then the candidates, most probable first.
+  std::vector<size_t> order;
+  for (size_t k = n_base; k < piece.size(); ++k) order.push_back(k);
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return logp[a] > logp[b] || (logp[a] == logp[b] && piece[a] < piece[b]); });
+  tok->model_ = "unigram";
+  tok->scores_.assign(3, 0.f);
+  for (size_t k = 0; k < n_base; ++k) tok->scores_.push_back(static_cast<float>(logp[k]));
+  for (size_t k : order) {
+    tok->pieces_.push_back(piece[k]);
+    tok->scores_.push_back(static_cast<float>(logp[k]));
+  }
+}
+
+std::vector<int32_t> Tokenizer::ViterbiWord(const std::vector<std::string>& chars) const {
+  const size_t n = chars.size();
+  float lowest = 0;
+  for (size_t k = 3; k < scores_.size(); ++k) lowest = std::min(lowest, scores_[k]);
+  const double unk = static_cast<double>(lowest) - 10;
+  std::vector<double> best(n + 1, kNegInf);
+  std::vector<std::pair<size_t, int32_t>> back(n + 1, {0, kUnk});
+  best[0] = 0;
+  for (size_t i = 0; i < n; ++i) {
+    if (best[i] == kNegInf) continue;
+    std::string acc;
+    bool single = false;
+    for (size_t j = i; j < n && static_cast<int>(j - i) < max_piece_chars_; ++j) {
+      acc += chars[j];
+      const auto it = id_.find(acc);
+      if (it == id_.end() || it->second <= kMask) continue;
+      single = single || j == i;
+      const double v = best[i] + static_cast<double>(scores_[static_cast<size_t>(it->second)]);
+      if (v > best[j + 1]) best[j + 1] = v, back[j + 1] = {i, it->second};
+    }
+    if (!single && best[i] + unk > best[i + 1]) best[i + 1] = best[i] + unk, back[i + 1] = {i, kUnk};
+  }
+  std::vector<int32_t> out;
+  for (size_t at = n; at > 0; at = back[at].first) out.push_back(back[at].second);
+  std::reverse(out.begin(), out.end());
+  return out;
+}
+
 void Tokenizer::Index() {
   id_.clear();
   for (size_t k = 0; k < pieces_.size(); ++k) id_.emplace(pieces_[k], static_cast<int32_t>(k));
+  max_piece_chars_ = 1;
+  for (const auto& p : pieces_) max_piece_chars_ = std::max(max_piece_chars_, CodePoints(p));
   rank_.clear();
   merged_.clear();
   for (size_t r = 0; r < merges_.size(); ++r) {
@@ -205,6 +457,7 @@ void Tokenizer::Index() {
 }
 
 std::vector<int32_t> Tokenizer::EncodeWord(const std::vector<std::string>& chars) const {
+  if (model_ == "unigram") return ViterbiWord(chars);
   std::vector<int32_t> w;
   for (const auto& c : chars) {
     auto it = id_.find(c);
@@ -270,7 +523,11 @@ Status Tokenizer::Save(const std::string& path) const {
   json merges = json::array();
   for (const auto& [a, b] : merges_) merges.push_back({a, b});
   std::ofstream f(path, std::ios::trunc);
-  f << json{{"format", kFormat}, {"pieces", pieces_}, {"merges", merges}, {"split_cjk", split_cjk_}}.dump();
+  if (model_ == "unigram") {
+    f << json{{"format", kUnigramFormat}, {"pieces", pieces_}, {"scores", scores_}, {"split_cjk", split_cjk_}}.dump();
+  } else {
+    f << json{{"format", kFormat}, {"pieces", pieces_}, {"merges", merges}, {"split_cjk", split_cjk_}}.dump();
+  }
   f.close();
   if (!f) return Internal("cannot write " + path);
   return Status::Ok();
@@ -280,7 +537,8 @@ StatusOr<Tokenizer> Tokenizer::Load(const std::string& path) {
   std::ifstream f(path);
   if (!f) return NotFound("cannot open " + path);
   const json j = json::parse(f, nullptr, false);
-  if (j.is_discarded() || !j.is_object() || j.value("format", "") != kFormat) {
+  const std::string format = j.is_object() ? j.value("format", "") : "";
+  if (j.is_discarded() || (format != kFormat && format != kUnigramFormat)) {
     return InvalidArgument(path + ": not an opspilot tokenizer");
   }
   try {
@@ -293,6 +551,19 @@ StatusOr<Tokenizer> Tokenizer::Load(const std::string& path) {
     std::map<std::string, int32_t> seen;
     for (size_t k = 0; k < tok.pieces_.size(); ++k) {
       if (!seen.emplace(tok.pieces_[k], 0).second) return InvalidArgument(path + ": piece '" + tok.pieces_[k] + "' twice");
+    }
+    if (format == kUnigramFormat) {
+      tok.model_ = "unigram";
+      tok.scores_ = j.at("scores").get<std::vector<float>>();
+      if (tok.scores_.size() != tok.pieces_.size()) {
+        return InvalidArgument(path + ": " + std::to_string(tok.scores_.size()) + " scores for " +
+                               std::to_string(tok.pieces_.size()) + " pieces");
+      }
+      for (float sc : tok.scores_) {
+        if (!std::isfinite(sc) || sc > 0) return InvalidArgument(path + ": scores must be finite log probabilities (<= 0)");
+      }
+      tok.Index();
+      return tok;
     }
     for (const auto& m : j.at("merges")) {
       const auto a = m.at(0).get<int32_t>(), b = m.at(1).get<int32_t>();

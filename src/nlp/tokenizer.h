@@ -1,5 +1,14 @@
 // A subword tokenizer trained on the user's own corpus (Chinese, English,
-// mixed): byte-pair encoding in sentencepiece's style. Text is normalised
+// mixed), either of sentencepiece's two models:
+//   bpe      byte-pair encoding: merges learned most-frequent-pair first,
+//            applied in the order learned;
+//   unigram  a unigram language model over pieces (Kudo 2018): a seed of
+//            frequent substrings, EM on the piece probabilities (expected
+//            counts by forward-backward over each word's lattice), pruning
+//            the pieces whose loss costs the corpus likelihood least until
+//            the vocabulary fits; Encode is the Viterbi (most probable)
+//            segmentation.
+// Text is normalised
 // (nlp::Normalize: width, case, placeholders), split where the script
 // changes (Latin words, CJK runs, single symbols) and at spaces, a space
 // becoming the "▁" that starts the next piece; BPE merges are learned within
@@ -39,6 +48,8 @@ struct TokenizerOptions {
   int min_frequency = 2;              // a merge needs its pair this often in the corpus
   double character_coverage = 0.9995; // base characters: the most frequent covering this share; the rest are <unk>
   bool split_cjk = false;             // each CJK character a word: no merges across Chinese characters
+  std::string model = "bpe";          // bpe | unigram
+  int max_piece_length = 16;          // unigram: characters per piece
 };
 
 class Tokenizer {
@@ -48,7 +59,9 @@ class Tokenizer {
   // InvalidArgument when `texts` has no characters or the options are out of range.
   static StatusOr<Tokenizer> Train(const std::vector<std::string>& texts, const TokenizerOptions& options = {});
   // A JSON file written by Save: {"format": "opspilot-bpe-1", "pieces": [...], "merges": [[left, right], ...],
-  // "split_cjk": bool} (absent: false).
+  // "split_cjk": bool} (absent: false), or {"format": "opspilot-unigram-1", "pieces", "scores" (log
+  // probabilities, one per piece), "split_cjk"}.
+  // NotFound without the file, InvalidArgument naming it when damaged.
   static StatusOr<Tokenizer> Load(const std::string& path);
   Status Save(const std::string& path) const;
 
@@ -57,11 +70,20 @@ class Tokenizer {
   std::string Decode(const std::vector<int32_t>& ids) const;  // skips <pad> and <mask>
   int32_t vocab_size() const { return static_cast<int32_t>(pieces_.size()); }
   const std::string& piece(int32_t id) const { return pieces_.at(static_cast<size_t>(id)); }
+  const std::string& model() const { return model_; }  // bpe | unigram
+  // unigram: the piece's log probability (0 for the specials); bpe: 0.
+  float score(int32_t id) const { return scores_.empty() ? 0.f : scores_.at(static_cast<size_t>(id)); }
 
  private:
   void Index();
   std::vector<int32_t> EncodeWord(const std::vector<std::string>& chars) const;
+  std::vector<int32_t> ViterbiWord(const std::vector<std::string>& chars) const;
+  static void TrainUnigram(const std::map<std::vector<std::string>, int64_t>& word_count, const TokenizerOptions& o,
+                           Tokenizer* tok);
 
+  std::string model_ = "bpe";
+  std::vector<float> scores_;     // unigram: per piece
+  int max_piece_chars_ = 1;       // unigram: the longest piece, in characters
   bool split_cjk_ = false;
   std::vector<std::string> pieces_;
   std::vector<std::pair<int32_t, int32_t>> merges_;             // in rank order; merge r makes piece merged_[r]

@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <map>
 #include <random>
 
 #include "nlp/text.h"
@@ -97,6 +100,75 @@ TEST(Tokenizer, SavesLoadsAndTrainsDeterministically) {
   EXPECT_FALSE(Tokenizer::Load(dir.Write("bad.json", R"({"format": "opspilot-bpe-1", "pieces": ["a"], "merges": []})")).ok());
   EXPECT_EQ(Tokenizer::Load(dir.file("none.json")).status().code(), StatusCode::kNotFound);
   EXPECT_FALSE(Tokenizer::Train({"", "   "}).ok());
+}
+
+// The best score of any split of `word` (code points) into pieces of `tok`,
+// by trying them all: what Encode's Viterbi must reach.
+double BestSplit(const Tokenizer& tok, const std::vector<std::string>& chars, size_t at,
+                 const std::map<std::string, int32_t>& ids) {
+  if (at == chars.size()) return 0;
+  double best = -1e300;
+  std::string acc;
+  for (size_t j = at; j < chars.size(); ++j) {
+    acc += chars[j];
+    const auto it = ids.find(acc);
+    if (it == ids.end()) continue;
+    best = std::max(best, tok.score(it->second) + BestSplit(tok, chars, j + 1, ids));
+  }
+  return best;
+}
+
+TEST(Tokenizer, UnigramLearnsFrequentWordsAndEncodesTheMostProbableSplit) {
+  const auto corpus = Corpus(2000, 1);
+  TokenizerOptions o;
+  o.model = "unigram";
+  o.vocab_size = 300;
+  auto tok = Tokenizer::Train(corpus, o);
+  ASSERT_TRUE(tok.ok()) << tok.status().message();
+  EXPECT_EQ(tok->model(), "unigram");
+  EXPECT_LE(tok->vocab_size(), 300);
+  EXPECT_GT(tok->vocab_size(), 150);
+  for (const auto& t : Corpus(200, 2)) EXPECT_EQ(tok->Decode(tok->Encode(t)), Normalize(t)) << t;
+  // The planted frequent words are single pieces.
+  EXPECT_EQ(tok->EncodePieces("refund delivery"), (std::vector<std::string>{"▁refund", "▁delivery"}));
+  EXPECT_LE(tok->EncodePieces("我要退款").size(), 2u);
+  // Scores are log probabilities: the pieces' probabilities sum to 1.
+  double mass = 0;
+  for (int32_t id = 3; id < tok->vocab_size(); ++id) {
+    EXPECT_LE(tok->score(id), 0.f);
+    mass += std::exp(static_cast<double>(tok->score(id)));
+  }
+  EXPECT_NEAR(mass, 1.0, 0.01);
+  // Viterbi: no split of the word scores higher than the one Encode gives.
+  std::map<std::string, int32_t> ids;
+  for (int32_t id = 3; id < tok->vocab_size(); ++id) ids.emplace(tok->piece(id), id);
+  for (const std::string word : {"refunded", "deliveries", "teapots", "addressed", "退款什么时候到账", "改收货地址"}) {
+    std::vector<std::string> chars = {"▁"};
+    for (size_t i = 0; i < word.size();) {
+      const size_t m = (static_cast<unsigned char>(word[i]) >= 0xE0) ? 3 : 1;
+      chars.push_back(word.substr(i, m));
+      i += m;
+    }
+    double got = 0;
+    for (int32_t id : tok->Encode(word)) got += tok->score(id);
+    EXPECT_NEAR(got, BestSplit(*tok, chars, 0, ids), 1e-4) << word;
+  }
+  // Saved and loaded: the same pieces and splits; a damaged file is refused by name.
+  testing::TempDir dir;
+  ASSERT_TRUE(tok->Save(dir.file("u.json")).ok());
+  auto back = Tokenizer::Load(dir.file("u.json"));
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  EXPECT_EQ(back->model(), "unigram");
+  for (const auto& t : Corpus(50, 3)) EXPECT_EQ(back->Encode(t), tok->Encode(t)) << t;
+  {
+    std::ofstream f(dir.file("bad.json"));
+    f << R"({"format": "opspilot-unigram-1", "pieces": ["<pad>", "<unk>", "<mask>", "a"], "scores": [0, 0, 0]})";
+  }
+  auto bad = Tokenizer::Load(dir.file("bad.json"));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("bad.json: 3 scores for 4 pieces"), std::string::npos) << bad.status().message();
+  o.model = "wordpiece";
+  EXPECT_FALSE(Tokenizer::Train(corpus, o).ok());
 }
 
 }  // namespace
