@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <iterator>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <queue>
@@ -21,6 +22,7 @@ constexpr const char* kFormat = "opspilot-bpe-1";
 size_t Utf8Len(unsigned char c);
 constexpr const char* kUnigramFormat = "opspilot-unigram-1";
 constexpr double kNegInf = -std::numeric_limits<double>::infinity();
+constexpr size_t kMaxSeedCandidates = size_t{1} << 22;  // distinct substrings kept while counting seeds
 
 double LogAdd(double a, double b) {
   if (a == kNegInf) return b;
@@ -291,6 +293,11 @@ void Tokenizer::TrainUnigram(const std::map<std::vector<std::string>, int64_t>& 
         len = static_cast<int>(j - i + 1);
       }
     }
+    // Bounded memory on huge corpora (long unsplit Chinese runs): drop the
+    // substrings seen only once so far; a frequent one comes back.
+    if (sub.size() > kMaxSeedCandidates) {
+      for (auto it = sub.begin(); it != sub.end();) it = it->second.first < 2 ? sub.erase(it) : std::next(it);
+    }
   }
   std::vector<std::pair<double, std::string>> seeds;
   for (const auto& [str, cl] : sub) {
@@ -417,9 +424,7 @@ void Tokenizer::TrainUnigram(const std::map<std::vector<std::string>, int64_t>& 
 
 std::vector<int32_t> Tokenizer::ViterbiWord(const std::vector<std::string>& chars) const {
   const size_t n = chars.size();
-  float lowest = 0;
-  for (size_t k = 3; k < scores_.size(); ++k) lowest = std::min(lowest, scores_[k]);
-  const double unk = static_cast<double>(lowest) - 10;
+  const double unk = unk_score_;
   std::vector<double> best(n + 1, kNegInf);
   std::vector<std::pair<size_t, int32_t>> back(n + 1, {0, kUnk});
   best[0] = 0;
@@ -448,6 +453,10 @@ void Tokenizer::Index() {
   for (size_t k = 0; k < pieces_.size(); ++k) id_.emplace(pieces_[k], static_cast<int32_t>(k));
   max_piece_chars_ = 1;
   for (const auto& p : pieces_) max_piece_chars_ = std::max(max_piece_chars_, CodePoints(p));
+  // An unknown character costs 10 nats more than the rarest piece.
+  float lowest = 0;
+  for (size_t k = 3; k < scores_.size(); ++k) lowest = std::min(lowest, scores_[k]);
+  unk_score_ = static_cast<double>(lowest) - 10;
   rank_.clear();
   merged_.clear();
   for (size_t r = 0; r < merges_.size(); ++r) {

@@ -84,6 +84,7 @@ class Tokenizer {
   std::string model_ = "bpe";
   std::vector<float> scores_;     // unigram: per piece
   int max_piece_chars_ = 1;       // unigram: the longest piece, in characters
+  double unk_score_ = -10;        // unigram: an unknown character's score
   bool split_cjk_ = false;
   std::vector<std::string> pieces_;
   std::vector<std::pair<int32_t, int32_t>> merges_;             // in rank order; merge r makes piece merged_[r]
