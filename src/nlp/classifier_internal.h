@@ -66,9 +66,6 @@ std::vector<Prediction> PredictionsFromLogits(const std::vector<float>& logits, 
 // 1 when there is nothing to fit. Golden-section search over log T.
 float FitTemperature(const std::vector<float>& logits, int classes, const std::vector<int>& truth);
 
-// The lowest confidence at which hold-out answers reach `target_precision`
-// (an answer is right when it names the true label; "oos" rows are never
-// right).
 // Sets each prediction's `known` and refuses ("oos") the rows below
 // `min_known` (0 = never).
 void MarkNovel(const std::vector<float>& known, float min_known, std::vector<Prediction>* preds);
@@ -78,6 +75,9 @@ void MarkNovel(const std::vector<float>& known, float min_known, std::vector<Pre
 // at most 0.5 (no floor when nothing is held out).
 float NoveltyFloor(const std::vector<float>& known, const std::vector<std::string>& truth);
 
+// The lowest confidence at which hold-out answers reach `target_precision`
+// (an answer is right when it names the true label; "oos" rows are never
+// right).
 float TuneThreshold(const std::vector<Prediction>& preds, const std::vector<std::string>& truth,
                     double target_precision);
 

@@ -19,22 +19,9 @@ using nlohmann::json;
 
 constexpr const char* kSpace = "\xE2\x96\x81";  // "▁", U+2581
 constexpr const char* kFormat = "opspilot-bpe-1";
-size_t Utf8Len(unsigned char c);
 constexpr const char* kUnigramFormat = "opspilot-unigram-1";
 constexpr double kNegInf = -std::numeric_limits<double>::infinity();
 constexpr size_t kMaxSeedCandidates = size_t{1} << 22;  // distinct substrings kept while counting seeds
-
-double LogAdd(double a, double b) {
-  if (a == kNegInf) return b;
-  if (b == kNegInf) return a;
-  return a > b ? a + std::log1p(std::exp(b - a)) : b + std::log1p(std::exp(a - b));
-}
-
-int CodePoints(const std::string& s) {
-  int n = 0;
-  for (size_t i = 0; i < s.size(); i += Utf8Len(static_cast<unsigned char>(s[i]))) ++n;
-  return n;
-}
 
 size_t Utf8Len(unsigned char c) {
   if (c < 0x80) return 1;
@@ -42,6 +29,23 @@ size_t Utf8Len(unsigned char c) {
   if ((c & 0xF0) == 0xE0) return 3;
   if ((c & 0xF8) == 0xF0) return 4;
   return 1;
+}
+
+// The code points of `s`, each as its UTF-8 bytes.
+std::vector<std::string> Utf8Chars(const std::string& s) {
+  std::vector<std::string> out;
+  for (size_t i = 0; i < s.size();) {
+    const size_t n = std::min(Utf8Len(static_cast<unsigned char>(s[i])), s.size() - i);
+    out.push_back(s.substr(i, n));
+    i += n;
+  }
+  return out;
+}
+
+double LogAdd(double a, double b) {
+  if (a == kNegInf) return b;
+  if (b == kNegInf) return a;
+  return a > b ? a + std::log1p(std::exp(b - a)) : b + std::log1p(std::exp(a - b));
 }
 
 char32_t CodePoint(std::string_view s) {
@@ -221,15 +225,15 @@ StatusOr<Tokenizer> Tokenizer::Train(const std::vector<std::string>& texts, cons
 
 namespace {
 
-// A word's lattice for unigram training: every piece of the current set that
-// spells symbols [begin, end); piece -1 is an unknown symbol (a fixed low
-// score, never counted).
+// A word's unigram lattice: every piece that spells symbols [begin, end),
+// `lookup(text)` giving its index (or -1: not a piece); piece -1 is an
+// unknown symbol (a fixed low score, never counted).
 struct Edge {
   int begin, end, piece;
 };
 
-std::vector<Edge> Lattice(const std::vector<std::string>& word, const std::unordered_map<std::string, int>& index,
-                          int max_len) {
+template <typename Lookup>
+std::vector<Edge> Lattice(const std::vector<std::string>& word, int max_len, Lookup lookup) {
   std::vector<Edge> edges;
   const int n = static_cast<int>(word.size());
   for (int i = 0; i < n; ++i) {
@@ -237,23 +241,25 @@ std::vector<Edge> Lattice(const std::vector<std::string>& word, const std::unord
     bool any = false;
     for (int j = i; j < n && j - i < max_len; ++j) {
       acc += word[static_cast<size_t>(j)];
-      const auto it = index.find(acc);
-      if (it != index.end()) edges.push_back({i, j + 1, it->second}), any = any || j == i;
+      const int piece = lookup(acc);
+      if (piece >= 0) edges.push_back({i, j + 1, piece}), any = any || j == i;
     }
     if (!any) edges.push_back({i, i + 1, -1});
   }
-  return edges;  // ordered by begin
+  return edges;  // ordered by begin, then end
 }
 
-// The best segmentation's pieces (Viterbi) and its log probability.
-double Viterbi(const std::vector<Edge>& edges, int n, const std::vector<double>& logp, double unk,
+// The best segmentation's pieces (Viterbi) and its log probability; edges
+// of piece `skip` are left out.
+template <typename Score>
+double Viterbi(const std::vector<Edge>& edges, int n, const std::vector<Score>& logp, double unk,
                std::vector<int>* pieces, int skip = -2) {
   std::vector<double> best(static_cast<size_t>(n) + 1, kNegInf);
   std::vector<const Edge*> back(static_cast<size_t>(n) + 1, nullptr);
   best[0] = 0;
   for (const Edge& e : edges) {
     if (e.piece == skip || best[static_cast<size_t>(e.begin)] == kNegInf) continue;
-    const double v = best[static_cast<size_t>(e.begin)] + (e.piece < 0 ? unk : logp[static_cast<size_t>(e.piece)]);
+    const double v = best[static_cast<size_t>(e.begin)] + (e.piece < 0 ? unk : static_cast<double>(logp[static_cast<size_t>(e.piece)]));
     if (v > best[static_cast<size_t>(e.end)]) best[static_cast<size_t>(e.end)] = v, back[static_cast<size_t>(e.end)] = &e;
   }
   if (pieces) {
@@ -272,15 +278,12 @@ double Viterbi(const std::vector<Edge>& edges, int n, const std::vector<double>&
 void Tokenizer::TrainUnigram(const std::map<std::vector<std::string>, int64_t>& word_count, const TokenizerOptions& o,
                              Tokenizer* tok) {
   // The current piece set: the base symbols (never pruned) and the candidates.
-  std::vector<std::string> piece;
-  std::vector<bool> base;
-  for (size_t k = 3; k < tok->pieces_.size(); ++k) piece.push_back(tok->pieces_[k]), base.push_back(true);
+  std::vector<std::string> piece(tok->pieces_.begin() + 3, tok->pieces_.end());
   const size_t n_base = piece.size();
   const size_t target = o.vocab_size > static_cast<int>(tok->pieces_.size()) ? static_cast<size_t>(o.vocab_size) - tok->pieces_.size() : 0;
   // Seeds: substrings of 2..max_piece_length known symbols seen at least
   // min_frequency times, the most frequent-times-long first.
   std::unordered_map<std::string, std::pair<int64_t, int>> sub;  // count, symbols
-  std::vector<double> count(n_base, 0);
   for (const auto& [w, n] : word_count) {
     for (size_t i = 0; i < w.size(); ++i) {
       if (!tok->id_.count(w[i])) continue;
@@ -305,7 +308,7 @@ void Tokenizer::TrainUnigram(const std::map<std::vector<std::string>, int64_t>& 
   }
   std::sort(seeds.begin(), seeds.end(), [](const auto& a, const auto& b) { return a.first > b.first || (a.first == b.first && a.second < b.second); });
   if (seeds.size() > std::max<size_t>(8 * target, 1000)) seeds.resize(std::max<size_t>(8 * target, 1000));
-  for (const auto& [sc, str] : seeds) piece.push_back(str), base.push_back(false);
+  for (const auto& [sc, str] : seeds) piece.push_back(str);
   sub.clear();
   // Initial probabilities: proportional to the substring counts (symbols: their own counts).
   std::vector<double> logp(piece.size(), 0);
@@ -325,6 +328,12 @@ void Tokenizer::TrainUnigram(const std::map<std::vector<std::string>, int64_t>& 
     for (size_t k = 0; k < piece.size(); ++k) index.emplace(piece[k], static_cast<int>(k));
     return index;
   };
+  auto lattice = [&](const std::vector<std::string>& w, const std::unordered_map<std::string, int>& index) {
+    return Lattice(w, o.max_piece_length, [&](const std::string& s) {
+      const auto it = index.find(s);
+      return it == index.end() ? -1 : it->second;
+    });
+  };
   auto unk_score = [&]() { return *std::min_element(logp.begin(), logp.end()) - 10; };
   // EM: expected piece counts by forward-backward, then renormalised.
   auto em = [&](int rounds) {
@@ -334,7 +343,7 @@ void Tokenizer::TrainUnigram(const std::map<std::vector<std::string>, int64_t>& 
       std::vector<double> expected(piece.size(), 0);
       for (const auto& [w, n] : words) {
         const int len = static_cast<int>(w.size());
-        const auto edges = Lattice(w, index, o.max_piece_length);
+        const auto edges = lattice(w, index);
         std::vector<double> alpha(static_cast<size_t>(len) + 1, kNegInf), beta(static_cast<size_t>(len) + 1, kNegInf);
         alpha[0] = 0;
         for (const Edge& e : edges) {
@@ -371,7 +380,7 @@ void Tokenizer::TrainUnigram(const std::map<std::vector<std::string>, int64_t>& 
     std::vector<double> uses(piece.size(), 0);
     std::vector<int> path;
     for (const auto& [w, n] : words) {
-      Viterbi(Lattice(w, index, o.max_piece_length), static_cast<int>(w.size()), logp, unk, &path);
+      Viterbi(lattice(w, index), static_cast<int>(w.size()), logp, unk, &path);
       for (int k : path) {
         if (k >= 0) uses[static_cast<size_t>(k)] += static_cast<double>(n);
       }
@@ -380,16 +389,10 @@ void Tokenizer::TrainUnigram(const std::map<std::vector<std::string>, int64_t>& 
     for (size_t k = n_base; k < piece.size(); ++k) {
       double l = 0;
       if (uses[k] > 0) {
-        // The piece's own symbols, split without it.
-        std::vector<std::string> chars;
-        for (size_t i = 0; i < piece[k].size();) {
-          const size_t m = Utf8Len(static_cast<unsigned char>(piece[k][i]));
-          chars.push_back(piece[k].substr(i, m));
-          i += m;
-        }
-        // Placeholders (<num>) are one symbol: a piece holding one keeps it whole.
-        const double alt = Viterbi(Lattice(chars, index, o.max_piece_length), static_cast<int>(chars.size()), logp, unk,
-                                   nullptr, static_cast<int>(k));
+        // The piece's own characters, split without it. (Placeholders such
+        // as <num> are one symbol: a piece holding one keeps it whole.)
+        const std::vector<std::string> chars = Utf8Chars(piece[k]);
+        const double alt = Viterbi(lattice(chars, index), static_cast<int>(chars.size()), logp, unk, nullptr, static_cast<int>(k));
         l = uses[k] * (logp[k] - (alt == kNegInf ? unk * static_cast<double>(chars.size()) : alt));
       }
       loss.emplace_back(l, k);
@@ -423,28 +426,15 @@ void Tokenizer::TrainUnigram(const std::map<std::vector<std::string>, int64_t>& 
 }
 
 std::vector<int32_t> Tokenizer::ViterbiWord(const std::vector<std::string>& chars) const {
-  const size_t n = chars.size();
-  const double unk = unk_score_;
-  std::vector<double> best(n + 1, kNegInf);
-  std::vector<std::pair<size_t, int32_t>> back(n + 1, {0, kUnk});
-  best[0] = 0;
-  for (size_t i = 0; i < n; ++i) {
-    if (best[i] == kNegInf) continue;
-    std::string acc;
-    bool single = false;
-    for (size_t j = i; j < n && static_cast<int>(j - i) < max_piece_chars_; ++j) {
-      acc += chars[j];
-      const auto it = id_.find(acc);
-      if (it == id_.end() || it->second <= kMask) continue;
-      single = single || j == i;
-      const double v = best[i] + static_cast<double>(scores_[static_cast<size_t>(it->second)]);
-      if (v > best[j + 1]) best[j + 1] = v, back[j + 1] = {i, it->second};
-    }
-    if (!single && best[i] + unk > best[i + 1]) best[i + 1] = best[i] + unk, back[i + 1] = {i, kUnk};
-  }
+  // The specials (<pad>, <unk>, <mask>) never match text.
+  const auto edges = Lattice(chars, max_piece_chars_, [&](const std::string& s) {
+    const auto it = id_.find(s);
+    return it == id_.end() || it->second <= kMask ? -1 : it->second;
+  });
+  std::vector<int> pieces;
+  Viterbi(edges, static_cast<int>(chars.size()), scores_, unk_score_, &pieces);
   std::vector<int32_t> out;
-  for (size_t at = n; at > 0; at = back[at].first) out.push_back(back[at].second);
-  std::reverse(out.begin(), out.end());
+  for (int p : pieces) out.push_back(p < 0 ? kUnk : p);
   return out;
 }
 
@@ -452,7 +442,7 @@ void Tokenizer::Index() {
   id_.clear();
   for (size_t k = 0; k < pieces_.size(); ++k) id_.emplace(pieces_[k], static_cast<int32_t>(k));
   max_piece_chars_ = 1;
-  for (const auto& p : pieces_) max_piece_chars_ = std::max(max_piece_chars_, CodePoints(p));
+  for (const auto& p : pieces_) max_piece_chars_ = std::max(max_piece_chars_, static_cast<int>(Utf8Chars(p).size()));
   // An unknown character costs 10 nats more than the rarest piece.
   float lowest = 0;
   for (size_t k = 3; k < scores_.size(); ++k) lowest = std::min(lowest, scores_[k]);
