@@ -460,6 +460,22 @@ TEST(CliTest, SupportTrainsOnStoreTicketsAndAnswersFromTheStore) {
   std::set<std::string> topics;
   for (const auto& t : j["complaint_topics"]) topics.insert(t["term"].get<std::string>());
   EXPECT_TRUE(topics.count("terrible") || topics.count("angry") || topics.count("生气")) << j["complaint_topics"].dump();
+
+  // The subword model reaches the cnn: a unigram tokenizer is saved with it.
+  EXPECT_EQ(Exec(base + "--json support train --tokenizer wordpiece").code, 2);  // a usage error
+  r = Exec(base + "--threads 2 --json support train --model cnn --tokenizer unigram --epochs 2", "OMP_WAIT_POLICY=PASSIVE");
+  ASSERT_EQ(r.code, 0) << r.out;
+  j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["intent_model"], "cnn");
+  int unigram = 0, bpe = 0;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(j["dir"].get<std::string>())) {
+    if (e.path().filename() != "tokenizer.json") continue;
+    const std::string text = testing::ReadFile(e.path().string());
+    unigram += text.find("opspilot-unigram-1") != std::string::npos;
+    bpe += text.find("opspilot-bpe") != std::string::npos;
+  }
+  EXPECT_GE(unigram, 1);
+  EXPECT_EQ(bpe, 0);
 }
 
 }  // namespace

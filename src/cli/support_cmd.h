@@ -20,7 +20,7 @@ namespace opspilot::cli {
 struct SupportFlags {
   CLI::App* cmd = nullptr;
   CLI::App *train = nullptr, *reply = nullptr, *classify = nullptr, *analytics = nullptr;
-  std::string message, conversation, user, faq, templates, model = "fasttext", out;
+  std::string message, conversation, user, faq, templates, model = "fasttext", tokenizer = "bpe", out;
   int epochs = 0, limit = 0;
   support::LlmOptions llm;
 };

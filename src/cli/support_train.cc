@@ -41,6 +41,7 @@ StatusOr<json> TrainSupport(const Context& ctx, Store& store, const std::string&
   nlp::ClassifierOptions o;
   o.model = f.model;
   o.epochs = f.epochs;
+  o.tokenizer = f.tokenizer;
   ASSIGN_OR_RETURN(auto intent_model, nlp::TrainClassifier(ctx, intents, o));
   std::unique_ptr<nlp::TextClassifier> sentiment_model;
   if (sentiments.size() >= 20) {
