@@ -489,13 +489,20 @@ TEST(ForecastDetectorTest, FlagsPlantedSpikeOnSeasonalDataAndNotCleanDays) {
 // A nightly job's spike (NAB's ec2_cpu_utilization_24ae8d has one at about
 // 03:20 every night) is the series' normal behaviour after a night or two;
 // the same spike at an unusual hour, or three times its usual size, is not.
-TEST(EnsembleTest, ANightlySpikeStopsAlarmingWhileALargerOneStillDoes) {
-  std::mt19937_64 rng(21);
+constexpr int kDay = 288;  // 5-minute points
+
+// `days` of 5-minute points: base + amplitude * sin(time of day) + N(0, 1).
+std::vector<double> DailySine(int days, double base, double amplitude, std::mt19937_64& rng) {
   std::normal_distribution<double> normal;
   const double kPi = 3.14159265358979323846;
-  constexpr int kDay = 288;
   std::vector<double> x;
-  for (int i = 0; i < 12 * kDay; ++i) x.push_back(20 + 3 * std::sin(2 * kPi * i / kDay) + normal(rng));
+  for (int i = 0; i < days * kDay; ++i) x.push_back(base + amplitude * std::sin(2 * kPi * i / kDay) + normal(rng));
+  return x;
+}
+
+TEST(EnsembleTest, ANightlySpikeStopsAlarmingWhileALargerOneStillDoes) {
+  std::mt19937_64 rng(21);
+  std::vector<double> x = DailySine(12, 20, 3, rng);
   const int jitter[] = {-2, 1, 0, 2, -1, 1, -2, 0, 2, -1, 0, 1};  // +-10 minutes
   std::vector<size_t> nightly;
   for (int day = 1; day < 12; ++day) {
@@ -522,10 +529,7 @@ TEST(EnsembleTest, ANightlySpikeStopsAlarmingWhileALargerOneStillDoes) {
 TEST(EnsembleTest, AnOutageIsFlaggedOnceAndDoesNotEchoADayLater) {
   std::mt19937_64 rng(22);
   std::normal_distribution<double> normal;
-  const double kPi = 3.14159265358979323846;
-  constexpr int kDay = 288;
-  std::vector<double> x;
-  for (int i = 0; i < 10 * kDay; ++i) x.push_back(50 + 10 * std::sin(2 * kPi * i / kDay) + normal(rng));
+  std::vector<double> x = DailySine(10, 50, 10, rng);
   const size_t begin = 6 * kDay + 96, end = 6 * kDay + 168;  // day 6, 08:00 to 14:00
   for (size_t i = begin; i < end; ++i) x[i] = 0.5 + 0.1 * normal(rng);
   const std::vector<double> s = RunDetector("ensemble", x, {86400});
