@@ -43,8 +43,10 @@
 //               also taken against two periods earlier and both must show
 //               the change, so an incident does not echo a period later;
 //               each p corrected by its observed false-alarm rate, combined
-//               by Bonferroni min-p (6 terms), then repeats of one event
-//               suppressed.
+//               by Bonferroni min-p (6 terms); evidence that recurs at the
+//               same time of day on earlier days (as strong as before) is
+//               silenced (DailyMemory, spacing <= 1 h); then repeats of one
+//               event suppressed.
 //   bocpd       Bayesian online change-point detection (BocpdModel) on a
 //               slow seasonal model's standardized residuals; O(200) per point.
 //   forecast    forecast-residual: ETS from the forecast module refitted
@@ -53,12 +55,12 @@
 //               normal tail of its error against the h-step forecast and
 //               interval. Amortised: one fit per season of points.
 // Neither bocpd nor forecast is in the ensemble. Measured (bench_anomaly's
-// corpus, NAB standard / low-FP / low-FN, seeds 7 and 8): ensemble 68.4 66.4
-// 72.4 and 73.1 70.1 76.4; five-seed means (7-11) 70.1 67.1 73.9. The daily
-// recurrence and the second seasonal reference cost 0.3 of that mean here
-// and gained 7.8 / 10.6 / 5.0 on 21 files of NAB's real corpus (its AWS
-// CloudWatch files and two known-cause ones; docs/benchmarks.md). Before
-// them: 70.5 68.6 73.9 and 71.7 68.3 75.2 (69.2 67.1 72.4 and 71.3 67.6 75.4 with the slow
+// corpus, NAB standard / low-FP / low-FN, seeds 7 and 8): ensemble 68.4 66.5
+// 72.5 and 73.4 70.7 76.6; five-seed means (7-11) 69.8 67.1 73.5. The two
+// time-of-day memories and the second seasonal reference cost 0.6 of that
+// mean here and gained 17.2 / 20.8 / 12.6 on 37 of the 58 files of NAB's
+// real corpus (44.2 25.8 55.5 -> 61.4 46.6 68.1; docs/benchmarks.md).
+// Before them: 70.5 68.6 73.9 and 71.7 68.3 75.2 (69.2 67.1 72.4 and 71.3 67.6 75.4 with the slow
 // level rate at 0.02; 67.7 65.6 70.8 on seed 7 before the generator's
 // seasonal-break fix; 65.6 61.2 70.1 and 67.7 61.7 72.3 before the exact
 // variance exponent and the two level tests). Earlier measurements, with the
