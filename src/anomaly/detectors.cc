@@ -6,6 +6,7 @@
 #include <optional>
 #include <utility>
 
+#include "core/time.h"
 #include "forecast/forecast.h"
 
 namespace opspilot::anomaly {
@@ -179,9 +180,6 @@ class SurpriseDetector final : public StreamDetector {
   Likelihood likelihood_;
 };
 
-// a / b rounded down (time before 1970 has negative cycles and days).
-int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
-
 // Seasonal difference d = x - (x one period earlier), which no profile has
 // to learn; a level shift shows in d for a whole period. With two periods of
 // history the difference against two periods earlier is tested too, and p is
@@ -261,7 +259,7 @@ class DailyMemory {
   DailyMemory(Kind kind, double floor) : kind_(kind), floor_(floor) {}
   // v (>= 0) less the recurring part; then remembers v.
   double Step(int64_t t, double v) {
-    const int64_t day = FloorDiv(t, 86400);
+    const int64_t day = DayOf(t);
     const int bin = static_cast<int>((t - day * 86400) * kBins / 86400);
     double expected = 0;
     for (int d = -1; d <= 1; ++d) {

@@ -17,10 +17,11 @@ namespace opspilot {
 int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d);
 // Inverse of DaysFromCivil.
 void CivilFromDays(int64_t days, int64_t* y, unsigned* m, unsigned* d);
+// a / b rounded down (C++ division truncates toward zero): the period, day or
+// cycle of a time also before 1970. REQUIRES: b != 0.
+inline int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
 // The UTC day of a unix time: floor(t / 86400), also before 1970.
-inline int64_t DayOf(int64_t unix_seconds) {
-  return unix_seconds >= 0 ? unix_seconds / 86400 : -((-unix_seconds + 86399) / 86400);
-}
+inline int64_t DayOf(int64_t unix_seconds) { return FloorDiv(unix_seconds, 86400); }
 
 // Parses "2025-03-04", "2025-03-04T10:11:12Z", "2025-03-04 10:11:12.5+08:00",
 // "2025-03-04T10:11", or "1741083072" (unix seconds; an optional ".fraction"
