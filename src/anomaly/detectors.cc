@@ -412,7 +412,8 @@ class EnsembleDetector final : public StreamDetector {
     double p = std::min(1.0, 6 * q);
     if (daily_events_) {
       const double level = p > 0 ? -std::log10(p) : 99.0;
-      p = std::pow(10.0, -daily_events_->Step(t, level));
+      const double kept = daily_events_->Step(t, level);
+      if (kept != level) p = std::pow(10.0, -kept);  // most points: nothing recurs, p stands
     }
     const double s = ScoreFromP(p);
     if (probation) return 0;
