@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include "cli/text_cmd.h"
 #include "core/csv.h"
 #include "ml/registry.h"
 #include "nlp/text.h"
@@ -24,9 +25,7 @@ void AddSupportCommands(CLI::App& app, SupportFlags* f) {
   f->train->add_option("--templates", f->templates, "Reply templates (JSON) replacing the built-in ones per intent")->check(CLI::ExistingFile);
   f->train->add_option("--model", f->model, "fasttext | cnn | transformer | ensemble | auto")->capture_default_str();
   f->train->add_option("--epochs", f->epochs, "Training epochs (0 = the model's default)");
-  f->train->add_option("--tokenizer", f->tokenizer, "cnn, transformer: subword model, bpe or unigram (sentencepiece's two)")
-      ->check(CLI::IsMember({"bpe", "unigram"}))
-      ->capture_default_str();
+  AddTokenizerOption(f->train, &f->tokenizer);
   f->reply = f->cmd->add_subcommand("reply", "Answer one customer message (with --conversation, continue a conversation)");
   f->reply->add_option("message", f->message, "The customer's message")->required();
   f->reply->add_option("--conversation", f->conversation, "Conversation id: its state is kept in the data directory");

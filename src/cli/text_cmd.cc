@@ -26,9 +26,7 @@ void AddTextCommands(CLI::App& app, TextFlags* f) {
   f->train->add_option("--learning-rate", f->learning_rate, "0: the model's default (fasttext SGD 0.5, cnn Adam 1e-3)")
       ->capture_default_str();
   f->train->add_option("--vocab-size", f->vocab_size, "cnn, transformer: subword vocabulary")->capture_default_str();
-  f->train->add_option("--tokenizer", f->tokenizer, "cnn, transformer: subword model, bpe or unigram (sentencepiece's two)")
-      ->check(CLI::IsMember({"bpe", "unigram"}))
-      ->capture_default_str();
+  AddTokenizerOption(f->train, &f->tokenizer);
   f->train->add_option("--pretrained", f->pretrained, "transformer: an encoder directory from `text pretrain`")
       ->check(CLI::ExistingDirectory);
   f->train->add_option("--encoder", f->encoder, "transformer: a TorchScript encoder (tokens int64 [N, L] -> [N, dim])")
@@ -55,7 +53,11 @@ void AddTextCommands(CLI::App& app, TextFlags* f) {
   f->pretrain->add_option("--epochs", f->epochs, "Epochs (0: 20)")->capture_default_str();
   f->pretrain->add_option("--dim", f->dim, "Encoder width (0: 128)")->capture_default_str();
   f->pretrain->add_option("--vocab-size", f->vocab_size, "Subword vocabulary")->capture_default_str();
-  f->pretrain->add_option("--tokenizer", f->tokenizer, "Subword model: bpe or unigram")
+  AddTokenizerOption(f->pretrain, &f->tokenizer);
+}
+
+void AddTokenizerOption(CLI::App* cmd, std::string* tokenizer) {
+  cmd->add_option("--tokenizer", *tokenizer, "cnn, transformer: subword model, bpe or unigram (sentencepiece's two)")
       ->check(CLI::IsMember({"bpe", "unigram"}))
       ->capture_default_str();
 }

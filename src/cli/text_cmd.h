@@ -31,6 +31,9 @@ struct TextFlags {
 
 void AddTextCommands(CLI::App& app, TextFlags* f);
 
+// `--tokenizer bpe|unigram` on `cmd` (text train and pretrain, support train).
+void AddTokenizerOption(CLI::App* cmd, std::string* tokenizer);
+
 // True when the command needs libtorch: train, pretrain, cross-validation, or
 // a model directory holding a cnn or transformer model.
 bool TextNeedsTorch(const TextFlags& f);
