@@ -155,27 +155,32 @@ class TorchFastText final : public TextClassifier {
     }
     const Bags train = table_.Grow(train_texts, options_);
     const Bags valid = table_.Lookup(valid_texts, options_);
-    // The trainer's options, for validation and the log; the loop is here
-    // because ml::nn::Train's optimizers take dense gradients.
-    ml::TrainerOptions to;
-    to.epochs = options_.epochs;
-    to.batch_size = options_.batch_size;
-    to.learning_rate = options_.learning_rate;
-    to.optimizer = ml::OptimizerKind::kSgd;
-    to.momentum = 0;
-    to.grad_clip_norm = 0;
-    to.early_stopping_patience = 0;
+    ml::TrainerOptions to = TrainerOptions();
     RETURN_IF_ERROR(ml::ValidateTrainerOptions(to));
-    // With the epochs left to the model, a short and a long schedule are
-    // both trained and the hold-out picks: small or noisy sets (reviews)
-    // over-fit in 25 epochs at this rate, large intent sets need them.
+    // With the epochs left to the model, longer and longer schedules are
+    // trained until the hold-out accuracy drops: noisy review sets
+    // over-fit in 25 epochs at this rate and stop at 10; few-shot intent
+    // sets (20-30 texts a class: BANKING77, CLINC150 splits) need 100 (72.1
+    // at 25 epochs, 79.1 at 100 on a BANKING77 split; 200 was no better on
+    // it and on CLINC150's). Schedules past kMaxPasses texts x epochs are
+    // not tried (time): a set of 10k texts tries 10, 25 and 50.
     std::vector<int> candidates = {to.epochs};
-    if (choose_epochs_ && !valid_rows.empty()) candidates = {10, 25};
+    if (choose_epochs_ && !valid_rows.empty()) {
+      candidates = {10, 25};
+      constexpr double kMaxPasses = 5e5;
+      for (int e : {50, 100}) {
+        if (static_cast<double>(e) * static_cast<double>(train_rows.size()) <= kMaxPasses) candidates.push_back(e);
+      }
+    }
     ml::TrainLog log;
     FastTextNet best{nullptr};
     double best_acc = -1;
     json tried = json::object();
+    bool worse = false;
     for (int epochs : candidates) {
+      // Past the best once a longer schedule does worse; a tie goes on (a
+      // few-shot set can sit at chance for 10 and 25 epochs and learn at 100).
+      if (worse) break;
       to.epochs = epochs;
       nn::SetUpTorch(ctx);
       net_ = FastTextNet(table_.size(), options_.dim, static_cast<int64_t>(labels_.size()));
@@ -187,6 +192,7 @@ class TorchFastText final : public TextClassifier {
       }
       const double acc = run.epochs.empty() || std::isnan(run.epochs.back().valid_metric) ? 0 : run.epochs.back().valid_metric;
       tried[std::to_string(epochs)] = acc;
+      worse = acc < best_acc;
       if (acc > best_acc) best_acc = acc, best = net_, log = run, options_.epochs = epochs;
     }
     net_ = best;
@@ -200,6 +206,32 @@ class TorchFastText final : public TextClassifier {
       min_known_ = internal::NoveltyFloor(Known(valid), valid_truth);
       report_["min_known"] = min_known_;
     }
+    return Status::Ok();
+  }
+
+  // After every decision the hold-out serves (the epochs, the temperature,
+  // the out-of-scope threshold, the novelty floor, `auto`'s choice): the
+  // chosen schedule again, on all the rows, so that the held-out 15% teach
+  // the model too (fastText trains on everything). The calibration found on
+  // the hold-out is kept. On a 24-texts-a-class BANKING77 split: 79.1 -> 80.8.
+  Status Refit(const Context& ctx, const std::vector<LabelledText>& data) {
+    if (report_.value("valid_examples", 0) == 0 || !options_.refit) return Status::Ok();
+    std::map<std::string, int64_t> index;
+    for (size_t c = 0; c < labels_.size(); ++c) index[labels_[c]] = static_cast<int64_t>(c);
+    std::vector<std::string> texts;
+    std::vector<int64_t> y;
+    for (const LabelledText& d : data) texts.push_back(d.text), y.push_back(index[d.label]);
+    const Bags all = table_.Grow(texts, options_);
+    nn::SetUpTorch(ctx);
+    net_ = FastTextNet(table_.size(), options_.dim, static_cast<int64_t>(labels_.size()));
+    try {
+      const ml::TrainLog log = Sgd(ctx, all, torch::tensor(y, torch::kLong), Bags{}, torch::Tensor(), TrainerOptions());
+      report_["train_loss"] = log.epochs.empty() ? 0.0 : log.epochs.back().train_loss;
+    } catch (const c10::Error& e) {
+      return Internal(std::string("torch: ") + e.what_without_backtrace());
+    }
+    report_["refit_examples"] = data.size();
+    report_["table_rows"] = table_.size();
     return Status::Ok();
   }
 
@@ -236,6 +268,20 @@ class TorchFastText final : public TextClassifier {
   json report() const override { return report_; }
 
  private:
+  // The trainer's options, for validation and the log; the loop is here
+  // because ml::nn::Train's optimizers take dense gradients.
+  ml::TrainerOptions TrainerOptions() const {
+    ml::TrainerOptions to;
+    to.epochs = options_.epochs;
+    to.batch_size = options_.batch_size;
+    to.learning_rate = options_.learning_rate;
+    to.optimizer = ml::OptimizerKind::kSgd;
+    to.momentum = 0;
+    to.grad_clip_norm = 0;
+    to.early_stopping_patience = 0;
+    return to;
+  }
+
   // Plain SGD on the summed cross-entropy of each batch (fastText's per-text
   // update, batched), the rate decaying linearly from learning_rate to 0.
   ml::TrainLog Sgd(const Context& ctx, const Bags& train, const torch::Tensor& train_y, const Bags& valid,
@@ -374,12 +420,20 @@ class AutoChoice final : public TextClassifier {
   json report_;
 };
 
+// `refit`: Refit at once (false when `auto` still has decisions to take on the hold-out).
 StatusOr<std::unique_ptr<TextClassifier>> TrainFastText(const Context& ctx, const std::vector<LabelledText>& data,
-                                                        const ClassifierOptions& options) {
+                                                        const ClassifierOptions& options, bool refit) {
   auto model = std::make_unique<TorchFastText>(FastTextDefaults(options), internal::LabelSet(data));
   model->set_choose_epochs(options.epochs == 0);
   RETURN_IF_ERROR(model->Fit(ctx, data));
+  if (refit) RETURN_IF_ERROR(model->Refit(ctx, data));
   return std::unique_ptr<TextClassifier>(std::move(model));
+}
+
+// Refit (above) when `model` is a fasttext one, once `auto` has decided.
+Status RefitFastText(const Context& ctx, const std::vector<LabelledText>& data, TextClassifier* model) {
+  if (auto* ft = dynamic_cast<TorchFastText*>(model)) return ft->Refit(ctx, data);
+  return Status::Ok();
 }
 
 }  // namespace
@@ -388,7 +442,7 @@ StatusOr<std::unique_ptr<TextClassifier>> TrainClassifier(const Context& ctx, co
                                                           const ClassifierOptions& options) {
   RETURN_IF_ERROR(ValidateClassifierOptions(options));
   if (internal::LabelSet(data).size() < 2) return InvalidArgument("training needs at least two labels");
-  if (options.model == "fasttext") return TrainFastText(ctx, data, options);
+  if (options.model == "fasttext") return TrainFastText(ctx, data, options, /*refit=*/true);
   if (options.model == "cnn" || options.model == "transformer") return internal::TrainSequenceClassifier(ctx, data, options);
   // auto: the best hold-out accuracy of fasttext and cnn (and the transformer
   // when a pre-trained encoder is given), and of the mean of their
@@ -404,7 +458,12 @@ StatusOr<std::unique_ptr<TextClassifier>> TrainClassifier(const Context& ctx, co
     ClassifierOptions o = options;
     o.model = name;
     const auto start = std::chrono::steady_clock::now();
-    ASSIGN_OR_RETURN(auto model, TrainClassifier(ctx, data, o));
+    std::unique_ptr<TextClassifier> model;
+    if (name == "fasttext") {
+      ASSIGN_OR_RETURN(model, TrainFastText(ctx, data, o, /*refit=*/false));
+    } else {
+      ASSIGN_OR_RETURN(model, TrainClassifier(ctx, data, o));
+    }
     const json r = model->report();
     const double acc = r.contains("valid_accuracy") && r["valid_accuracy"].is_number() ? r["valid_accuracy"].get<double>() : 0.0;
     tried[name] = {{"valid_accuracy", acc},
@@ -433,11 +492,13 @@ StatusOr<std::unique_ptr<TextClassifier>> TrainClassifier(const Context& ctx, co
       const float threshold = options.out_of_scope ? internal::TuneThreshold(preds, truth, options.target_precision) : 0.f;
       json report = {{"valid_accuracy", acc}, {"threshold", threshold}, {"examples", data.size()}};
       if (!always_ensemble) report["auto"] = tried;
+      for (const auto& m : models) RETURN_IF_ERROR(RefitFastText(ctx, data, m.get()));
       return internal::MakeEnsemble(std::move(models), threshold, std::move(report));
     }
   } else if (always_ensemble) {
     return internal::MakeEnsemble(std::move(models), 0.f, json{{"valid_accuracy", nullptr}, {"threshold", 0.f}});
   }
+  RETURN_IF_ERROR(RefitFastText(ctx, data, models[best].get()));
   return std::unique_ptr<TextClassifier>(std::make_unique<AutoChoice>(std::move(models[best]), std::move(tried)));
 }
 

@@ -62,6 +62,7 @@ struct ClassifierOptions {
   double target_precision = 0.9;   // in-scope precision the out-of-scope threshold aims for
   bool out_of_scope = true;        // refuse unsure messages with label "oos"
   bool calibrate = true;           // temperature scaling on the hold-out
+  bool refit = true;               // fasttext: once the hold-out has served, train again on all the rows
   // fasttext features.
   FeatureOptions features{};       // word n-grams 1..2, CJK character n-grams 1..3, 2M hash buckets
   int char_ngrams_min = 3;         // character n-grams of Latin words ("<word>"), this length ..

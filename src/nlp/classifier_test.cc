@@ -1,5 +1,6 @@
 #include "nlp/classifier.h"
 
+#include <cstdio>
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -261,6 +262,60 @@ void ExpectPlantedIntentsAndRefusals(const TextClassifier& model, uint64_t seed)
   const auto report = EvaluateClassifier(model, test);
   EXPECT_GT(report["in_scope_accuracy"].get<double>(), 0.95) << report.dump();
   EXPECT_GT(report["oos_recall"].get<double>(), 0.5) << report.dump();
+}
+
+// Few-shot intents, like BANKING77 or CLINC150 with 20-30 texts a class: 40
+// intents, each with its own cue word and one of 8 topic words, among 12
+// filler words from a pool of 300; `per_class` texts each. (Words of
+// letters only: digits are normalised away.)
+std::vector<LabelledText> FewShot(int per_class, uint64_t seed) {
+  auto word = [](char prefix, size_t i) {
+    const char* consonants = "bcdfghjklmnprstvz";
+    const char* vowels = "aeiou";
+    char w[8] = {prefix};
+    for (int k = 0; k < 3; ++k, i /= 85) w[1 + 2 * k] = consonants[i % 17], w[2 + 2 * k] = vowels[(i / 17) % 5];
+    return std::string(w);
+  };
+  std::mt19937_64 rng(seed);
+  std::vector<LabelledText> out;
+  for (size_t c = 0; c < 40; ++c) {
+    for (int k = 0; k < per_class; ++k) {
+      std::vector<std::string> words = {word('q', c * 7 + 3), word('t', c % 8 + 500)};
+      for (int f = 0; f < 12; ++f) words.push_back(word('f', 1000 + rng() % 300));
+      std::shuffle(words.begin(), words.end(), rng);
+      std::string text = words[0];
+      for (size_t w = 1; w < words.size(); ++w) text.append(" ").append(words[w]);
+      out.push_back({std::to_string(out.size()), text, word('i', c)});
+    }
+  }
+  return out;
+}
+
+// With the epochs left to the model, a few-shot set gets a longer schedule
+// than 25 epochs (chosen on the hold-out, where 10 and 25 epochs are both at
+// chance), and the held-out texts are then trained on too. Measured: 0.65
+// against 0.025 (chance) for 25 epochs on 85% of the rows.
+TEST(TextClassifier, FewShotIntentsGetALongerScheduleAndAllTheRows) {
+  const Context ctx(testing::QuietOptions(2));
+  const std::vector<LabelledText> train = FewShot(10, 5), test = FewShot(20, 6);
+  ClassifierOptions o;
+  o.out_of_scope = false;
+  auto chosen = TrainClassifier(ctx, train, o);
+  ASSERT_TRUE(chosen.ok()) << chosen.status().message();
+  const auto report = (*chosen)->report();
+  EXPECT_TRUE(report["epochs_tried"].contains("100")) << report.dump();
+  EXPECT_GE(report["epochs_run"].get<int>(), 50) << report.dump();
+  EXPECT_EQ(report["refit_examples"].get<size_t>(), train.size()) << report.dump();
+  o.epochs = 25;
+  o.refit = false;
+  auto fixed = TrainClassifier(ctx, train, o);
+  ASSERT_TRUE(fixed.ok());
+  EXPECT_FALSE((*fixed)->report().contains("refit_examples"));
+  const double acc_chosen = Accuracy(**chosen, test), acc_fixed = Accuracy(**fixed, test);
+  RecordProperty("accuracy_chosen", std::to_string(acc_chosen));
+  RecordProperty("accuracy_25_epochs", std::to_string(acc_fixed));
+  EXPECT_GT(acc_chosen, 0.5);
+  EXPECT_GT(acc_chosen, acc_fixed + 0.3);
 }
 
 // With either of sentencepiece's subword models.
