@@ -560,6 +560,35 @@ TEST(EnsembleTest, AnOutageIsFlaggedOnceAndDoesNotEchoADayLater) {
   EXPECT_LT(echo, 0.5);
 }
 
+// One event is reported once: what follows a reported point is damped for
+// the cooldown unless it is much stronger (by escalate_by) or first reaches
+// the alert level (escalate_at) from below it.
+TEST(EnsembleTest, EventReporterReportsAClimbOnceUnlessItEscalates) {
+  DetectorOptions o;
+  o.cooldown = 10;
+  EventReporter r(o);
+  const double damp = o.suppress_factor;
+  EXPECT_DOUBLE_EQ(r.Step(0.2), 0.2);    // below suppress_above: nothing starts
+  EXPECT_DOUBLE_EQ(r.Step(0.55), 0.55);  // reported: the peak
+  EXPECT_DOUBLE_EQ(r.Step(0.58), 0.58 * damp);  // the same event
+  EXPECT_DOUBLE_EQ(r.Step(0.62), 0.62);  // reaches the alert level from below it: reported
+  EXPECT_DOUBLE_EQ(r.Step(0.8), 0.8 * damp);    // climbs less than 0.3 above 0.62
+  EXPECT_DOUBLE_EQ(r.Step(0.95), 0.95);  // 0.33 above: reported
+  for (int k = 0; k < 10; ++k) r.Step(0);  // the cooldown runs out
+  EXPECT_DOUBLE_EQ(r.Step(0.7), 0.7);    // a new event
+  // With the old margin of 0.1 and no alert level, each step of a climb counts.
+  o.escalate_by = 0.1;
+  o.escalate_at = 1;
+  EventReporter old(o);
+  int reported = 0;
+  for (double s : {0.55, 0.68, 0.8, 0.95}) reported += old.Step(s) == s;
+  EXPECT_EQ(reported, 4);
+  EventReporter now(DetectorOptions{});
+  reported = 0;
+  for (double s : {0.55, 0.68, 0.8, 0.95}) reported += now.Step(s) == s;
+  EXPECT_EQ(reported, 2);  // 0.55 and 0.68 (the alert level); 0.8 and 0.95 are within 0.3 of 0.68
+}
+
 // ---- File mode -----------------------------------------------------------------
 
 TEST(FileModeTest, ReadsNabLayoutAndLongFormatAndWritesScores) {

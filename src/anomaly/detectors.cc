@@ -417,21 +417,7 @@ class EnsembleDetector final : public StreamDetector {
     }
     const double s = ScoreFromP(p);
     if (probation) return 0;
-    // Report one event once: damp what follows a detection for a while.
-    if (since_peak_ < options_.cooldown) {
-      ++since_peak_;
-      if (s > peak_ + 0.1) {
-        peak_ = s;
-        since_peak_ = 0;
-        return s;
-      }
-      return s * options_.suppress_factor;
-    }
-    if (s >= options_.suppress_above) {
-      peak_ = s;
-      since_peak_ = 0;
-    }
-    return s;
+    return reporter_.Step(s);
   }
 
  private:
@@ -448,8 +434,7 @@ class EnsembleDetector final : public StreamDetector {
   int64_t spacing_ = 1;
   TailCalibrator cal_diff_{options_.tail_rate};
   TailCalibrator cal_spike_, cal_cusum_, cal_slow_, cal_likelihood_, cal_level_{options_.tail_rate};
-  double peak_ = 0;
-  int64_t since_peak_ = INT64_MAX;
+  EventReporter reporter_{options_};
 };
 
 // Bayesian online change-point detection (Adams & MacKay 2007) on the
@@ -605,6 +590,8 @@ Status ValidateDetectorOptions(const DetectorOptions& o) {
   if (o.short_window < 1 || o.short_window > 64) return InvalidArgument("short_window must be in [1, 64]");
   if (o.cooldown < 0) return InvalidArgument("cooldown must be >= 0");
   if (!(o.suppress_above >= 0 && o.suppress_above <= 1)) return InvalidArgument("suppress_above must be in [0, 1]");
+  if (!(o.escalate_by >= 0)) return InvalidArgument("escalate_by must be >= 0");
+  if (!(o.escalate_at >= 0 && o.escalate_at <= 1)) return InvalidArgument("escalate_at must be in [0, 1]");
   return Status::Ok();
 }
 
@@ -912,6 +899,23 @@ double BocpdModel::Step(double z) {
   const double log_post_odds = std::log(std::max(short_mass, 1e-300)) - std::log(std::max(long_mass, 1e-300));
   short_mass_ = short_mass;
   return std::min(1.0, std::exp(log_prior_odds_ - log_post_odds));
+}
+
+double EventReporter::Step(double s) {
+  if (since_peak_ < cooldown_) {
+    ++since_peak_;
+    if (s > peak_ + by_ || (peak_ < at_ && s >= at_)) {
+      peak_ = s;
+      since_peak_ = 0;
+      return s;
+    }
+    return s * factor_;
+  }
+  if (s >= above_) {
+    peak_ = s;
+    since_peak_ = 0;
+  }
+  return s;
 }
 
 double TailCalibrator::Step(double p) {

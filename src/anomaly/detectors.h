@@ -112,10 +112,14 @@ struct DetectorOptions {
   int short_window = 10;      // surprise: points in the short mean (at most 64)
   double long_rate = 0.002;   // surprise: EWMA rate of the long-run mean and variance
   double tail_rate = 0.001;   // ensemble: EWMA rate of observed false-alarm rates
-  // Ensemble: after a point scores >= suppress_above, the next cooldown
-  // points are multiplied by suppress_factor unless they exceed the peak so
-  // far by 0.1 (a repeat of one event is reported once).
+  // Ensemble (EventReporter): after a point scores >= suppress_above, the
+  // next cooldown points are multiplied by suppress_factor unless they
+  // exceed the peak so far by escalate_by, or reach escalate_at from a peak
+  // below it (a repeat of one event is reported once; an event that grows
+  // much stronger, or first reaches the alert level, again).
   double suppress_above = 0.5;
+  double escalate_by = 0.3;
+  double escalate_at = 0.6;  // AlertOptions' default threshold
   int64_t cooldown = 120;
   double suppress_factor = 0.25;
 };
@@ -306,6 +310,30 @@ class TailCalibrator {
  private:
   double rate_;
   double r2_ = 1e-2, r3_ = 1e-3;
+};
+
+// Reports one event once: damps the points that follow a reported one for
+// `cooldown` points (DetectorOptions above), unless they escalate. NAB counts
+// every point above its threshold outside a window as a false positive, and
+// an event's evidence often climbs over a few points (0.55, 0.75, 1.0): with
+// an escalation margin of 0.1 each step was reported. A margin of 0.3 alone
+// hid real incidents behind a weak false alarm just before them (recall on
+// the planted test 0.84 -> 0.66), hence the second rule, reaching the alert
+// level. On 39 of NAB's real files, standard / low FP / low FN: 59.1 / 41.7
+// / 67.1 with 0.1, 61.5 / 45.2 / 68.7 with 0.3 alone, 60.4 / 44.2 / 67.9 with
+// both rules; the generated corpus unchanged (69.8 / 67.1 / 73.5 -> 69.9 /
+// 67.2 / 73.6).
+class EventReporter {
+ public:
+  explicit EventReporter(const DetectorOptions& o)
+      : above_(o.suppress_above), by_(o.escalate_by), at_(o.escalate_at), factor_(o.suppress_factor), cooldown_(o.cooldown) {}
+  double Step(double s);
+
+ private:
+  double above_, by_, at_, factor_;
+  int64_t cooldown_;
+  double peak_ = 0;
+  int64_t since_peak_ = INT64_MAX;
 };
 
 }  // namespace opspilot::anomaly
