@@ -17,6 +17,13 @@ Looks under SRC_DIR (recursively) for:
   any other pair  train.{csv,tsv} + test.{csv,tsv} in one folder whose header has a text column
                   (text, text_a, review, sentence) and a label column (label, category, intent),
                   e.g. ChnSentiCorp's train.tsv/dev.tsv/test.tsv (label, text_a).
+  Test parts alone (when only a published test file is on hand; a seeded split of it, seed 11,
+  both tools on the same rows):
+  CLINC150        a data_*.json without "train": its test part (30 a intent) as 20 train / 10
+                  test a intent, its oos_test as 100 train / 333 test (the published train and
+                  test shares of `oos`); named clinc150_<x>_testsplit.
+  BANKING77       test.csv (text,category) without train.csv: 60/40 a class (24/16);
+                  named banking77_testsplit.
 Each set becomes OUT_DIR/<name>/. Chinese is detected from the text (CJK share)."""
 import csv
 import json
@@ -107,6 +114,17 @@ def main(src, out):
             path = os.path.join(root, f)
             if re.fullmatch(r"data_(full|small|imbalanced|oos_plus)\.json", low):
                 d = json.load(open(path, encoding="utf-8"))
+                if "train" not in d:
+                    rows = [(clean(t), l) for t, l in d["test"]]
+                    oos = [(clean(t), "oos") for t, _ in d["oos_test"]]
+                    train, test = split(rows, fraction=1 / 3)
+                    rng = random.Random(11)
+                    oos = sorted(oos)
+                    rng.shuffle(oos)
+                    emit(out, "clinc150_" + low[5:-5] + "_testsplit", train + oos[:100], test + oos[100:433],
+                         path + " (test and oos_test only: seeded split)")
+                    found += 1
+                    continue
                 train = [(clean(t), l) for t, l in d["train"]] + [(clean(t), "oos") for t, _ in d["oos_train"]]
                 test = [(clean(t), l) for t, l in d["test"]] + [(clean(t), "oos") for t, _ in d["oos_test"]]
                 emit(out, "clinc150_" + low[5:-5], train, test, path)
@@ -117,6 +135,15 @@ def main(src, out):
                     train, test = split(rows)
                     emit(out, low[:-4], train, test, path + " (seeded 80/20 split)")
                     found += 1
+        if "test.csv" in names and "train.csv" not in names:
+            path = os.path.join(root, names["test.csv"])
+            with open(path, encoding="utf-8-sig") as f:
+                header = f.readline().lower()
+            rows = read_table(path)
+            if "category" in header and rows:
+                train, test = split(rows, fraction=0.4)
+                emit(out, "banking77_testsplit", train, test, path + " (test.csv only: seeded 60/40 split)")
+                found += 1
         for ext in ("csv", "tsv"):
             if f"train.{ext}" in names and f"test.{ext}" in names:
                 tr = read_table(os.path.join(root, names[f"train.{ext}"]))
