@@ -139,12 +139,11 @@ std::vector<float> ToVector(const torch::Tensor& t) {
 class TorchFastText final : public TextClassifier {
  public:
   TorchFastText(ClassifierOptions o, std::vector<std::string> labels) : options_(std::move(o)), labels_(std::move(labels)) {}
-  // Epochs left to the model: choose 10 or 25 by hold-out accuracy.
+  // Epochs left to the model: the hold-out picks the schedule (Fit).
   void set_choose_epochs(bool v) { choose_epochs_ = v; }
 
   Status Fit(const Context& ctx, const std::vector<LabelledText>& data) {
-    std::map<std::string, int64_t> index;
-    for (size_t c = 0; c < labels_.size(); ++c) index[labels_[c]] = static_cast<int64_t>(c);
+    std::map<std::string, int64_t> index = internal::LabelIndex(labels_);
     std::vector<size_t> train_rows, valid_rows;
     internal::HoldOut(data, options_.valid_fraction, ctx.seed(), &train_rows, &valid_rows);
     std::vector<std::string> train_texts, valid_texts, valid_truth;
@@ -224,8 +223,7 @@ class TorchFastText final : public TextClassifier {
   // the hold-out is kept. On a 24-texts-a-class BANKING77 split: 79.1 -> 80.8.
   Status Refit(const Context& ctx, const std::vector<LabelledText>& data) {
     if (report_.value("valid_examples", 0) == 0 || !options_.refit) return Status::Ok();
-    std::map<std::string, int64_t> index;
-    for (size_t c = 0; c < labels_.size(); ++c) index[labels_[c]] = static_cast<int64_t>(c);
+    std::map<std::string, int64_t> index = internal::LabelIndex(labels_);
     std::vector<std::string> texts;
     std::vector<int64_t> y;
     for (const LabelledText& d : data) texts.push_back(d.text), y.push_back(index[d.label]);

@@ -6,6 +6,7 @@
 #define OPSPILOT_NLP_CLASSIFIER_INTERNAL_H_
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -55,6 +56,8 @@ void HoldOut(const std::vector<LabelledText>& data, double fraction, uint64_t se
 
 // The labels of `data`, sorted and unique.
 std::vector<std::string> LabelSet(const std::vector<LabelledText>& data);
+// label -> its position in `labels` (a model's class ids).
+std::map<std::string, int64_t> LabelIndex(const std::vector<std::string>& labels);
 
 // Predictions from raw logits (rows × labels.size(), row-major): softmax of
 // logits / temperature, the best `top`, "oos" below `threshold`.

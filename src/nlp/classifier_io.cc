@@ -319,6 +319,12 @@ std::vector<std::string> LabelSet(const std::vector<LabelledText>& data) {
   return labels;
 }
 
+std::map<std::string, int64_t> LabelIndex(const std::vector<std::string>& labels) {
+  std::map<std::string, int64_t> index;
+  for (size_t c = 0; c < labels.size(); ++c) index[labels[c]] = static_cast<int64_t>(c);
+  return index;
+}
+
 namespace {
 
 // log softmax(z / t)[y] of one row, in double.

@@ -318,8 +318,7 @@ class SeqClassifier final : public TextClassifier {
   SeqClassifier(ClassifierOptions o, std::vector<std::string> labels) : options_(std::move(o)), labels_(std::move(labels)) {}
 
   Status Fit(const Context& ctx, const std::vector<LabelledText>& data) {
-    std::map<std::string, int64_t> index;
-    for (size_t c = 0; c < labels_.size(); ++c) index[labels_[c]] = static_cast<int64_t>(c);
+    std::map<std::string, int64_t> index = internal::LabelIndex(labels_);
     std::vector<size_t> train_rows, valid_rows;
     internal::HoldOut(data, options_.valid_fraction, ctx.seed(), &train_rows, &valid_rows);
     std::vector<std::string> all_texts, train_texts, valid_texts, valid_truth;
