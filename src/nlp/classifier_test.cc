@@ -1,6 +1,5 @@
 #include "nlp/classifier.h"
 
-#include <cstdio>
 #include <gtest/gtest.h>
 
 #include <filesystem>
