@@ -8,6 +8,7 @@
 #include <random>
 #include <set>
 
+#include "core/time.h"
 #include "ml/metrics.h"
 #include "ml/splits.h"
 
@@ -170,7 +171,7 @@ StatusOr<TabularData> Profiles(const Context& ctx, const EventLog& log, const Di
           ++active_days;
           last_day = day;
         }
-        night += (t % 86400) < 6 * 3600;
+        night += SecondOfDay(t) < 6 * 3600;
         weekend += ((day + 3) % 7) >= 5;
         const int32_t item = log.item[ii];
         if (item >= 0 && static_cast<size_t>(item) < item_cat.size() && !std::isnan(item_cat[static_cast<size_t>(item)])) {

@@ -260,7 +260,7 @@ class DailyMemory {
   // v (>= 0) less the recurring part; then remembers v.
   double Step(int64_t t, double v) {
     const int64_t day = DayOf(t);
-    const int bin = static_cast<int>((t - day * 86400) * kBins / 86400);
+    const int bin = static_cast<int>(SecondOfDay(t) * kBins / 86400);
     double expected = 0;
     for (int d = -1; d <= 1; ++d) {
       const auto b = static_cast<size_t>((bin + d + kBins) % kBins);
@@ -400,7 +400,7 @@ class EnsembleDetector final : public StreamDetector {
     if (p_diff < 1e-3) {
       if (!diff_run_) {
         diff_run_ = true;
-        const int64_t day_phase = ((t % 86400) + 86400) % 86400;
+        const int64_t day_phase = SecondOfDay(t);
         diff_run_seasonal_ = !all && day_phase < 2 * WindowMeanTest::kWindow * spacing_;
       }
       if (diff_run_seasonal_) p_diff = 1;

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <numbers>
 
+#include "core/time.h"
+
 namespace opspilot::anomaly {
 namespace {
 
@@ -136,8 +138,8 @@ LabelledSeries GenerateSeries(const GeneratorOptions& o) {
   for (int64_t i = 0; i < n; ++i) {
     const size_t u = static_cast<size_t>(i);
     const int64_t t = o.start + i * o.spacing;
-    const double day = 2 * std::numbers::pi * static_cast<double>(((t % 86400) + 86400) % 86400) / 86400.0;
-    const int64_t weekday = (((t / 86400) % 7) + 7 + 3) % 7;  // 0 = Monday (1970-01-01 was a Thursday)
+    const double day = 2 * std::numbers::pi * static_cast<double>(SecondOfDay(t)) / 86400.0;
+    const int64_t weekday = WeekdayOfDay(DayOf(t));  // 0 = Monday
     const double weekly = weekday >= 5 ? -o.weekly_amplitude : o.weekly_amplitude * 2 / 5;
     const double daily = daily_amp[u] * std::sin(day - 2.0 + daily_phase[u]);
     if (o.random_walk > 0) walk += o.random_walk * rng.Normal();

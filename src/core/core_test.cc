@@ -85,6 +85,23 @@ TEST(TimeTest, RandomRoundTripAgainstTimegm) {
   }
 }
 
+// Day, second of day and weekday against gmtime_r, also before 1970 (where
+// C++'s truncating % and / go wrong).
+TEST(TimeTest, DayPartsMatchGmtimeAlsoBefore1970) {
+  std::mt19937_64 rng(11);
+  for (int i = 0; i < 4000; ++i) {
+    const int64_t t = static_cast<int64_t>(rng() % 8000000000ULL) - 4000000000LL;
+    const time_t tt = static_cast<time_t>(t);
+    std::tm g{};
+    ASSERT_NE(gmtime_r(&tt, &g), nullptr);
+    EXPECT_EQ(SecondOfDay(t), g.tm_hour * 3600 + g.tm_min * 60 + g.tm_sec) << t;
+    EXPECT_EQ(WeekdayOfDay(DayOf(t)), (g.tm_wday + 6) % 7) << t;  // tm_wday: 0 = Sunday
+    EXPECT_EQ(DayOf(t), DaysFromCivil(g.tm_year + 1900, static_cast<unsigned>(g.tm_mon + 1), static_cast<unsigned>(g.tm_mday)));
+  }
+  EXPECT_EQ(SecondOfDay(-1), 86399);
+  EXPECT_EQ(WeekdayOfDay(-1), 2);  // 1969-12-31 was a Wednesday
+}
+
 TEST(TimeTest, RejectsNonsenseWithReasons) {
   EXPECT_NE(ParseTimestamp("2025-02-30").status().message().find("day out of range"), std::string::npos);
   EXPECT_NE(ParseTimestamp("2025-13-01").status().message().find("month"), std::string::npos);

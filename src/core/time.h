@@ -22,6 +22,10 @@ void CivilFromDays(int64_t days, int64_t* y, unsigned* m, unsigned* d);
 inline int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
 // The UTC day of a unix time: floor(t / 86400), also before 1970.
 inline int64_t DayOf(int64_t unix_seconds) { return FloorDiv(unix_seconds, 86400); }
+// Seconds since the UTC midnight of a unix time, in [0, 86400), also before 1970.
+inline int64_t SecondOfDay(int64_t unix_seconds) { return unix_seconds - DayOf(unix_seconds) * 86400; }
+// Day of the week of a day number (DayOf), 0 = Monday ... 6 = Sunday (1970-01-01 was a Thursday).
+inline int WeekdayOfDay(int64_t day) { return static_cast<int>(day + 3 - FloorDiv(day + 3, 7) * 7); }
 
 // Parses "2025-03-04", "2025-03-04T10:11:12Z", "2025-03-04 10:11:12.5+08:00",
 // "2025-03-04T10:11", or "1741083072" (unix seconds; an optional ".fraction"

@@ -695,10 +695,10 @@ void Features(int64_t time, double t_scaled, int64_t spacing, const std::vector<
   row->push_back(t_scaled);
   if (spacing >= 80000 && spacing <= 90000) {
     const int64_t days = DayOf(time);
-    const int dow = static_cast<int>(((days + 3) % 7 + 7) % 7);  // 0 = Monday
+    const int dow = WeekdayOfDay(days);  // 0 = Monday
     for (int d = 1; d < 7; ++d) row->push_back(dow == d ? 1 : 0);
   } else if (spacing >= 3000 && spacing <= 4000) {
-    const int hour = static_cast<int>(((time % 86400) + 86400) % 86400 / 3600);
+    const int hour = static_cast<int>(SecondOfDay(time) / 3600);
     for (int d = 1; d < 24; ++d) row->push_back(hour == d ? 1 : 0);
   }
   row->insert(row->end(), drivers.begin(), drivers.end());
