@@ -645,7 +645,10 @@ StatusOr<DemoJobResult> RunDemo(const Context& ctx, const DemoJobOptions& option
         t.Line("  > " + msg);
         const std::string acted = !r.intent.empty() && r.intent != a.intent ? " -> continues " + r.intent : "";
         std::string how = Fmt(" (%.2f)", a.intent_confidence);
-        if (a.intent_novel) {
+        if (a.entities_only) {
+          how = " (the message is only " + a.entities.front().type + "; best guess " +
+                (a.intents.empty() ? std::string("none") : a.intents[0].first) + ")";
+        } else if (a.intent_novel) {
           how = Fmt(" (novel: %.0f%% of its features known)", 100 * a.intent_known);
         } else if (a.intent == nlp::kOutOfScope && !a.intents.empty() && a.intents[0].first != nlp::kOutOfScope) {
           how = " (under the model's cut-off; best guess " + a.intents[0].first + Fmt(" %.2f)", a.intents[0].second);

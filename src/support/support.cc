@@ -140,7 +140,7 @@ json Analysis::ToJson() const {
           {"intent_known", intent_known}, {"intent_novel", intent_novel}, {"intents", top},
           {"sentiment", {{"label", sentiment.label}, {"score", sentiment.score}, {"intensity", sentiment.intensity},
                          {"source", sentiment.source}}},
-          {"entities", ents}, {"asks_for_human", asks_for_human}};
+          {"entities", ents}, {"asks_for_human", asks_for_human}, {"entities_only", entities_only}};
 }
 
 json Reply::ToJson() const {
@@ -338,6 +338,25 @@ StatusOr<std::vector<ReplyTemplate>> ReadTemplates(const std::string& path, std:
 
 namespace {
 
+// The message with its entity spans cut out (spans are in order, byte offsets).
+std::string WithoutEntities(std::string_view text, const std::vector<nlp::EntitySpan>& entities) {
+  std::string rest(text);
+  for (auto e = entities.rbegin(); e != entities.rend(); ++e) rest.erase(e->begin, e->end - e->begin);
+  return rest;
+}
+
+// Whether the message has a letter, digit or CJK character outside its entities.
+bool HasWords(std::string_view text, const std::vector<nlp::EntitySpan>& entities) {
+  const std::string rest = WithoutEntities(text, entities);
+  for (size_t i = 0; i < rest.size();) {
+    const char32_t cp = nlp::NextCodePoint(rest, &i);
+    const bool ascii_alnum = (cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z') || (cp >= '0' && cp <= '9');
+    const bool other_letter = (cp >= 0xC0 && cp <= 0x24F && cp != 0xD7 && cp != 0xF7) || (cp >= 0x370 && cp <= 0x1FFF);
+    if (ascii_alnum || other_letter || nlp::IsCjk(cp)) return true;
+  }
+  return false;
+}
+
 bool AsksForHuman(const std::string& text) {
   static const char* kPhrases[] = {"human", "real person", "speak to someone", "talk to someone", "talk to a person",
                                    "representative", "live agent", "an agent", "customer service agent", "转人工",
@@ -435,6 +454,11 @@ std::vector<Analysis> SupportAgent::Analyze(const std::vector<std::string>& text
     }
     a.entities = parts_.entities.Extract(texts[k], options);
     a.asks_for_human = AsksForHuman(texts[k]);
+    if (!a.entities.empty() && !HasWords(texts[k], a.entities)) {
+      a.entities_only = true;
+      a.intent = nlp::kOutOfScope;
+      a.intent_confidence = 0;
+    }
   }
   return out;
 }
@@ -460,9 +484,7 @@ Reply SupportAgent::RespondAnalyzed(Conversation* conv, std::string_view message
   const HandoffPolicy& policy = parts_.policy;
   // The language of the words around the entities: a message that is only
   // an order number keeps the conversation's language.
-  std::string rest(message);
-  for (auto e = a.entities.rbegin(); e != a.entities.rend(); ++e) rest.erase(e->begin, e->end - e->begin);
-  std::string lang = nlp::DetectLanguage(rest);
+  std::string lang = nlp::DetectLanguage(WithoutEntities(message, a.entities));
   if (lang.empty()) lang = conv->language.empty() ? a.language : conv->language;
   if (lang.empty()) lang = "en";
   r.analysis.language = lang;
@@ -518,6 +540,18 @@ Reply SupportAgent::RespondAnalyzed(Conversation* conv, std::string_view message
     }
   }
   const bool usable = intent != nlp::kOutOfScope && confidence >= policy.min_intent_confidence;
+  // Only an order number (or another entity) and nothing pending: keep it
+  // and ask what it is about, instead of guessing an intent from the number.
+  if (!usable && a.entities_only) {
+    const nlp::EntitySpan& e = a.entities.front();
+    r.source = "clarify";
+    r.confidence = 0;
+    const bool order = e.type == "order_id";
+    r.text = lang == "zh" ? (order ? "收到订单号" + e.text + "。" : "关于" + e.text + "，") + "请问有什么可以帮您？"
+                          : (order ? "Thanks, I have order " + e.text + ". What" : "About " + e.text + ": what") +
+                                " can I help you with?";
+    return finish(r);
+  }
 
   // The same intent answered twice already: the answers are not helping.
   int answered = 0;

@@ -53,6 +53,10 @@ struct Analysis {
   SentimentScore sentiment;
   std::vector<nlp::EntitySpan> entities;
   bool asks_for_human = false;
+  // Nothing but entities and punctuation ("o0045140"): the words carry no
+  // intent, so intent is oos whatever the model guessed (intents keeps its
+  // guesses); a pending intent continues, otherwise the agent asks.
+  bool entities_only = false;
   nlohmann::json ToJson() const;
 };
 

@@ -139,6 +139,43 @@ TEST(Support, MultiTurnAsksForTheMissingOrderNumberThenAnswersFromTheStore) {
   EXPECT_EQ(r4.language, "zh");
   EXPECT_EQ(r4.intent, "refund");
   EXPECT_NE(r4.text.find("退款"), std::string::npos) << r4.text;
+  EXPECT_TRUE(r4.analysis.entities_only);
+}
+
+// A message that is only an order number, with nothing pending, is kept and
+// the agent asks what it is about, whatever a model would guess from the
+// number; the next message then answers from it without asking again.
+TEST(Support, AnOrderNumberAloneIsKeptAndTheAgentAsksWhatItIsAbout) {
+  SupportAgent::Parts parts = ShopParts();
+  // A model that reads the number as a refund request with confidence 0.9.
+  parts.intent = std::make_shared<KeywordClassifier>(
+      std::vector<std::pair<std::string, std::string>>{{"where is my order", "order_status"}, {"O2025", "refund"}},
+      std::vector<std::string>{"order_status", "refund"});
+  const SupportAgent agent(std::move(parts));
+  const FakeFacts facts;
+  Conversation c;
+  const Reply r1 = agent.Respond(&c, "  O20250304-1234 ", &facts, kNow);
+  EXPECT_TRUE(r1.analysis.entities_only);
+  EXPECT_EQ(r1.analysis.intent, nlp::kOutOfScope);
+  EXPECT_EQ(r1.source, "clarify") << r1.text;
+  EXPECT_FALSE(r1.handoff);
+  EXPECT_NE(r1.text.find("O20250304-1234"), std::string::npos) << r1.text;
+  EXPECT_EQ(c.slots["order_id"], "O20250304-1234");
+  const Reply r2 = agent.Respond(&c, "where is my order?", &facts, kNow + 20);
+  EXPECT_EQ(r2.source, "template") << r2.text;
+  EXPECT_NE(r2.text.find("on its way"), std::string::npos) << r2.text;
+  // Words around the number: the model speaks.
+  Conversation d;
+  const Reply r3 = agent.Respond(&d, "refund O20250304-1234 please", &facts, kNow);
+  EXPECT_FALSE(r3.analysis.entities_only);
+  EXPECT_EQ(r3.analysis.intent, "refund");
+  // Chinese punctuation around the number is still only the number.
+  Conversation z;
+  z.language = "zh";
+  const Reply r4 = agent.Respond(&z, "O20250304-1234。", &facts, kNow);
+  EXPECT_TRUE(r4.analysis.entities_only);
+  EXPECT_EQ(r4.language, "zh");
+  EXPECT_NE(r4.text.find("请问有什么可以帮您"), std::string::npos) << r4.text;
 }
 
 TEST(Support, HandsOffWithTheReason) {
