@@ -26,7 +26,10 @@
 //               residuals (a reference that keeps a shift visible after the
 //               best model has absorbed it), the surprise likelihood, a
 //               window-mean level test (WindowMeanTest) on the best of the
-//               slow and medium models, and a level test on the seasonal
+//               slow and medium models (once its model's window sums have
+//               exceeded 2.5 more than 3x as often as normal ones would, a
+//               bursty series, its p is also at least their learnt
+//               peaks-over-threshold tail, as for spikes), and a level test on the seasonal
 //               differences x - x(one period earlier) (needs no profile; a
 //               shift must show against every period: a weekend step is no
 //               shift against last week; before the week can be
@@ -226,12 +229,14 @@ class WindowMeanTest {
   double Step(double z, double scale, double rho);
   // The learnt variance of the standardized window sum (1 until learnt).
   double long_run_variance() const { return m_ > 0 ? var_ : 1.0; }
+  bool ready() const { return n_ > kWindow; }  // the window is full
+  double statistic() const { return last_; }   // the last standardized window sum (0 until ready)
 
  private:
   std::array<double, kWindow> r_{}, scale_{};
   int pos_ = 0;
   int64_t n_ = 0, m_ = 0;
-  double var_ = 1;
+  double var_ = 1, last_ = 0;
 };
 
 // Numenta-style anomaly likelihood of a raw score stream in [0, 1].
@@ -256,12 +261,15 @@ class Likelihood {
 // data it stops counting every large residual as a 1e-10 event.
 class ExcessTail {
  public:
+  static constexpr double kNormalRate = 0.0124;  // P(|Z| > 2.5) for N(0, 1)
   explicit ExcessTail(double rate) : rate_(rate) {}
   double Step(double z);  // p of |z| under past points, then learns |z|
+  // The learnt rate of |z| > 2.5 (0.0124 for N(0, 1) data).
+  double exceedance_rate() const { return exceed_; }
 
  private:
   double rate_;
-  double exceed_ = 0.0124;  // P(|Z| > 2.5) for N(0, 1)
+  double exceed_ = kNormalRate;
   double excess_ = 0.4;     // about 1 / 2.5: the normal's mean excess over 2.5
 };
 
