@@ -98,12 +98,11 @@ StatusOr<Period> ParsePeriod(std::string_view n) {
 }
 
 int64_t PeriodStart(int64_t t, Period p) {
-  const int64_t day = t >= 0 ? t / 86400 : (t - 86399) / 86400;
+  const int64_t day = DayOf(t);
   switch (p) {
     case Period::kDay: return day * 86400;
     case Period::kWeek: {
-      const int64_t dow = ((day % 7) + 7 + 3) % 7;  // 1970-01-01 was a Thursday; 0 = Monday
-      return (day - dow) * 86400;
+      return (day - WeekdayOfDay(day)) * 86400;
     }
     case Period::kMonth: {
       int64_t y;

@@ -814,7 +814,7 @@ json TicketAnalytics(const std::vector<TicketRow>& tickets, const std::vector<An
   std::map<std::string, std::map<std::string, int64_t>> weekly;
   std::map<std::string, std::pair<int64_t, int64_t>> weekly_negative;  // week -> negative, all
   for (size_t k = 0; k < n; ++k) {
-    const int64_t day = tickets[k].time >= 0 ? tickets[k].time / 86400 : (tickets[k].time - 86399) / 86400;
+    const int64_t day = DayOf(tickets[k].time);
     const int64_t monday = day - WeekdayOfDay(day);
     const std::string week = FormatDate(monday * 86400);
     ++weekly[week][analyses[k].intent];
