@@ -289,6 +289,40 @@ TEST(DetectorTest, CusumTailAccountsForAutocorrelatedResiduals) {
   }
 }
 
+// The pieces of the level test's bursty-series tail: the window statistic
+// is the standardized sum of the last 12 residuals (checked against a sum
+// computed here), and the exceedance rate that gates the tail stays near
+// the normal 0.0124 on normal window sums and rises well past 3x that when
+// a tenth of the sums come from bursts.
+TEST(DetectorTest, LevelStatisticAndExceedanceRateSeparateBurstySums) {
+  std::mt19937_64 rng(5);
+  std::normal_distribution<double> normal;
+  WindowMeanTest w;
+  std::vector<double> z;
+  for (int i = 0; i < 40; ++i) {
+    z.push_back(normal(rng));
+    w.Step(z.back(), 1.0, 0.0);
+    EXPECT_EQ(w.ready(), i >= WindowMeanTest::kWindow);
+  }
+  double sum = 0;
+  for (size_t i = z.size() - WindowMeanTest::kWindow; i < z.size(); ++i) sum += std::clamp(z[i], -4.0, 4.0);
+  // The learnt spread is 1 or more (its floor), so the statistic is at most the raw one.
+  const double raw = sum / std::sqrt(static_cast<double>(WindowMeanTest::kWindow));
+  EXPECT_LE(std::fabs(w.statistic()), std::fabs(raw) + 1e-12);
+  EXPECT_NEAR(w.statistic() * std::sqrt(w.long_run_variance() > 1 ? w.long_run_variance() : 1.0), raw, 1e-9);
+  ExcessTail calm(0.001), bursty(0.001);
+  std::uniform_real_distribution<double> u(0, 1);
+  for (int i = 0; i < 20000; ++i) {
+    calm.Step(normal(rng));
+    bursty.Step(u(rng) < 0.1 ? 10 + 5 * normal(rng) : normal(rng));
+  }
+  EXPECT_NEAR(calm.exceedance_rate(), ExcessTail::kNormalRate, 0.008);
+  EXPECT_GT(bursty.exceedance_rate(), 3 * ExcessTail::kNormalRate);
+  // Once bursty, a sum of 12 is a 1-in-hundreds event there, not 1e-33.
+  EXPECT_GT(bursty.Step(12), 1e-3);
+  EXPECT_LT(calm.Step(12), 1e-6);
+}
+
 // Recall (windows with an alert) and precision (alerts inside a window) of
 // the default alerts on planted anomalies of the given kinds.
 struct PrecisionRecall {
