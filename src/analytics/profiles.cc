@@ -166,13 +166,13 @@ StatusOr<TabularData> Profiles(const Context& ctx, const EventLog& log, const Di
           if (!std::isnan(log.value[ii])) spend += log.value[ii];
         }
         if (log.session[ii] >= 0) sessions.push_back(log.session[ii]);
-        const int64_t day = t / 86400;
+        const int64_t day = DayOf(t);
         if (day != last_day) {
           ++active_days;
           last_day = day;
         }
         night += SecondOfDay(t) < 6 * 3600;
-        weekend += ((day + 3) % 7) >= 5;
+        weekend += WeekdayOfDay(day) >= 5;
         const int32_t item = log.item[ii];
         if (item >= 0 && static_cast<size_t>(item) < item_cat.size() && !std::isnan(item_cat[static_cast<size_t>(item)])) {
           cat_count[static_cast<size_t>(item_cat[static_cast<size_t>(item)])]++;

@@ -200,7 +200,7 @@ StatusOr<DemoJobResult> RunDemo(const Context& ctx, const DemoJobOptions& option
     ++paid;
     const auto item = static_cast<size_t>(oitem.codes[r]);
     revenue[item < category_of.size() ? category_of[item] : ""] += oqty.reals[r] * oprice.reals[r];
-    by_weekday[static_cast<size_t>(((ots.ints[r] / 86400) + 3) % 7)]++;  // 1970-01-01 was a Thursday
+    by_weekday[static_cast<size_t>(WeekdayOfDay(DayOf(ots.ints[r])))]++;
   }
   std::vector<std::pair<double, std::string>> top;
   double total_revenue = 0;
@@ -317,7 +317,7 @@ StatusOr<DemoJobResult> RunDemo(const Context& ctx, const DemoJobOptions& option
     std::array<double, 7> shape{};
     double mean = 0;
     for (size_t k = 0; k < f.mean.size(); ++k) {
-      shape[static_cast<size_t>(((f.time[k] / 86400) + 3) % 7)] += f.mean[k] / 4;
+      shape[static_cast<size_t>(WeekdayOfDay(DayOf(f.time[k])))] += f.mean[k] / 4;
       mean += f.mean[k] / static_cast<double>(f.mean.size());
     }
     std::string got, planted;

@@ -551,10 +551,7 @@ class Generator {
   }
   int64_t DayStart(int d) const { return opt_.start_unix + d * kDay; }
   int64_t End() const { return DayStart(opt_.days); }
-  int Weekday(int d) const {  // 0 = Monday
-    const int64_t days = FloorDiv(DayStart(d), kDay);
-    return static_cast<int>(((days + 3) % 7 + 7) % 7);
-  }
+  int Weekday(int d) const { return WeekdayOfDay(DayOf(DayStart(d))); }  // 0 = Monday
   double YearlyFactor(int d) const {
     const int64_t days = FloorDiv(DayStart(d), kDay);
     int64_t y;
