@@ -26,6 +26,9 @@ void AddTextCommands(CLI::App& app, TextFlags* f) {
   f->train->add_option("--learning-rate", f->learning_rate, "0: the model's default (fasttext SGD 0.5, cnn Adam 1e-3)")
       ->capture_default_str();
   f->train->add_option("--vocab-size", f->vocab_size, "cnn, transformer: subword vocabulary")->capture_default_str();
+  f->train->add_option("--max-len", f->max_len,
+                       "cnn, transformer: tokens per text, longer texts are cut (0: the length 99% of the training texts fit in, 16-256)")
+      ->capture_default_str();
   AddTokenizerOption(f->train, &f->tokenizer);
   f->train->add_option("--pretrained", f->pretrained, "transformer: an encoder directory from `text pretrain`")
       ->check(CLI::ExistingDirectory);
@@ -53,6 +56,8 @@ void AddTextCommands(CLI::App& app, TextFlags* f) {
   f->pretrain->add_option("--epochs", f->epochs, "Epochs (0: 20)")->capture_default_str();
   f->pretrain->add_option("--dim", f->dim, "Encoder width (0: 128)")->capture_default_str();
   f->pretrain->add_option("--vocab-size", f->vocab_size, "Subword vocabulary")->capture_default_str();
+  f->pretrain->add_option("--max-len", f->max_len, "Tokens per text (0: the length 99% of the texts fit in, 16-256)")
+      ->capture_default_str();
   AddTokenizerOption(f->pretrain, &f->tokenizer);
 }
 

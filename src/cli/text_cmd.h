@@ -23,6 +23,7 @@ struct TextFlags {
   int epochs = 0, dim = 0;        // 0: the model's default
   int cv = 0;                     // folds; 0 = no cross-validation
   int vocab_size = 4000;
+  int max_len = 0;                // cnn, transformer: tokens per text; 0 = automatic
   std::string tokenizer = "bpe";
   double learning_rate = 0;       // 0: the model's default
   double target_precision = 0.9;

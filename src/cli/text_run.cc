@@ -20,6 +20,7 @@ nlp::ClassifierOptions Options(const TextFlags& f, const std::string& model) {
   o.dim = f.dim;
   o.learning_rate = f.learning_rate;
   o.vocab_size = f.vocab_size;
+  o.max_len = f.max_len;
   o.tokenizer = f.tokenizer;
   o.pretrained = f.pretrained;
   o.encoder = f.encoder;
@@ -49,6 +50,7 @@ Status RunText(const Context& ctx, const TextFlags& f, bool json_out) {
     if (f.epochs > 0) po.epochs = f.epochs;
     if (f.dim > 0) po.dim = f.dim;
     po.vocab_size = f.vocab_size;
+    po.max_len = f.max_len;
     po.tokenizer = f.tokenizer;
     ASSIGN_OR_RETURN(json report, nlp::PretrainEncoder(ctx, texts, po, f.out));
     report.erase("epochs");

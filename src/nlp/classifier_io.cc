@@ -208,8 +208,8 @@ Status ValidateClassifierOptions(const ClassifierOptions& o) {
   if (o.char_ngrams_min < 0 || o.char_ngrams_max < 0 || (o.char_ngrams_max > 0 && o.char_ngrams_min > o.char_ngrams_max)) {
     return InvalidArgument("character n-grams: 0 <= min <= max");
   }
-  if (o.vocab_size < 16 || o.max_len < 2 || o.layers < 1 || o.heads < 1) {
-    return InvalidArgument("vocab size >= 16, max len >= 2, layers and heads >= 1");
+  if (o.vocab_size < 16 || o.max_len < 0 || o.max_len == 1 || o.layers < 1 || o.heads < 1) {
+    return InvalidArgument("vocab size >= 16, max len 0 (automatic) or >= 2, layers and heads >= 1");
   }
   return Status::Ok();
 }

@@ -53,6 +53,20 @@ nn::SequenceOptions EncoderOptions(int64_t vocab, int64_t dim, int64_t max_len, 
 const std::vector<int64_t> kCnnWidths = {2, 3, 5};
 constexpr int64_t kCnnFilters = 96;
 
+// The automatic max_len: the token count that 99% of `texts` fit in, so
+// that long reviews keep their conclusion ("总的来说 ...") while one very long
+// text does not set the padded width of every batch. Cut at 256 (cost) and
+// raised to 16.
+int64_t AutoMaxLen(const Tokenizer& tok, const std::vector<std::string>& texts) {
+  std::vector<size_t> lens;
+  lens.reserve(texts.size());
+  for (const auto& t : texts) lens.push_back(tok.Encode(t).size());
+  if (lens.empty()) return 16;
+  const size_t k = std::min(lens.size() - 1, lens.size() * 99 / 100);
+  std::nth_element(lens.begin(), lens.begin() + static_cast<std::ptrdiff_t>(k), lens.end());
+  return std::clamp<int64_t>(static_cast<int64_t>(lens[k]), 16, 256);
+}
+
 // [N, L] token ids (0 pads), L = the longest text's length up to max_len.
 torch::Tensor Tokens(const Tokenizer& tok, const std::vector<std::string>& texts, int64_t max_len) {
   std::vector<std::vector<int32_t>> ids(texts.size());
@@ -348,7 +362,9 @@ class SeqClassifier final : public TextClassifier {
       to.model = options_.tokenizer;
       to.split_cjk = true;  // single Chinese characters (see tokenizer.h)
       ASSIGN_OR_RETURN(tok_, Tokenizer::Train(all_texts, to));
+      if (options_.max_len == 0) options_.max_len = static_cast<int>(AutoMaxLen(tok_, all_texts));
     }
+    report_["max_len"] = options_.max_len;
     if (!options_.encoder.empty()) {
       ASSIGN_OR_RETURN(script_, nn::LoadTorchScript(options_.encoder, ctx));
       has_script_ = true;
@@ -521,10 +537,10 @@ StatusOr<std::unique_ptr<TextClassifier>> LoadSequenceClassifier(const std::stri
 
 StatusOr<json> PretrainEncoder(const Context& ctx, const std::vector<std::string>& texts, const PretrainOptions& o,
                                const std::string& dir) {
-  if (o.vocab_size < 16 || o.max_len < 2 || o.dim < 1 || o.layers < 1 || o.heads < 1 || o.dim % o.heads != 0 ||
+  if (o.vocab_size < 16 || o.max_len < 0 || o.max_len == 1 || o.dim < 1 || o.layers < 1 || o.heads < 1 || o.dim % o.heads != 0 ||
       o.epochs < 1 || o.batch_size < 1 || !(o.learning_rate > 0) || !(o.mask_fraction > 0 && o.mask_fraction < 1) ||
       !(o.valid_fraction >= 0 && o.valid_fraction < 1)) {
-    return InvalidArgument("pretrain: vocab >= 16, max len >= 2, dim a multiple of heads, epochs, batch, rate > 0, mask fraction in (0, 1)");
+    return InvalidArgument("pretrain: vocab >= 16, max len 0 (automatic) or >= 2, dim a multiple of heads, epochs, batch, rate > 0, mask fraction in (0, 1)");
   }
   TokenizerOptions to;
   to.vocab_size = o.vocab_size;
@@ -532,9 +548,11 @@ StatusOr<json> PretrainEncoder(const Context& ctx, const std::vector<std::string
   to.split_cjk = true;  // single Chinese characters (see tokenizer.h)
   ASSIGN_OR_RETURN(Tokenizer tok, Tokenizer::Train(texts, to));
   nn::SetUpTorch(ctx);
-  const nn::SequenceOptions so = EncoderOptions(tok.vocab_size(), o.dim, o.max_len, o.layers, o.heads);
+  PretrainOptions po = o;
+  if (po.max_len == 0) po.max_len = static_cast<int>(AutoMaxLen(tok, texts));
+  const nn::SequenceOptions so = EncoderOptions(tok.vocab_size(), po.dim, po.max_len, po.layers, po.heads);
   nn::TransformerEncoderNet encoder(so);
-  ASSIGN_OR_RETURN(json report, Mlm(ctx, encoder, tok, texts, o));
+  ASSIGN_OR_RETURN(json report, Mlm(ctx, encoder, tok, texts, po));
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) return Internal("cannot create " + dir + ": " + ec.message());

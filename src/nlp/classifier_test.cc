@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 #include <random>
@@ -346,6 +347,57 @@ TEST(TextClassifier, CnnLearnsPlantedIntentsAndReloads) {
     }
     EXPECT_EQ((*back)->Embed(texts)[0].size(), static_cast<size_t>((*back)->embedding_dim()));
   }
+}
+
+// Long reviews whose verdict comes last, after 70-110 characters of hotel
+// talk, as in ChnSentiCorp's hotel set: the automatic max_len (the length
+// 99% of the training texts fit in) keeps the verdict; a 32-token cut loses
+// it and leaves a coin toss. The length is checked against the model's own
+// tokenizer.
+TEST(TextClassifier, CnnReadsLongReviewsToTheVerdictWithTheAutomaticLength) {
+  const Context ctx(testing::QuietOptions(2));
+  RegisterTorchTextModels();
+  const std::vector<std::string> talk = {"房间", "前台", "早餐", "位置", "电梯", "窗户", "浴室", "床单", "停车", "大堂",
+                                         "楼层", "空调", "地毯", "行李", "客房", "走廊", "毛巾", "网络", "门口", "餐厅"};
+  auto reviews = [&](int n, uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    std::vector<LabelledText> out;
+    for (int k = 0; k < n; ++k) {
+      std::string text;
+      for (int w = 0, words = 35 + static_cast<int>(rng() % 21); w < words; ++w) text += talk[rng() % talk.size()];
+      const bool good = rng() % 2;
+      text += good ? "总之很满意" : "总之很失望";
+      out.push_back({std::to_string(k), text, good ? "positive" : "negative"});
+    }
+    return out;
+  };
+  const auto train = reviews(600, 31), test = reviews(200, 32);
+  ClassifierOptions o = Small("cnn");
+  o.epochs = 6;
+  o.out_of_scope = false;
+  o.max_len = 0;
+  auto full = TrainClassifier(ctx, train, o);
+  ASSERT_TRUE(full.ok()) << full.status().message();
+  testing::TempDir dir;
+  ASSERT_TRUE((*full)->Save(dir.file("m")).ok());
+  auto tok = Tokenizer::Load(dir.file("m/tokenizer.json"));
+  ASSERT_TRUE(tok.ok()) << tok.status().message();
+  std::vector<size_t> lens;
+  for (const auto& r : train) lens.push_back(tok->Encode(r.text).size());
+  std::sort(lens.begin(), lens.end());
+  const int64_t max_len = (*full)->report().at("max_len").get<int64_t>();
+  EXPECT_EQ(max_len, static_cast<int64_t>(lens[lens.size() * 99 / 100])) << lens.front() << " .. " << lens.back();
+  EXPECT_GT(max_len, 32);
+  EXPECT_GT(Accuracy(**full, test), 0.95);
+  auto back = LoadClassifier(dir.file("m"));
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  EXPECT_GT(Accuracy(**back, test), 0.95);
+
+  o.max_len = 32;
+  auto cut = TrainClassifier(ctx, train, o);
+  ASSERT_TRUE(cut.ok()) << cut.status().message();
+  EXPECT_EQ((*cut)->report().at("max_len").get<int64_t>(), 32);
+  EXPECT_LT(Accuracy(**cut, test), 0.7);
 }
 
 // The ensemble of fasttext and cnn: its probabilities are the mean of its
