@@ -579,6 +579,77 @@ TEST(EnsembleTest, ANightlyNoisyHalfHourStopsAlarmingAndAnAfternoonOneDoesNot) {
   EXPECT_GE(MaxScore(s, afternoon, afternoon + 12), 0.6);  // measured 0.70: six noisy points are weak evidence
 }
 
+// RecordTest against the formula computed from the whole sorted history.
+TEST(EnsembleTest, RecordTestIsTheTailFitOfTheWholeHistorysExtremes) {
+  std::mt19937_64 rng(31);
+  std::normal_distribution<double> normal;
+  std::exponential_distribution<double> expo(1.0);
+  constexpr int kK = 25;
+  RecordTest test(kK);
+  std::vector<double> history;
+  int beyond = 0;
+  for (int i = 0; i < 6000; ++i) {
+    // Drifting, heavy-tailed, with plateaus (repeats) now and then.
+    const double x = i % 97 == 0 ? 7.0 : 0.001 * i + normal(rng) + (i % 13 == 0 ? 3 * expo(rng) : 0);
+    double want = 1;
+    if (history.size() >= 2 * kK) {
+      std::vector<double> s = history;
+      std::sort(s.begin(), s.end());
+      const double n = static_cast<double>(s.size()), hi_k = s[s.size() - kK], lo_k = s[kK - 1];
+      const double floor = RecordTest::kSpreadFloor * (hi_k - lo_k);
+      double up = 0, down = 0;
+      for (int j = 1; j < kK; ++j) up += s[s.size() - kK + static_cast<size_t>(j)] - hi_k, down += lo_k - s[kK - 1 - static_cast<size_t>(j)];
+      up = std::max(up / (kK - 1), floor), down = std::max(down / (kK - 1), floor);
+      if (x > hi_k) want = 2 * kK / n * std::exp(-(x - hi_k) / up);
+      if (x < lo_k) want = 2 * kK / n * std::exp(-(lo_k - x) / down);
+      want = std::min(1.0, want);
+    }
+    const double got = test.Step(x);
+    beyond += want < 1;
+    ASSERT_NEAR(got, want, 1e-12 + 1e-9 * want) << "point " << i << " x " << x;
+    history.push_back(x);
+  }
+  EXPECT_GT(beyond, 20);  // the drift keeps making records
+}
+
+// A CPU-like metric that jumps by a few points every hour (the hourly
+// jumps make every residual model's scale wide) reaches a value it never
+// reached in two weeks: only the record test sees it (grok_asg_anomaly in
+// NAB's AWS files looks like this).
+TEST(EnsembleTest, ANewMaximumHiddenByNoisyResidualsIsFlagged) {
+  std::mt19937_64 rng(33);
+  std::normal_distribution<double> normal;
+  std::uniform_real_distribution<double> u(0, 1);
+  std::vector<double> x;
+  for (int i = 0; i < 14 * kDay; ++i) {
+    double v = 33.4 + 0.1 * normal(rng);
+    if (i % 12 == 0 || u(rng) < 0.03) v += u(rng) < 0.5 ? 2.5 + 3 * u(rng) : -2.5 - 2 * u(rng);  // hourly jobs and stray jumps
+    x.push_back(v);
+  }
+  const size_t at = 12 * kDay + 100;
+  const double before = *std::max_element(x.begin(), x.begin() + static_cast<std::ptrdiff_t>(at));
+  x[at] = before + 4;  // about twice the jumps' spread above the top
+  DetectorOptions o;
+  o.spacing = 300;
+  o.periods = {};
+  std::vector<double> with, without;
+  for (int record_k : {25, 0}) {
+    o.record_k = record_k;
+    auto d = MakeDetector("ensemble", o);
+    ASSERT_TRUE(d.ok());
+    auto& out = record_k > 0 ? with : without;
+    for (size_t i = 0; i < x.size(); ++i) out.push_back((*d)->Update(static_cast<int64_t>(i) * 300, x[i]));
+  }
+  RecordProperty("score_with", std::to_string(with[at]));
+  RecordProperty("score_without", std::to_string(without[at]));
+  EXPECT_GE(with[at], 0.6) << "without the record test " << without[at];
+  EXPECT_LT(without[at], 0.5);
+  // Elsewhere the record test changes nothing that alerts.
+  int extra = 0;
+  for (size_t i = 0; i < x.size(); ++i) extra += i != at && with[i] >= 0.5 && without[i] < 0.5;
+  EXPECT_EQ(extra, 0);
+}
+
 // An outage is an incident when it happens, not again a day later: the
 // seasonal difference against the day before would see it a second time.
 TEST(EnsembleTest, AnOutageIsFlaggedOnceAndDoesNotEchoADayLater) {
