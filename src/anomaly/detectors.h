@@ -46,11 +46,12 @@
 //               with two periods of history the seasonal differences are
 //               also taken against two periods earlier and both must show
 //               the change, so an incident does not echo a period later;
-//               a record test (RecordTest: a value beyond the series'
-//               25 highest or lowest so far, by a margin that their own
-//               tail makes unlikely);
+//               two record tests (RecordTest: a value beyond the series'
+//               25 highest or lowest so far, or a change from the previous
+//               point beyond its 50 largest rises or falls, by a margin
+//               that their own tail makes unlikely; the smaller p of the two);
 //               each p corrected by its observed false-alarm rate, combined
-//               by Bonferroni min-p (6 terms; the record test is the
+//               by Bonferroni min-p (6 terms; the record tests are the
 //               seventh, 1 at nearly every point); evidence that recurs at the
 //               same time of day on earlier days (as strong as before) is
 //               silenced (DailyMemory, spacing <= 1 h); then repeats of one
@@ -129,8 +130,9 @@ struct DetectorOptions {
   double escalate_at = 0.6;  // AlertOptions' default threshold
   int64_t cooldown = 120;
   double suppress_factor = 0.25;
-  // Ensemble: the record test (RecordTest) keeps this many highest and
-  // lowest values; 0 turns it off.
+  // Ensemble: the record tests (RecordTest) keep this many highest and
+  // lowest values, and twice as many of the point-to-point changes; 0 turns
+  // both off.
   int record_k = 25;
 };
 
@@ -261,16 +263,20 @@ class WindowMeanTest {
 // Gaussian's 40k points are a few hundredths of the series' spread apart, so
 // a new record just past them looked like p = 3e-6 and alerted on the clean
 // 50k-point runs of the tests (1% of the spread: still; 2%: no longer).
+// The floor is a parameter: the ensemble also runs the test on the
+// point-to-point changes x - x(previous), whose extremes need 15% (10%
+// alerted on the clean runs; 20% is used).
 class RecordTest {
  public:
   static constexpr double kSpreadFloor = 0.03;
-  explicit RecordTest(int k) : k_(static_cast<size_t>(k)) {}
+  explicit RecordTest(int k, double spread_floor = kSpreadFloor) : k_(static_cast<size_t>(k)), spread_floor_(spread_floor) {}
   double Step(double x);  // p of x under the past points, then learns x
 
  private:
   static double TailP(const std::vector<double>& ext, double beyond, double k_over_n, double floor);
   static void Keep(std::vector<double>* ext, size_t k, double v);
   size_t k_;
+  double spread_floor_;
   int64_t n_ = 0;
   std::vector<double> hi_, lo_;  // ascending; hi_[0] is the k-th highest, lo_ holds -x
 };
