@@ -121,8 +121,8 @@ int64_t PeriodsBetween(int64_t from, int64_t to, Period p) {
   if (p == Period::kWeek) return (to - from) / (7 * 86400);
   int64_t y1, y2;
   unsigned m1, m2, d;
-  CivilFromDays(from / 86400, &y1, &m1, &d);
-  CivilFromDays(to / 86400, &y2, &m2, &d);
+  CivilFromDays(DayOf(from), &y1, &m1, &d);
+  CivilFromDays(DayOf(to), &y2, &m2, &d);
   return (y2 - y1) * 12 + (static_cast<int64_t>(m2) - static_cast<int64_t>(m1));
 }
 }  // namespace

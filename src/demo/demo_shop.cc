@@ -244,7 +244,7 @@ void AppendInt(std::string& out, int64_t v) {
 void AppendDate(std::string& out, int64_t unix_seconds) {
   int64_t y;
   unsigned m, d;
-  CivilFromDays(FloorDiv(unix_seconds, kDay), &y, &m, &d);
+  CivilFromDays(DayOf(unix_seconds), &y, &m, &d);
   AppendInt(out, y);
   out += '-';
   Append2(out, m);
@@ -256,7 +256,7 @@ void AppendDate(std::string& out, int64_t unix_seconds) {
 void AppendTimestamp(std::string& out, int64_t unix_seconds, int offset_hours = 0) {
   const int64_t local = unix_seconds + offset_hours * kHour;
   AppendDate(out, local);
-  const int64_t sod = local - FloorDiv(local, kDay) * kDay;
+  const int64_t sod = SecondOfDay(local);
   out += 'T';
   Append2(out, static_cast<unsigned>(sod / 3600));
   out += ':';
@@ -553,7 +553,7 @@ class Generator {
   int64_t End() const { return DayStart(opt_.days); }
   int Weekday(int d) const { return WeekdayOfDay(DayOf(DayStart(d))); }  // 0 = Monday
   double YearlyFactor(int d) const {
-    const int64_t days = FloorDiv(DayStart(d), kDay);
+    const int64_t days = DayOf(DayStart(d));
     int64_t y;
     unsigned m, dd;
     CivilFromDays(days, &y, &m, &dd);
@@ -1417,7 +1417,7 @@ void Generator::MakeTickets() {
       slots.amount = (rng.Bernoulli(0.5) ? "¥" + Cents(amount) : std::to_string(amount / 100) + "元");
       int64_t y;
       unsigned m, dd;
-      CivilFromDays(FloorDiv(when + 8 * kHour, kDay), &y, &m, &dd);
+      CivilFromDays(DayOf(when + 8 * kHour), &y, &m, &dd);
       slots.date = rng.Bernoulli(0.5) ? std::to_string(m) + "月" + std::to_string(dd) + "日"
                                       : Date(when + 8 * kHour);
     } else {
