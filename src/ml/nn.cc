@@ -396,14 +396,20 @@ StatusOr<TrainLog> Train(const Context& ctx, torch::nn::Module& module, const Fo
   }
 }
 
+namespace {
+
+torch::Device DeviceOfModule(const torch::nn::Module& module) {
+  for (const auto& p : module.parameters()) return p.device();
+  for (const auto& b : module.buffers()) return b.device();
+  return torch::kCPU;
+}
+
+}  // namespace
+
 torch::Tensor Predict(torch::nn::Module& module, const Forward& forward, const torch::Tensor& x, int64_t batch_size) {
   torch::NoGradGuard ng;
   module.eval();
-  torch::Device device = torch::kCPU;
-  for (const auto& p : module.parameters()) {
-    device = p.device();
-    break;
-  }
+  const torch::Device device = DeviceOfModule(module);
   std::vector<torch::Tensor> outs;
   for (int64_t b = 0; b < x.size(0); b += batch_size) {
     outs.push_back(forward(x.slice(0, b, std::min(x.size(0), b + batch_size)).to(device)).to(torch::kCPU));
@@ -421,13 +427,20 @@ torch::Tensor IntegratedGradients(const Forward& forward, const torch::Tensor& i
   path = path.detach().requires_grad_(true);
   auto out = forward(path).select(1, target).sum();
   auto grads = torch::autograd::grad({out}, {path})[0];
-  return ((input - baseline) * grads.mean(0, true)).detach();
+  return ((input - baseline) * grads.mean(0, true)).detach().to(torch::kCPU);
 }
 
 Status SaveModule(torch::nn::Module& module, const std::string& path) {
+  const torch::Device device = DeviceOfModule(module);
   try {
     torch::serialize::OutputArchive ar;
-    module.save(ar);
+    if (device.is_cpu()) {
+      module.save(ar);
+    } else {
+      module.to(torch::kCPU);
+      module.save(ar);
+      module.to(device);
+    }
     ar.save_to(path);
   } catch (const c10::Error& e) {
     return Internal(std::string("save ") + path + ": " + e.what_without_backtrace());
@@ -438,7 +451,7 @@ Status SaveModule(torch::nn::Module& module, const std::string& path) {
 Status LoadModule(torch::nn::Module& module, const std::string& path) {
   try {
     torch::serialize::InputArchive ar;
-    ar.load_from(path);
+    ar.load_from(path, DeviceOfModule(module));
     module.load(ar);
   } catch (const c10::Error& e) {
     return InvalidArgument(std::string("load ") + path + ": " + e.what_without_backtrace());

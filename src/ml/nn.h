@@ -137,7 +137,8 @@ using Forward = std::function<torch::Tensor(const torch::Tensor& x)>;
 // Trains `module` (already holding its parameters) through `forward`. With
 // `valid`, stops early on its loss and restores the best epoch's weights.
 // Batches are shuffled by a generator seeded from the Context; on CPU the
-// same seed and thread count give the same weights.
+// same seed and thread count give the same weights. The module is left on the
+// Context's device.
 StatusOr<TrainLog> Train(const Context& ctx, torch::nn::Module& module, const Forward& forward,
                          const TensorData& train, const TensorData* valid, LossKind loss,
                          const TrainerOptions& options);
@@ -148,11 +149,14 @@ torch::Tensor Predict(torch::nn::Module& module, const Forward& forward, const t
 
 // Integrated gradients of output[:, target] with respect to a float input
 // [1, ...], from `baseline` (same shape) in `steps` Riemann steps. The
-// attributions sum to f(input) - f(baseline) up to the step error.
+// attributions sum to f(input) - f(baseline) up to the step error. input and
+// baseline live on the device forward() runs on; the result is on the CPU.
 torch::Tensor IntegratedGradients(const Forward& forward, const torch::Tensor& input,
                                   const torch::Tensor& baseline, int64_t target, int steps = 64);
 
 // Weights in torch's archive format; callers store their configuration beside them.
+// The file always holds CPU tensors, so a model trained on a GPU loads on a machine
+// without one; LoadModule puts them on the device the module is on.
 Status SaveModule(torch::nn::Module& module, const std::string& path);
 Status LoadModule(torch::nn::Module& module, const std::string& path);
 

@@ -237,20 +237,26 @@ TEST(NnTest, RegressionSaveLoadAndIntegratedGradients) {
   TensorData d{x, y};
   ASSERT_TRUE(Train(ctx, *mlp, fwd, d, nullptr, LossKind::kMse, o).ok());
   EXPECT_LT(torch::mse_loss(Predict(*mlp, fwd, x), y).item<double>(), 0.01);
+  // The model stays on the Context's device (a GPU under OPSPILOT_DEVICE=cuda).
+  const torch::Device device = mlp->parameters()[0].device();
+  EXPECT_EQ(device.type(), DeviceOf(ctx)->type());
 
+  // The file holds CPU tensors: it loads into a CPU module and stays there.
   testing::TempDir dir;
   ASSERT_TRUE(SaveModule(*mlp, dir.file("w.pt")).ok());
+  EXPECT_EQ(mlp->parameters()[0].device(), device);
   Mlp again(MlpOptions{3, 1, {32}, 0.0, "layer"});
   ASSERT_TRUE(LoadModule(*again, dir.file("w.pt")).ok());
+  EXPECT_TRUE(again->parameters()[0].device().is_cpu());
   auto fwd2 = [&](const torch::Tensor& t) { return again->forward(t); };
-  EXPECT_TRUE(torch::allclose(Predict(*again, fwd2, x), Predict(*mlp, fwd, x)));
+  EXPECT_TRUE(torch::allclose(Predict(*again, fwd2, x), Predict(*mlp, fwd, x), 1e-4, 1e-5));  // CPU vs GPU sums
   EXPECT_FALSE(LoadModule(*again, dir.file("missing.pt")).ok());
 
   // Attributions: completeness, and the ignored feature gets almost nothing.
   auto input = torch::tensor({{0.8f, 0.9f, -0.6f}});
   auto base = torch::zeros({1, 3});
-  auto attr = IntegratedGradients(fwd, input, base, 0, 128);
-  const double gap = (fwd(input) - fwd(base)).item<double>();
+  auto attr = IntegratedGradients(fwd, input.to(device), base.to(device), 0, 128);
+  const double gap = (fwd(input.to(device)) - fwd(base.to(device))).item<double>();
   EXPECT_NEAR(attr.sum().item<double>(), gap, 0.02);
   EXPECT_LT(std::abs(attr[0][1].item<double>()), 0.1 * std::abs(attr[0][0].item<double>()));
   // For a linear map IG is exact: (x - baseline) * w.
@@ -272,7 +278,10 @@ def forward(self, x):
   m.save(dir.file("m.pt"));
   auto loaded = LoadTorchScript(dir.file("m.pt"), ctx);
   ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
-  auto out = loaded->forward({torch::tensor({1.0f, 3.0f})}).toTensor();
+  // Loaded onto the Context's device: the input goes there, the output comes back.
+  const torch::Device device = *DeviceOf(ctx);
+  EXPECT_EQ(loaded->attr("scale").toTensor().device().type(), device.type());
+  auto out = loaded->forward({torch::tensor({1.0f, 3.0f}).to(device)}).toTensor().to(torch::kCPU);
   EXPECT_TRUE(torch::allclose(out, torch::tensor({3.0f, 7.0f})));
   EXPECT_EQ(LoadTorchScript(dir.file("nope.pt"), ctx).status().code(), StatusCode::kInvalidArgument);
 }

@@ -409,7 +409,7 @@ class SeqClassifier final : public TextClassifier {
     ASSIGN_OR_RETURN(tok_, Tokenizer::Load(dir + "/tokenizer.json"));
     if (!options_.encoder.empty()) {
       try {
-        script_ = torch::jit::load(dir + "/encoder.pt");
+        script_ = torch::jit::load(dir + "/encoder.pt", torch::kCPU);  // beside the CPU head LoadModule fills
         script_.eval();
       } catch (const c10::Error& e) {
         return InvalidArgument("TorchScript " + dir + "/encoder.pt: " + e.what_without_backtrace());
@@ -484,7 +484,12 @@ class SeqClassifier final : public TextClassifier {
     if (has_script_) {
       try {
         torch::NoGradGuard ng;
-        const auto probe = script_.forward({torch::ones({1, 2}, torch::kLong)}).toTensor();
+        torch::Device device = torch::kCPU;  // where LoadTorchScript put it (the Context's device)
+        for (const auto& p : script_.parameters()) {
+          device = p.device();
+          break;
+        }
+        const auto probe = script_.forward({torch::ones({1, 2}, torch::TensorOptions(torch::kLong).device(device))}).toTensor();
         if (probe.dim() != 2 || probe.size(0) != 1) return InvalidArgument("the TorchScript encoder must map [N, L] tokens to [N, dim]");
         script_dim = probe.size(1);
       } catch (const std::exception& e) {

@@ -343,7 +343,9 @@ TEST(TextClassifier, CnnLearnsPlantedIntentsAndReloads) {
     const auto p = (*model)->Predict(texts, 3), q = (*back)->Predict(texts, 3);
     for (size_t k = 0; k < texts.size(); ++k) {
       EXPECT_EQ(p[k].label, q[k].label);
-      for (size_t j = 0; j < 3; ++j) EXPECT_NEAR(p[k].top[j].second, q[k].top[j].second, 1e-5);
+      // The reloaded model runs on the CPU; the trained one on the Context's device,
+      // where a GPU's TF32 convolutions round differently.
+      for (size_t j = 0; j < 3; ++j) EXPECT_NEAR(p[k].top[j].second, q[k].top[j].second, ctx.device() == "cpu" ? 1e-5 : 1e-3);
     }
     EXPECT_EQ((*back)->Embed(texts)[0].size(), static_cast<size_t>((*back)->embedding_dim()));
   }

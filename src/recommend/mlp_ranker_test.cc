@@ -258,13 +258,18 @@ TEST(MlpRankerTest, SaveLoadKeepsScoresAndScoringIsThreadSafe) {
   const nlohmann::json params = {{"epochs", 2}, {"dim", 8}, {"hidden", {16, 8}}, {"recent", 10}};
   auto model = Make("mlp", params);
   ASSERT_TRUE(model->Fit(ctx, s.data, s.catalog).ok());
-  // The same seed and thread count give the same model.
+  // The same seed and thread count give the same model on the CPU; a GPU's
+  // parallel gradient sums are reproducible only to rounding.
   auto again = Make("mlp", params);
   ASSERT_TRUE(again->Fit(ctx, s.data, s.catalog).ok());
   std::vector<float> first(60), second(60);
   model->Score(HistoryOf(s.data, 3), first);
   again->Score(HistoryOf(s.data, 3), second);
-  EXPECT_EQ(first, second);
+  if (ctx.device() == "cpu") {
+    EXPECT_EQ(first, second);
+  } else {
+    for (size_t i = 0; i < first.size(); ++i) EXPECT_NEAR(first[i], second[i], 1e-4 * (1 + std::abs(first[i])));
+  }
 
   testing::TempDir dir;
   ASSERT_TRUE(model->Save(dir.path()).ok());

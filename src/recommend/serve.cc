@@ -1,5 +1,7 @@
 // Serving: a fitted model with its catalog and histories, filters, business
 // rules, pagination, reasons, nearest-neighbour retrieval and persistence.
+#include <cstdint>  // before faiss: its 1.7 headers use uint8_t without including it (GCC 13)
+
 #include <faiss/IndexHNSW.h>
 
 #include <cmath>

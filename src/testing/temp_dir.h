@@ -4,9 +4,12 @@
 
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <stdexcept>
 #include <string>
 
 namespace opspilot::testing {
@@ -15,7 +18,9 @@ class TempDir {
  public:
   TempDir() {
     std::string tmpl = (std::filesystem::temp_directory_path() / "opspilot-test-XXXXXX").string();
-    path_ = mkdtemp(tmpl.data());
+    const char* made = mkdtemp(tmpl.data());
+    if (made == nullptr) throw std::runtime_error("cannot create a temporary directory " + tmpl + ": " + std::strerror(errno));
+    path_ = made;
   }
   ~TempDir() {
     std::error_code ec;
