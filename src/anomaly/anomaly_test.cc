@@ -702,6 +702,67 @@ TEST(EnsembleTest, EventReporterReportsAClimbOnceUnlessItEscalates) {
   EXPECT_EQ(reported, 2);  // 0.55 and 0.68 (the alert level); 0.8 and 0.95 are within 0.3 of 0.68
 }
 
+// Tweet-like counts: a daily cycle from about 15 to 240 an interval,
+// multiplicative bursts (a lognormal factor on the rate) and Poisson counts.
+std::vector<double> DailyCounts(int days, std::mt19937_64& rng) {
+  std::normal_distribution<double> burst(0, 0.35);
+  const double kPi = 3.14159265358979323846;
+  std::vector<double> x;
+  for (int i = 0; i < days * kDay; ++i) {
+    const double rate = std::exp(std::log(60.0) + 1.4 * std::sin(2 * kPi * i / kDay) + burst(rng));
+    x.push_back(static_cast<double>(std::poisson_distribution<int>(rate)(rng)));
+  }
+  return x;
+}
+
+std::vector<double> RunTransform(const std::vector<double>& x, ValueTransform transform) {
+  DetectorOptions o;
+  o.spacing = 300;
+  o.periods = {86400};
+  o.transform = transform;
+  auto d = MakeDetector("ensemble", o);
+  EXPECT_TRUE(d.ok());
+  std::vector<double> out;
+  for (size_t i = 0; i < x.size(); ++i) out.push_back((*d)->Update(static_cast<int64_t>(i) * 300, x[i]));
+  return out;
+}
+
+// On the raw scale a count series' busy hours are noisy and its quiet hours
+// calm, and its bursts are multiplicative: the level and variance tests cry
+// wolf. On a log scale the noise is even. auto takes the log for whole
+// numbers >= 0 with a median of at least 5 over the first 9 points, and the
+// raw scale for anything else.
+TEST(EnsembleTest, CountSeriesAreScoredOnALogScale) {
+  std::mt19937_64 rng(29);
+  std::vector<double> x = DailyCounts(20, rng);
+  const size_t surge = 16 * kDay + 120;  // 10:00 on day 16: two hours at four times the rate
+  for (size_t i = surge; i < surge + 24; ++i) x[i] = std::round(4 * x[i]);
+  const std::vector<double> raw = RunTransform(x, ValueTransform::kNone);
+  const std::vector<double> log = RunTransform(x, ValueTransform::kLog);
+  EXPECT_EQ(RunTransform(x, ValueTransform::kAuto), log);
+  auto false_alarms = [&](const std::vector<double>& s) {
+    int n = 0;
+    for (size_t i = 0; i < s.size(); ++i) n += s[i] >= 0.5 && (i < surge || i >= surge + 48);
+    return n;
+  };
+  RecordProperty("false_alarms_raw", std::to_string(false_alarms(raw)));
+  RecordProperty("false_alarms_log", std::to_string(false_alarms(log)));
+  EXPECT_GE(false_alarms(raw), 5);  // measured 15 on the raw scale
+  EXPECT_LE(2 * false_alarms(log), false_alarms(raw));  // measured 1
+  EXPECT_GE(MaxScore(log, surge, surge + 24), 0.6);
+  // Not counts: a fractional value, a negative one, or a median below 5.
+  for (double shift : {0.5, -80.0}) {
+    std::vector<double> y = x;
+    for (double& v : y) v += shift;
+    EXPECT_EQ(RunTransform(y, ValueTransform::kAuto), RunTransform(y, ValueTransform::kNone)) << shift;
+  }
+  std::vector<double> small(3 * kDay, 3.0);
+  for (size_t i = 0; i < small.size(); i += 7) small[i] = 4;
+  EXPECT_EQ(RunTransform(small, ValueTransform::kAuto), RunTransform(small, ValueTransform::kNone));
+  EXPECT_EQ(*ParseValueTransform("log"), ValueTransform::kLog);
+  EXPECT_FALSE(ParseValueTransform("sqrt").ok());
+}
+
 // ---- File mode -----------------------------------------------------------------
 
 TEST(FileModeTest, ReadsNabLayoutAndLongFormatAndWritesScores) {

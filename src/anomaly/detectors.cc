@@ -29,21 +29,29 @@ class StreamDetector : public Detector {
     const int64_t index = seen_++;
     if (!std::isfinite(x)) return 0;
     if (!ready_) {
-      if (options_.spacing > 0) {
+      if (options_.spacing > 0 && options_.transform != ValueTransform::kAuto) {
+        log_ = options_.transform == ValueTransform::kLog;
         Start(options_.spacing);
       } else {
+        // The first points fix what was not given: the spacing (their median
+        // gap) and whether the series counts something.
         pending_[pending_n_++] = {t, x};
         if (pending_n_ < kWarmup) return 0;
-        std::array<int64_t, kWarmup - 1> gaps{};
-        for (int i = 1; i < kWarmup; ++i) gaps[static_cast<size_t>(i - 1)] = pending_[static_cast<size_t>(i)].first - pending_[static_cast<size_t>(i - 1)].first;
-        std::nth_element(gaps.begin(), gaps.begin() + gaps.size() / 2, gaps.end());
-        Start(std::max<int64_t>(1, gaps[gaps.size() / 2]));
-        for (int i = 0; i < kWarmup; ++i) Score(pending_[static_cast<size_t>(i)].first, pending_[static_cast<size_t>(i)].second, true);
+        int64_t spacing = options_.spacing;
+        if (spacing == 0) {
+          std::array<int64_t, kWarmup - 1> gaps{};
+          for (int i = 1; i < kWarmup; ++i) gaps[static_cast<size_t>(i - 1)] = pending_[static_cast<size_t>(i)].first - pending_[static_cast<size_t>(i - 1)].first;
+          std::nth_element(gaps.begin(), gaps.begin() + gaps.size() / 2, gaps.end());
+          spacing = std::max<int64_t>(1, gaps[gaps.size() / 2]);
+        }
+        log_ = options_.transform == ValueTransform::kLog || (options_.transform == ValueTransform::kAuto && LooksLikeCounts());
+        Start(spacing);
+        for (const auto& [pt, px] : pending_) Score(pt, Seen(px), true);
         return 0;
       }
     }
     const bool probation = index < options_.probation;
-    const double s = Score(t, x, probation);
+    const double s = Score(t, Seen(x), probation);
     return probation ? 0 : s;
   }
 
@@ -57,11 +65,24 @@ class StreamDetector : public Detector {
 
  private:
   static constexpr int kWarmup = 9;
+  static constexpr double kCountMedian = 5;  // counts below it are too coarse for a log scale
   void Start(int64_t spacing) {
     ready_ = true;
     Init(spacing);
   }
+  // The warm-up's values are whole numbers >= 0 with a median of at least kCountMedian.
+  bool LooksLikeCounts() const {
+    std::array<double, kWarmup> v{};
+    for (size_t i = 0; i < v.size(); ++i) {
+      v[i] = pending_[i].second;
+      if (v[i] < 0 || v[i] != std::floor(v[i])) return false;
+    }
+    std::nth_element(v.begin(), v.begin() + kWarmup / 2, v.end());
+    return v[kWarmup / 2] >= kCountMedian;
+  }
+  double Seen(double x) const { return log_ ? std::copysign(std::log1p(std::fabs(x)), x) : x; }
   bool ready_ = false;
+  bool log_ = false;
   int64_t seen_ = 0;
   std::array<std::pair<int64_t, double>, kWarmup> pending_{};
   int pending_n_ = 0;
@@ -615,6 +636,13 @@ class ForecastDetector final : public StreamDetector {
 };
 
 }  // namespace
+
+StatusOr<ValueTransform> ParseValueTransform(std::string_view name) {
+  if (name == "auto") return ValueTransform::kAuto;
+  if (name == "none") return ValueTransform::kNone;
+  if (name == "log") return ValueTransform::kLog;
+  return InvalidArgument("transform must be auto, none or log, got '" + std::string(name) + "'");
+}
 
 Status ValidateDetectorOptions(const DetectorOptions& o) {
   if (o.probation < 0) return InvalidArgument("probation must be >= 0");

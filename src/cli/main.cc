@@ -479,6 +479,7 @@ int Main(int argc, char** argv) {
     sub->add_option("--series-col", an_csv.id_col, "Series id column (default series_id|unique_id|id)");
     sub->add_option("--detector", an_opts.detector, "ensemble | seasonal | changepoint | surprise")->capture_default_str();
   }
+  std::string an_transform = "auto";
   ascore->add_option("--threshold", an_opts.threshold, "is_anomaly = score >= threshold")->capture_default_str();
   aalerts->add_option("--threshold", alert_opts.threshold, "Score that opens an alert")->capture_default_str();
   aalerts->add_option("--cooldown", alert_opts.cooldown_seconds, "Seconds that merge anomalous points into one alert")
@@ -495,6 +496,12 @@ int Main(int argc, char** argv) {
   anab->add_option("--name", nab_name, "Detector name in the results layout")->capture_default_str();
   anab->add_option("--detector", an_opts.detector, "ensemble | seasonal | changepoint | surprise | robust | bocpd | forecast")
       ->capture_default_str();
+  for (auto* sub : {ascore, aalerts, anab}) {
+    sub->add_option("--transform", an_transform,
+                    "What the detectors see: auto (log for count series: whole numbers >= 0, median >= 5 over the "
+                    "first 9 points), none, log")
+        ->capture_default_str();
+  }
   std::string an_segments = "weighted";
   aalerts->add_option("--segments", an_segments,
                       "Engine mode: segment series that alert: weighted (rates with a traffic weight), all, none")
@@ -911,6 +918,11 @@ int Main(int argc, char** argv) {
       emit(analytics::ToJson(*r), analytics::ToCsv(*r), analytics::ToCsv(*r));
       return 0;
     }
+  }
+  if (*anomaly_cmd) {
+    auto transform = anomaly::ParseValueTransform(an_transform);
+    if (!transform.ok()) return Fail(transform.status(), g.json);
+    an_opts.detector_options.transform = *transform;
   }
   if (*anab) {
     auto corpus = anomaly::ReadNabCorpus(nab_root, nab_windows);
