@@ -30,7 +30,7 @@ class StreamDetector : public Detector {
     if (!std::isfinite(x)) return 0;
     if (!ready_) {
       if (options_.spacing > 0 && options_.transform != ValueTransform::kAuto) {
-        log_ = options_.transform == ValueTransform::kLog;
+        transform_ = options_.transform;
         Start(options_.spacing);
       } else {
         // The first points fix what was not given: the spacing (their median
@@ -44,7 +44,8 @@ class StreamDetector : public Detector {
           std::nth_element(gaps.begin(), gaps.begin() + gaps.size() / 2, gaps.end());
           spacing = std::max<int64_t>(1, gaps[gaps.size() / 2]);
         }
-        log_ = options_.transform == ValueTransform::kLog || (options_.transform == ValueTransform::kAuto && LooksLikeCounts());
+        transform_ = options_.transform;
+        if (transform_ == ValueTransform::kAuto) transform_ = LooksLikeCounts() ? ValueTransform::kSqrt : ValueTransform::kNone;
         Start(spacing);
         for (const auto& [pt, px] : pending_) Score(pt, Seen(px), true);
         return 0;
@@ -65,7 +66,7 @@ class StreamDetector : public Detector {
 
  private:
   static constexpr int kWarmup = 9;
-  static constexpr double kCountMedian = 5;  // counts below it are too coarse for a log scale
+  static constexpr double kCountMedian = 5;  // counts below it are too coarse to rescale
   void Start(int64_t spacing) {
     ready_ = true;
     Init(spacing);
@@ -80,9 +81,15 @@ class StreamDetector : public Detector {
     std::nth_element(v.begin(), v.begin() + kWarmup / 2, v.end());
     return v[kWarmup / 2] >= kCountMedian;
   }
-  double Seen(double x) const { return log_ ? std::copysign(std::log1p(std::fabs(x)), x) : x; }
+  double Seen(double x) const {
+    switch (transform_) {
+      case ValueTransform::kSqrt: return std::copysign(std::sqrt(std::fabs(x)), x);
+      case ValueTransform::kLog: return std::copysign(std::log1p(std::fabs(x)), x);
+      default: return x;
+    }
+  }
   bool ready_ = false;
-  bool log_ = false;
+  ValueTransform transform_ = ValueTransform::kNone;  // never kAuto once ready_
   int64_t seen_ = 0;
   std::array<std::pair<int64_t, double>, kWarmup> pending_{};
   int pending_n_ = 0;
@@ -640,8 +647,9 @@ class ForecastDetector final : public StreamDetector {
 StatusOr<ValueTransform> ParseValueTransform(std::string_view name) {
   if (name == "auto") return ValueTransform::kAuto;
   if (name == "none") return ValueTransform::kNone;
+  if (name == "sqrt") return ValueTransform::kSqrt;
   if (name == "log") return ValueTransform::kLog;
-  return InvalidArgument("transform must be auto, none or log, got '" + std::string(name) + "'");
+  return InvalidArgument("transform must be auto, none, sqrt or log, got '" + std::string(name) + "'");
 }
 
 Status ValidateDetectorOptions(const DetectorOptions& o) {

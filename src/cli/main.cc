@@ -498,8 +498,8 @@ int Main(int argc, char** argv) {
       ->capture_default_str();
   for (auto* sub : {ascore, aalerts, anab}) {
     sub->add_option("--transform", an_transform,
-                    "What the detectors see: auto (log for count series: whole numbers >= 0, median >= 5 over the "
-                    "first 9 points), none, log")
+                    "What the detectors see: auto (the square root for count series: whole numbers >= 0, median >= 5 "
+                    "over the first 9 points), none, sqrt, log")
         ->capture_default_str();
   }
   std::string an_segments = "weighted";
