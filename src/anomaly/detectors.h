@@ -152,9 +152,9 @@ struct DetectorOptions {
   // counts are too coarse: a tweet series that starts at 0 and 1 a night
   // scored worse on either scale. On 52 of NAB's real files (master labels),
   // standard / low FP / low FN: 62.8 / 49.1 / 70.3 raw, 63.8 / 48.3 / 70.7
-  // with the log, 64.1 / 50.1 / 72.6 with the root; on 56 files, four of them
-  // added after the choice: 61.1 / 47.4 / 68.9, 61.5 / 45.0 / 68.7 and 61.2 /
-  // 47.9 / 70.0 (docs/benchmarks.md). The generated corpus is not counts.
+  // with the log, 64.1 / 50.1 / 72.6 with the root; on all 58, six of them
+  // added after the choice: 60.4 / 46.4 / 68.3 raw, 60.3 / 46.8 / 69.2 with
+  // the root (docs/benchmarks.md). The generated corpus is not counts.
   ValueTransform transform = ValueTransform::kAuto;
 };
 
