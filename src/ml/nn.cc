@@ -398,13 +398,17 @@ StatusOr<TrainLog> Train(const Context& ctx, torch::nn::Module& module, const Fo
 
 namespace {
 
-torch::Device DeviceOfModule(const torch::nn::Module& module) {
+template <typename M>  // torch::nn::Module or torch::jit::Module
+torch::Device FirstWeightDevice(const M& module) {
   for (const auto& p : module.parameters()) return p.device();
   for (const auto& b : module.buffers()) return b.device();
   return torch::kCPU;
 }
 
 }  // namespace
+
+torch::Device DeviceOfModule(const torch::nn::Module& module) { return FirstWeightDevice(module); }
+torch::Device DeviceOfModule(const torch::jit::Module& module) { return FirstWeightDevice(module); }
 
 torch::Tensor Predict(torch::nn::Module& module, const Forward& forward, const torch::Tensor& x, int64_t batch_size) {
   torch::NoGradGuard ng;

@@ -24,6 +24,9 @@ namespace opspilot::ml::nn {
 // "cpu", "cuda" or "cuda:N" from the Context; Unavailable when CUDA is asked
 // for but absent.
 StatusOr<torch::Device> DeviceOf(const Context& ctx);
+// Where a module's weights are: its first parameter's (else buffer's) device; the CPU for none.
+torch::Device DeviceOfModule(const torch::nn::Module& module);
+torch::Device DeviceOfModule(const torch::jit::Module& module);
 // Seeds torch's generators and sets its CPU threads from the Context. Call it
 // before constructing modules so their initial weights follow the seed too.
 void SetUpTorch(const Context& ctx);

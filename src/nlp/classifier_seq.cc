@@ -484,11 +484,7 @@ class SeqClassifier final : public TextClassifier {
     if (has_script_) {
       try {
         torch::NoGradGuard ng;
-        torch::Device device = torch::kCPU;  // where LoadTorchScript put it (the Context's device)
-        for (const auto& p : script_.parameters()) {
-          device = p.device();
-          break;
-        }
+        const torch::Device device = nn::DeviceOfModule(script_);  // where LoadTorchScript put it
         const auto probe = script_.forward({torch::ones({1, 2}, torch::TensorOptions(torch::kLong).device(device))}).toTensor();
         if (probe.dim() != 2 || probe.size(0) != 1) return InvalidArgument("the TorchScript encoder must map [N, L] tokens to [N, dim]");
         script_dim = probe.size(1);
