@@ -24,8 +24,7 @@
 //               (peaks over threshold, so heavy tails do not cry wolf), a
 //               CUSUM on its residuals, a CUSUM on the slowest model's
 //               residuals (a reference that keeps a shift visible after the
-//               best model has absorbed it), the surprise likelihood, a
-//               window-mean level test (WindowMeanTest) on the best of the
+//               best model has absorbed it), a window-mean level test (WindowMeanTest) on the best of the
 //               slow and medium models (once its model's window sums have
 //               exceeded 2.5 more than 3x as often as normal ones would, a
 //               bursty series, its p is also at least their learnt
@@ -51,8 +50,7 @@
 //               point beyond its 50 largest rises or falls, by a margin
 //               that their own tail makes unlikely; the smaller p of the two);
 //               each p corrected by its observed false-alarm rate, combined
-//               by Bonferroni min-p (6 terms; the record tests are the
-//               seventh, 1 at nearly every point); evidence that recurs at the
+//               by Bonferroni min-p over the 6 tests; evidence that recurs at the
 //               same time of day on earlier days (as strong as before) is
 //               silenced (DailyMemory, spacing <= 1 h); then repeats of one
 //               event suppressed.

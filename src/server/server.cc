@@ -622,6 +622,11 @@ struct Server::Impl {
       if (req.has_param("segments")) o.segments = req.get_param_value("segments");
       if (req.has_param("metrics")) o.metrics = analytics::SplitList(req.get_param_value("metrics"));
       if (req.has_param("detector")) o.detector = req.get_param_value("detector");
+      if (req.has_param("transform")) {
+        auto transform = anomaly::ParseValueTransform(req.get_param_value("transform"));
+        if (!transform.ok()) return SendError(res, transform.status());
+        o.score.detector_options.transform = *transform;
+      }
       auto alerts = anomaly::MetricAlerts(ctx, *snap, o);
       if (!alerts.ok()) return SendError(res, alerts.status());
       nlohmann::json rows = nlohmann::json::array();
@@ -639,6 +644,11 @@ struct Server::Impl {
       }
       const std::string detector = body.value("detector", std::string("ensemble"));
       const double threshold = body.value("threshold", 0.5);
+      if (body.contains("transform") && !body["transform"].is_string()) {
+        return SendError(res, InvalidArgument("transform must be a string: auto, none, sqrt or log"));
+      }
+      auto transform = anomaly::ParseValueTransform(body.value("transform", std::string("auto")));
+      if (!transform.ok()) return SendError(res, transform.status());
       std::vector<std::pair<int64_t, double>> points;
       for (size_t i = 0; i < body["points"].size(); ++i) {
         const auto& p = body["points"][i];
@@ -655,6 +665,7 @@ struct Server::Impl {
       if (!st.detector) {
         anomaly::DetectorOptions o;
         o.probation = body.value("probation", int64_t{300});
+        o.transform = *transform;
         auto made = anomaly::MakeDetector(detector, o);
         if (!made.ok()) {
           streams.erase({TenantOf(req), body["series_id"].get<std::string>()});

@@ -311,6 +311,42 @@ TEST_F(ServerTest, StreamingScoresKeepTheirStateAcrossRequests) {
   EXPECT_EQ(client_->Post("/v1/anomalies/score", Auth(reader_), body(0, 1, "x"), "application/json")->status, 403);
 }
 
+TEST_F(ServerTest, StreamingScoresTakeTheValueTransform) {
+  // Counts with a surge. transform "sqrt" must score them exactly as
+  // transform "none" scores their square roots, and differently from "none"
+  // on the counts themselves.
+  std::vector<double> counts;
+  for (int i = 0; i < 800; ++i) {
+    const double rate = 40 + 30 * std::sin(i * 6.283185307179586 / 288) + (i >= 700 && i < 712 ? 120 : 0);
+    counts.push_back(std::floor(rate + std::sqrt(rate) * (((i * 7919) % 23) / 11.0 - 1)));
+  }
+  auto post = [&](const std::string& id, const std::string& transform, bool root) {
+    json pts = json::array();
+    for (size_t i = 0; i < counts.size(); ++i) {
+      pts.push_back({{"timestamp", 1735689600 + static_cast<int64_t>(i) * 300}, {"value", root ? std::sqrt(counts[i]) : counts[i]}});
+    }
+    auto r = client_->Post("/v1/anomalies/score", Auth(writer_),
+                           json{{"series_id", id}, {"points", pts}, {"probation", 300}, {"transform", transform}}.dump(),
+                           "application/json");
+    EXPECT_EQ(r->status, 200) << r->body;
+    return Body(r)["scores"];
+  };
+  const json sqrt_scores = post("a", "sqrt", false), root_scores = post("b", "none", true), raw = post("c", "none", false);
+  ASSERT_EQ(sqrt_scores.size(), counts.size());
+  int differ = 0;
+  for (size_t i = 0; i < counts.size(); ++i) {
+    EXPECT_DOUBLE_EQ(sqrt_scores[i]["score"].get<double>(), root_scores[i]["score"].get<double>()) << i;
+    differ += sqrt_scores[i]["score"].get<double>() != raw[i]["score"].get<double>();
+  }
+  EXPECT_GT(differ, 100);
+  auto bad = client_->Post("/v1/anomalies/score", Auth(writer_),
+                           json{{"series_id", "d"}, {"points", json::array()}, {"transform", "cube"}}.dump(), "application/json");
+  EXPECT_EQ(bad->status, 400);
+  EXPECT_NE(bad->body.find("transform"), std::string::npos) << bad->body;
+  EXPECT_EQ(client_->Get("/v1/anomalies?transform=cube", Auth(reader_))->status, 400);
+  EXPECT_EQ(client_->Get("/v1/anomalies?transform=none", Auth(reader_))->status, 200);
+}
+
 TEST_F(ServerTest, ServesTheRegistrysModelAndSwapsOnPromote) {
   std::string csv = "id,x,plan,label\n";
   for (int i = 0; i < 400; ++i) {
