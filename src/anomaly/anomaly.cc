@@ -7,10 +7,14 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <memory>
+#include <string_view>
+#include <unordered_map>
 #include <utility>
 
 #include "anomaly/nab.h"
 #include "core/csv.h"
+#include "core/thread_pool.h"
 #include "core/time.h"
 
 namespace opspilot::anomaly {
@@ -44,48 +48,99 @@ StatusOr<std::vector<Score>> ScoreSeries(const forecast::Series& s, const ScoreO
   return out;
 }
 
-StatusOr<std::vector<forecast::Series>> ReadMetricCsv(const std::string& path, const MetricCsvOptions& o) {
-  ASSIGN_OR_RETURN(auto src, OpenFileSource(path));
-  CsvReader reader(std::move(src));
-  CsvRecord rec;
-  if (!reader.Next(&rec)) return InvalidArgument(path + ": empty file (expected a header row)");
-  int id_col = -1, ts_col = -1, v_col = -1;
-  for (size_t i = 0; i < rec.num_fields; ++i) {
-    const std::string_view n = rec.field(i);
-    const int c = static_cast<int>(i);
-    if (o.id_col.empty() ? (n == "series_id" || n == "unique_id" || n == "id") : n == o.id_col) id_col = c;
-    if (o.timestamp_col.empty() ? (n == "timestamp" || n == "ds" || n == "date" || n == "time") : n == o.timestamp_col) {
-      ts_col = c;
-    }
-    if (o.value_col.empty() ? (n == "value" || n == "y") : n == o.value_col) v_col = c;
+namespace {
+
+// The rows of a metrics CSV (ReadMetricCsv's layouts), checked one at a time.
+class MetricCsvRows {
+ public:
+  struct Row {
+    std::string_view id;  // valid until the next call
+    int64_t time = 0;
+    double value = 0;
+  };
+
+  static StatusOr<std::unique_ptr<MetricCsvRows>> Open(const std::string& path, const MetricCsvOptions& o) {
+    ASSIGN_OR_RETURN(auto src, OpenFileSource(path));
+    auto rows = std::unique_ptr<MetricCsvRows>(new MetricCsvRows(path, std::move(src)));
+    RETURN_IF_ERROR(rows->ReadHeader(o));
+    return rows;
   }
-  if (!o.id_col.empty() && id_col < 0) return InvalidArgument(path + ":1: no column '" + o.id_col + "'");
-  if (ts_col < 0 || v_col < 0) {
-    return InvalidArgument(path + ":1: expected columns timestamp,value or series_id,timestamp,value" +
-                           std::string(o.timestamp_col.empty() && o.value_col.empty() ? "" : " (as named)"));
-  }
-  const std::string default_id = std::filesystem::path(path).stem().string();
-  std::map<std::string, size_t> index;
-  std::vector<std::pair<std::string, std::vector<std::pair<int64_t, double>>>> series;
-  const size_t need = static_cast<size_t>(std::max({id_col, ts_col, v_col}));
-  while (reader.Next(&rec)) {
-    const std::string where = path + ":" + std::to_string(rec.line);
-    if (!rec.error.empty()) return InvalidArgument(where + ": " + rec.error);
-    if (rec.num_fields <= need) return InvalidArgument(where + ": too few fields");
-    auto t = ParseTimestamp(rec.field(static_cast<size_t>(ts_col)));
-    if (!t.ok()) return InvalidArgument(where + ": field 'timestamp': " + t.status().message());
-    const std::string& vs = rec.fields[static_cast<size_t>(v_col)];
+
+  // False at the end of the file, or on a bad row (status() then says which).
+  bool Next(Row* row) {
+    if (!status_.ok() || !reader_.Next(&rec_)) return false;
+    const std::string where = path_ + ":" + std::to_string(rec_.line);
+    if (!rec_.error.empty()) return Fail(where + ": " + rec_.error);
+    if (rec_.num_fields <= need_) return Fail(where + ": too few fields");
+    auto t = ParseTimestamp(rec_.field(static_cast<size_t>(ts_col_)));
+    if (!t.ok()) return Fail(where + ": field 'timestamp': " + t.status().message());
+    const std::string& vs = rec_.fields[static_cast<size_t>(v_col_)];
     char* end = nullptr;
     const double v = std::strtod(vs.c_str(), &end);
     if (vs.empty() || end != vs.c_str() + vs.size() || !std::isfinite(v)) {
-      return InvalidArgument(where + ": field 'value': expected a number, got '" + vs + "'");
+      return Fail(where + ": field 'value': expected a number, got '" + vs + "'");
     }
-    const std::string id = id_col >= 0 ? std::string(rec.field(static_cast<size_t>(id_col))) : default_id;
-    auto [it, inserted] = index.emplace(id, series.size());
-    if (inserted) series.emplace_back(id, std::vector<std::pair<int64_t, double>>{});
-    series[it->second].second.emplace_back(*t, v);
+    row->id = id_col_ >= 0 ? rec_.field(static_cast<size_t>(id_col_)) : std::string_view(default_id_);
+    row->time = *t;
+    row->value = v;
+    line_ = rec_.line;
+    return true;
   }
-  RETURN_IF_ERROR(reader.status());
+  // After Next returned false: Ok at the end of a good file.
+  Status status() const { return status_.ok() ? reader_.status() : status_; }
+  int64_t line() const { return line_; }  // of the last row returned
+
+ private:
+  MetricCsvRows(const std::string& path, std::unique_ptr<ByteSource> src)
+      : path_(path), reader_(std::move(src)), default_id_(std::filesystem::path(path).stem().string()) {}
+
+  Status ReadHeader(const MetricCsvOptions& o) {
+    if (!reader_.Next(&rec_)) return InvalidArgument(path_ + ": empty file (expected a header row)");
+    for (size_t i = 0; i < rec_.num_fields; ++i) {
+      const std::string_view n = rec_.field(i);
+      const int c = static_cast<int>(i);
+      if (o.id_col.empty() ? (n == "series_id" || n == "unique_id" || n == "id") : n == o.id_col) id_col_ = c;
+      if (o.timestamp_col.empty() ? (n == "timestamp" || n == "ds" || n == "date" || n == "time") : n == o.timestamp_col) {
+        ts_col_ = c;
+      }
+      if (o.value_col.empty() ? (n == "value" || n == "y") : n == o.value_col) v_col_ = c;
+    }
+    if (!o.id_col.empty() && id_col_ < 0) return InvalidArgument(path_ + ":1: no column '" + o.id_col + "'");
+    if (ts_col_ < 0 || v_col_ < 0) {
+      return InvalidArgument(path_ + ":1: expected columns timestamp,value or series_id,timestamp,value" +
+                             std::string(o.timestamp_col.empty() && o.value_col.empty() ? "" : " (as named)"));
+    }
+    need_ = static_cast<size_t>(std::max({id_col_, ts_col_, v_col_}));
+    return Status::Ok();
+  }
+  bool Fail(const std::string& message) {
+    status_ = InvalidArgument(message);
+    return false;
+  }
+
+  std::string path_;
+  CsvReader reader_;
+  CsvRecord rec_;
+  std::string default_id_;
+  int id_col_ = -1, ts_col_ = -1, v_col_ = -1;
+  size_t need_ = 0;
+  int64_t line_ = 0;
+  Status status_ = Status::Ok();
+};
+
+}  // namespace
+
+StatusOr<std::vector<forecast::Series>> ReadMetricCsv(const std::string& path, const MetricCsvOptions& o) {
+  ASSIGN_OR_RETURN(auto rows, MetricCsvRows::Open(path, o));
+  std::unordered_map<std::string, size_t> index;
+  std::vector<std::pair<std::string, std::vector<std::pair<int64_t, double>>>> series;
+  MetricCsvRows::Row row;
+  while (rows->Next(&row)) {
+    auto [it, inserted] = index.emplace(std::string(row.id), series.size());
+    if (inserted) series.emplace_back(std::string(row.id), std::vector<std::pair<int64_t, double>>{});
+    series[it->second].second.emplace_back(row.time, row.value);
+  }
+  RETURN_IF_ERROR(rows->status());
   std::vector<forecast::Series> out;
   for (auto& [id, points] : series) {
     std::stable_sort(points.begin(), points.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
@@ -102,17 +157,116 @@ StatusOr<std::vector<forecast::Series>> ReadMetricCsv(const std::string& path, c
   return out;
 }
 
-std::string ScoresCsv(const std::vector<ScoredSeries>& scored) {
-  std::string out = "series_id,timestamp,value,score,is_anomaly\n";
-  char buf[96];
-  for (const ScoredSeries& s : scored) {
-    for (const Score& p : s.scores) {
-      AppendCsvField(&out, s.series_id);
-      out += ',';
-      out += FormatTimestamp(p.timestamp);
-      std::snprintf(buf, sizeof(buf), ",%.10g,%.6f,%d\n", p.value, p.score, p.is_anomaly ? 1 : 0);
-      out += buf;
+StatusOr<MetricCsvScan> ScanMetricCsv(const std::string& path, const MetricCsvOptions& o) {
+  ASSIGN_OR_RETURN(auto rows, MetricCsvRows::Open(path, o));
+  MetricCsvScan scan;
+  std::unordered_map<std::string, size_t> index;
+  std::vector<int64_t> last;
+  MetricCsvRows::Row row;
+  size_t current = 0;  // the series of the previous row (consecutive rows usually share one)
+  while (rows->Next(&row)) {
+    if (scan.series.empty() || row.id != scan.series[current]) {
+      auto [it, inserted] = index.emplace(std::string(row.id), scan.series.size());
+      if (inserted) {
+        scan.series.emplace_back(row.id);
+        scan.points.push_back(0);
+        last.push_back(row.time);
+      }
+      current = it->second;
     }
+    if (row.time < last[current]) scan.in_time_order = false;
+    last[current] = row.time;
+    ++scan.points[current];
+    ++scan.rows;
+  }
+  RETURN_IF_ERROR(rows->status());
+  return scan;
+}
+
+Status StreamMetricCsv(const std::string& path, const MetricCsvOptions& o, const MetricCsvScan& scan,
+                       const ScoreOptions& options, const std::function<void(size_t, const Score&)>& on_point,
+                       ThreadPool* pool) {
+  RETURN_IF_ERROR(ValidateScoreOptions(options));
+  if (!scan.in_time_order) return InvalidArgument(path + ": rows are not in time order within each series");
+  std::vector<std::unique_ptr<Detector>> detectors(scan.series.size());
+  for (size_t k = 0; k < detectors.size(); ++k) {
+    DetectorOptions d = options.detector_options;
+    if (options.nab_probation) d.probation = NabProbation(scan.points[k]);
+    ASSIGN_OR_RETURN(detectors[k], MakeDetector(options.detector, d));
+  }
+  std::unordered_map<std::string_view, size_t> index;
+  for (size_t k = 0; k < scan.series.size(); ++k) index.emplace(scan.series[k], k);
+  ASSIGN_OR_RETURN(auto rows, MetricCsvRows::Open(path, o));
+  // Rows are scored a batch at a time: the series are split into lanes (one
+  // per thread), each lane scores its series' rows of the batch in file
+  // order, then the batch is reported in file order. Memory: the batch.
+  constexpr size_t kBatch = 1 << 16;
+  const int64_t lanes = pool != nullptr ? pool->size() + 1 : 1;
+  std::vector<size_t> series_of;
+  std::vector<Score> batch;
+  series_of.reserve(kBatch);
+  batch.reserve(kBatch);
+  auto flush = [&] {
+    auto score_lanes = [&](int64_t b, int64_t e) {
+      for (size_t i = 0; i < batch.size(); ++i) {
+        const auto lane = static_cast<int64_t>(series_of[i] % static_cast<size_t>(lanes));
+        if (lane < b || lane >= e) continue;
+        Score& p = batch[i];
+        p.score = detectors[series_of[i]]->Update(p.timestamp, p.value);
+        p.is_anomaly = p.score >= options.threshold;
+      }
+    };
+    if (lanes > 1 && scan.series.size() > 1) {
+      pool->ParallelFor(lanes, 1, score_lanes);
+    } else {
+      score_lanes(0, lanes);
+    }
+    for (size_t i = 0; i < batch.size(); ++i) on_point(series_of[i], batch[i]);
+    batch.clear();
+    series_of.clear();
+  };
+  MetricCsvRows::Row row;
+  size_t current = 0;
+  int64_t seen = 0;
+  std::vector<int64_t> last(scan.series.size(), INT64_MIN);
+  while (rows->Next(&row)) {
+    if (current >= scan.series.size() || row.id != scan.series[current]) {
+      auto it = index.find(row.id);
+      if (it == index.end()) {
+        return FailedPrecondition(path + ":" + std::to_string(rows->line()) + ": series '" + std::string(row.id) +
+                                  "' was not in the file when it was first read (did it change?)");
+      }
+      current = it->second;
+    }
+    if (row.time < last[current] || ++seen > scan.rows) {
+      return FailedPrecondition(path + ":" + std::to_string(rows->line()) + ": the file changed since it was first read");
+    }
+    last[current] = row.time;
+    Score p;
+    p.timestamp = row.time;
+    p.value = row.value;
+    series_of.push_back(current);
+    batch.push_back(p);
+    if (batch.size() == kBatch) flush();
+  }
+  RETURN_IF_ERROR(rows->status());
+  flush();
+  return Status::Ok();
+}
+
+void AppendScoreRow(std::string* out, const std::string& series_id, const Score& p) {
+  AppendCsvField(out, series_id);
+  *out += ',';
+  *out += FormatTimestamp(p.timestamp);
+  char buf[96];
+  std::snprintf(buf, sizeof(buf), ",%.10g,%.6f,%d\n", p.value, p.score, p.is_anomaly ? 1 : 0);
+  *out += buf;
+}
+
+std::string ScoresCsv(const std::vector<ScoredSeries>& scored) {
+  std::string out(kScoresCsvHeader);
+  for (const ScoredSeries& s : scored) {
+    for (const Score& p : s.scores) AppendScoreRow(&out, s.series_id, p);
   }
   return out;
 }

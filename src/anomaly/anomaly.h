@@ -7,12 +7,17 @@
 #define OPSPILOT_ANOMALY_ANOMALY_H_
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "anomaly/detectors.h"
 #include "core/status.h"
 #include "forecast/forecast.h"
+
+namespace opspilot {
+class ThreadPool;
+}  // namespace opspilot
 
 namespace opspilot::anomaly {
 
@@ -47,6 +52,34 @@ struct MetricCsvOptions {
 // series (repeated timestamps are kept); series come in order of first
 // appearance. Errors name file, line and field.
 StatusOr<std::vector<forecast::Series>> ReadMetricCsv(const std::string& path, const MetricCsvOptions& options = {});
+
+// Streaming file mode: the same scores without holding the file in memory.
+// ScanMetricCsv reads the file once, checks every row (errors as
+// ReadMetricCsv's: file, line, field) and counts each series' points (NAB's
+// probation needs the count). When every series' rows are already in time
+// order, as exports usually are, StreamMetricCsv reads it again and scores
+// the rows in file order with one detector per series: memory O(series),
+// not O(rows). (A file out of order goes through ReadMetricCsv, which sorts.)
+struct MetricCsvScan {
+  std::vector<std::string> series;  // in order of first appearance
+  std::vector<int64_t> points;      // rows per series
+  int64_t rows = 0;
+  bool in_time_order = true;        // no series' timestamp goes backwards in file order
+};
+StatusOr<MetricCsvScan> ScanMetricCsv(const std::string& path, const MetricCsvOptions& options = {});
+// Calls on_point(index into scan.series, score) for every row, in file order
+// (from the calling thread); each score equals ScoreSeries's on the series
+// ReadMetricCsv returns. With a pool, the series of each batch of rows are
+// scored in parallel (memory: the batch, 64k rows). REQUIRES scan =
+// ScanMetricCsv(path, options) with in_time_order (else InvalidArgument);
+// FailedPrecondition if the file changed in between.
+Status StreamMetricCsv(const std::string& path, const MetricCsvOptions& options, const MetricCsvScan& scan,
+                       const ScoreOptions& score, const std::function<void(size_t, const Score&)>& on_point,
+                       ThreadPool* pool = nullptr);
+
+inline constexpr const char* kScoresCsvHeader = "series_id,timestamp,value,score,is_anomaly\n";
+// Appends one row of ScoresCsv's format.
+void AppendScoreRow(std::string* out, const std::string& series_id, const Score& p);
 
 struct ScoredSeries {
   std::string series_id;

@@ -728,11 +728,17 @@ ResidualModel::ResidualModel(int64_t spacing, const std::vector<int64_t>& period
     s.visits.assign(static_cast<size_t>(knots), 0.0);
     seasons_.push_back(std::move(s));
   }
+  for (Season& s : seasons_) {
+    for (const Season& shorter : seasons_) {
+      if (shorter.period_seconds < s.period_seconds) s.learn_after = std::max(s.learn_after, shorter.period_seconds);
+    }
+  }
 }
 
 double ResidualModel::Step(int64_t t, double x) {
   if (n_ == 0) {
     level_ = lo_ = hi_ = x;
+    start_ = t;
     n_ = 1;
     return 0;
   }
@@ -769,6 +775,7 @@ double ResidualModel::Step(int64_t t, double x) {
   const double share = seasons_.empty() ? 0.0 : (1 - alpha_) / static_cast<double>(seasons_.size());
   for (size_t k = 0; k < seasons_.size(); ++k) {
     Season& s = seasons_[k];
+    if (t - start_ < s.learn_after) continue;
     const double inv = 1.0 / static_cast<double>(s.value.size());
     // gamma is per period: spread over the points that visit a knot per period.
     const double gamma = gamma_ * std::min(1.0, static_cast<double>(spacing_) / s.knot_seconds);

@@ -200,11 +200,19 @@ class ResidualModel {
     std::vector<double> value;    // profile at the knots
     std::vector<double> visits;   // interpolation weight received per knot
     double mean = 0;  // mean of value, kept so the profile sums to zero around the level
+    // Seconds after the first point before this profile learns: the longest
+    // shorter period (the week waits one day). Until the daily profile has
+    // seen a whole day, the day's shape is misfit, and a week profile that
+    // learnt it then (its first visits are a running mean) kept it for
+    // weeks: every series alerted at the hour of the week it started, in
+    // weeks 2 to 8 (112 false alerts on 50 clean daily series, 2 after).
+    int64_t learn_after = 0;
   };
   int64_t spacing_;
   double alpha_, gamma_, beta_, clip_;
   std::vector<Season> seasons_;
   double level_ = 0, scale_ = 0, mae_ = 0;
+  int64_t start_ = 0;  // the first point's time
   double lo_ = 0, hi_ = 0;  // running min and max (scale floor)
   int64_t n_ = 0;
 };

@@ -1000,23 +1000,57 @@ int Main(int argc, char** argv) {
       }
       return 0;
     }
-    auto series = anomaly::ReadMetricCsv(an_input, an_csv);
-    if (!series.ok()) return Fail(series.status(), g.json);
-    std::vector<anomaly::ScoredSeries> scored(series->size());
-    std::vector<Status> errors(series->size());
-    ctx.pool().ParallelFor(static_cast<int64_t>(series->size()), 1, [&](int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; ++i) {
-        const auto k = static_cast<size_t>(i);
-        auto r = anomaly::ScoreSeries((*series)[k], an_opts);
-        if (!r.ok()) {
-          errors[k] = r.status();
-          continue;
+    // A regular file whose series are each in time order streams through in
+    // two passes (memory O(series)); anything else is read whole and sorted.
+    std::vector<anomaly::ScoredSeries> scored;
+    std::error_code ec;
+    if (std::filesystem::is_regular_file(an_input, ec)) {
+      auto scan = anomaly::ScanMetricCsv(an_input, an_csv);
+      if (!scan.ok()) return Fail(scan.status(), g.json);
+      if (scan->in_time_order) {
+        std::string buf;
+        if (*ascore) buf = anomaly::kScoresCsvHeader;
+        // alerts: only the points that can open or join one are kept (MakeAlerts ignores the rest).
+        scored.resize(scan->series.size());
+        for (size_t k = 0; k < scored.size(); ++k) scored[k].series_id = scan->series[k];
+        Status st = anomaly::StreamMetricCsv(an_input, an_csv, *scan, an_opts, [&](size_t k, const anomaly::Score& p) {
+          if (*ascore) {
+            anomaly::AppendScoreRow(&buf, scored[k].series_id, p);
+            if (buf.size() >= (1 << 16)) {
+              std::cout.write(buf.data(), static_cast<std::streamsize>(buf.size()));
+              buf.clear();
+            }
+          } else if (p.score >= alert_opts.threshold) {
+            scored[k].scores.push_back(p);
+          }
+        }, &ctx.pool());
+        std::cout.write(buf.data(), static_cast<std::streamsize>(buf.size()));
+        if (!st.ok()) return Fail(st, g.json);
+        if (*ascore) {
+          std::cout.flush();
+          return std::cout ? 0 : Fail(Unavailable("error writing the scores to standard output"), g.json);
         }
-        scored[k] = {(*series)[k].id, std::move(r).value()};
       }
-    });
-    for (const auto& st : errors) {
-      if (!st.ok()) return Fail(st, g.json);
+    }
+    if (scored.empty()) {
+      auto series = anomaly::ReadMetricCsv(an_input, an_csv);
+      if (!series.ok()) return Fail(series.status(), g.json);
+      scored.resize(series->size());
+      std::vector<Status> errors(series->size());
+      ctx.pool().ParallelFor(static_cast<int64_t>(series->size()), 1, [&](int64_t b, int64_t e) {
+        for (int64_t i = b; i < e; ++i) {
+          const auto k = static_cast<size_t>(i);
+          auto r = anomaly::ScoreSeries((*series)[k], an_opts);
+          if (!r.ok()) {
+            errors[k] = r.status();
+            continue;
+          }
+          scored[k] = {(*series)[k].id, std::move(r).value()};
+        }
+      });
+      for (const auto& st : errors) {
+        if (!st.ok()) return Fail(st, g.json);
+      }
     }
     if (*ascore) {
       std::cout << anomaly::ScoresCsv(scored);
