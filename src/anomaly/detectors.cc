@@ -793,7 +793,7 @@ double ResidualModel::Step(int64_t t, double x) {
   }
   const double b = std::max(beta_, 1.0 / static_cast<double>(n_ - 1));
   scale_ += b * (1.2533141373155 * std::fabs(rc) - scale_);
-  mae_ += std::max(0.005, 1.0 / static_cast<double>(n_ - 1)) * (std::fabs(rc) - mae_);
+  mae_ += std::max(kErrorRate, 1.0 / static_cast<double>(n_ - 1)) * (std::fabs(rc) - mae_);
   lo_ = std::min(lo_, x);
   hi_ = std::max(hi_, x);
   return z;
