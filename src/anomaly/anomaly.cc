@@ -250,6 +250,10 @@ Status StreamMetricCsv(const std::string& path, const MetricCsvOptions& o, const
     if (batch.size() == kBatch) flush();
   }
   RETURN_IF_ERROR(rows->status());
+  if (seen != scan.rows) {
+    return FailedPrecondition(path + ": the file changed since it was first read (" + std::to_string(seen) + " rows, " +
+                              std::to_string(scan.rows) + " before)");
+  }
   flush();
   return Status::Ok();
 }

@@ -212,8 +212,7 @@ TEST(DetectorTest, ProbationScoresZeroAndBackwardsTimeIsAnError) {
   EXPECT_FALSE(ScoreSeries(s, so).ok());
 }
 
-// Alerts (default AlertOptions) and critical alerts over one clean run.
-// Alerts (and critical ones) after the first week: before a series has
+// Alerts (default AlertOptions, and critical ones) after the first week: before a series has
 // shown one week, its first weekend step is a change nothing could predict.
 std::pair<int64_t, int64_t> CleanRunAlerts(const GeneratorOptions& g) {
   const forecast::Series s = GenerateSeries(g).series;
@@ -887,8 +886,9 @@ TEST(FileModeTest, StreamingScoresEqualTheInMemoryScores) {
   ScoreOptions so;  // the ensemble, NAB probation per series
   std::vector<std::vector<Score>> streamed(ids.size());
   ASSERT_TRUE(StreamMetricCsv(path, mo, *scan, so, [&](size_t k, const Score& p) { streamed[k].push_back(p); }).ok());
-  // With a pool (series scored in parallel lanes) and without, the same scores in the same order.
-  ThreadPool pool(3);
+  // With a pool (series scored in parallel lanes; 2 lanes for 3 series, so
+  // one lane serves two) and without, the same scores in the same order.
+  ThreadPool pool(1);
   std::vector<std::pair<size_t, Score>> serial, parallel;
   ASSERT_TRUE(StreamMetricCsv(path, mo, *scan, so, [&](size_t k, const Score& p) { serial.emplace_back(k, p); }).ok());
   ASSERT_TRUE(StreamMetricCsv(path, mo, *scan, so, [&](size_t k, const Score& p) { parallel.emplace_back(k, p); }, &pool).ok());
@@ -936,6 +936,11 @@ TEST(FileModeTest, StreamingScoresEqualTheInMemoryScores) {
   MetricCsvScan stale = *scan;
   stale.rows = 10;
   EXPECT_EQ(StreamMetricCsv(path, mo, stale, so, [](size_t, const Score&) {}).code(), StatusCode::kFailedPrecondition);
+  stale.rows = scan->rows + 1;  // the file shrank
+  int64_t reported = 0;
+  EXPECT_EQ(StreamMetricCsv(path, mo, stale, so, [&](size_t, const Score&) { ++reported; }).code(),
+            StatusCode::kFailedPrecondition);
+  EXPECT_EQ(reported, 65536);  // the full batches before the end; the last one is withheld
 }
 
 TEST(AlertTest, MergesBurstsRespectsCooldownAndGradesSeverity) {

@@ -1024,8 +1024,8 @@ int Main(int argc, char** argv) {
             scored[k].scores.push_back(p);
           }
         }, &ctx.pool());
+        if (!st.ok()) return Fail(st, g.json);  // only if the file changed between the passes
         std::cout.write(buf.data(), static_cast<std::streamsize>(buf.size()));
-        if (!st.ok()) return Fail(st, g.json);
         if (*ascore) {
           std::cout.flush();
           return std::cout ? 0 : Fail(Unavailable("error writing the scores to standard output"), g.json);

@@ -64,10 +64,10 @@ void ThreadPool::ParallelFor(int64_t n, int64_t min_chunk,
     const int64_t b = p * chunk, e = std::min(n, b + chunk);
     Submit([&, b, e] {
       if (b < e) fn(b, e);
-      if (remaining.fetch_sub(1) == 1) {
-        std::lock_guard<std::mutex> lock(done_mu);
-        done_cv.notify_one();
-      }
+      // Decrement under the lock: the caller may return (destroying
+      // done_mu and done_cv) as soon as it sees 0.
+      std::lock_guard<std::mutex> lock(done_mu);
+      if (remaining.fetch_sub(1) == 1) done_cv.notify_one();
     });
   }
   fn(0, std::min(n, chunk));
