@@ -29,12 +29,19 @@ Status ValidateScoreOptions(const ScoreOptions& o) {
   return Status::Ok();
 }
 
+namespace {
+// The detector for one series of `points` points (NAB's probation when asked).
+StatusOr<std::unique_ptr<Detector>> MakeSeriesDetector(const ScoreOptions& o, int64_t points) {
+  DetectorOptions d = o.detector_options;
+  if (o.nab_probation) d.probation = NabProbation(points);
+  return MakeDetector(o.detector, d);
+}
+}  // namespace
+
 StatusOr<std::vector<Score>> ScoreSeries(const forecast::Series& s, const ScoreOptions& o) {
   RETURN_IF_ERROR(ValidateScoreOptions(o));
   if (s.time.size() != s.y.size()) return InvalidArgument("series '" + s.id + "': time and value lengths differ");
-  DetectorOptions d = o.detector_options;
-  if (o.nab_probation) d.probation = NabProbation(static_cast<int64_t>(s.y.size()));
-  ASSIGN_OR_RETURN(auto detector, MakeDetector(o.detector, d));
+  ASSIGN_OR_RETURN(auto detector, MakeSeriesDetector(o, static_cast<int64_t>(s.y.size())));
   std::vector<Score> out(s.y.size());
   for (size_t i = 0; i < s.y.size(); ++i) {
     if (i > 0 && s.time[i] < s.time[i - 1]) {
@@ -190,9 +197,7 @@ Status StreamMetricCsv(const std::string& path, const MetricCsvOptions& o, const
   if (!scan.in_time_order) return InvalidArgument(path + ": rows are not in time order within each series");
   std::vector<std::unique_ptr<Detector>> detectors(scan.series.size());
   for (size_t k = 0; k < detectors.size(); ++k) {
-    DetectorOptions d = options.detector_options;
-    if (options.nab_probation) d.probation = NabProbation(scan.points[k]);
-    ASSIGN_OR_RETURN(detectors[k], MakeDetector(options.detector, d));
+    ASSIGN_OR_RETURN(detectors[k], MakeSeriesDetector(options, scan.points[k]));
   }
   std::unordered_map<std::string_view, size_t> index;
   for (size_t k = 0; k < scan.series.size(); ++k) index.emplace(scan.series[k], k);

@@ -1003,6 +1003,7 @@ int Main(int argc, char** argv) {
     // A regular file whose series are each in time order streams through in
     // two passes (memory O(series)); anything else is read whole and sorted.
     std::vector<anomaly::ScoredSeries> scored;
+    bool streamed = false;
     std::error_code ec;
     if (std::filesystem::is_regular_file(an_input, ec)) {
       auto scan = anomaly::ScanMetricCsv(an_input, an_csv);
@@ -1025,6 +1026,7 @@ int Main(int argc, char** argv) {
           }
         }, &ctx.pool());
         if (!st.ok()) return Fail(st, g.json);  // only if the file changed between the passes
+        streamed = true;
         std::cout.write(buf.data(), static_cast<std::streamsize>(buf.size()));
         if (*ascore) {
           std::cout.flush();
@@ -1032,7 +1034,7 @@ int Main(int argc, char** argv) {
         }
       }
     }
-    if (scored.empty()) {
+    if (!streamed) {
       auto series = anomaly::ReadMetricCsv(an_input, an_csv);
       if (!series.ok()) return Fail(series.status(), g.json);
       scored.resize(series->size());
