@@ -49,10 +49,16 @@
 //               25 highest or lowest so far, or a change from the previous
 //               point beyond its 50 largest rises or falls, by a margin
 //               that their own tail makes unlikely; the smaller p of the two);
+//               when the seasonal differences see no change and the best
+//               model (or the level test's) has no seasons, its seasonal
+//               twin of the same level rate, when about as good, must also
+//               show a shift (a weekend step on a flat day is no shift);
 //               each p corrected by its observed false-alarm rate, combined
 //               by Bonferroni min-p over the 6 tests; evidence that recurs at the
 //               same time of day on earlier days (as strong as before) is
-//               silenced (DailyMemory, spacing <= 1 h); then repeats of one
+//               silenced (DailyMemory, spacing <= 1 h), and so is evidence
+//               that recurs at the same time of the week in earlier
+//               weeks (a week-long DailyMemory); then repeats of one
 //               event suppressed.
 //   bocpd       Bayesian online change-point detection (BocpdModel) on a
 //               slow seasonal model's standardized residuals; O(200) per point.
