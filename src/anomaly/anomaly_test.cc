@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <random>
 #include <sstream>
@@ -228,6 +229,28 @@ std::pair<int64_t, int64_t> CleanRunAlerts(const GeneratorOptions& g) {
   return {alerts, critical};
 }
 
+// Scores of a 5-minute series of n points from `start`, value(i, t) plus
+// N(0, 1) noise seeded by `seed`.
+std::vector<double> ScoresOfFiveMinuteSeries(int64_t start, int n, uint64_t seed,
+                                             const std::function<double(int, int64_t)>& value) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<double> noise(0, 1);
+  forecast::Series s;
+  s.id = "five_minute";
+  for (int i = 0; i < n; ++i) {
+    const int64_t t = start + int64_t{300} * i;
+    s.time.push_back(t);
+    s.y.push_back(value(i, t) + noise(rng));
+  }
+  auto scores = ScoreSeries(s, ScoreOptions{});
+  EXPECT_TRUE(scores.ok());
+  std::vector<double> out;
+  if (scores.ok()) {
+    for (const auto& p : *scores) out.push_back(p.score);
+  }
+  return out;
+}
+
 TEST(DetectorTest, NoWeeklyEchoOfTheFirstDaysMisfit) {
   // A strong daily cycle (amplitude 15 noise units), nothing else, ten weeks,
   // starting at four different times of the week. Before the daily profile
@@ -240,18 +263,11 @@ TEST(DetectorTest, NoWeeklyEchoOfTheFirstDaysMisfit) {
   int64_t flagged = 0, echoes = 0;
   const int64_t starts[] = {1735516800, 1735689600 + 13 * 3600 + 20 * 60, 1736061300, 1735776000};  // Mon, Wed, Sat, Thu
   for (size_t j = 0; j < 4; ++j) {
-    std::mt19937_64 rng(100 + j);
-    std::normal_distribution<double> noise(0, 1);
-    forecast::Series s;
-    s.id = "daily";
-    for (int i = 0; i < 288 * 70; ++i) {
-      s.time.push_back(starts[j] + int64_t{300} * i);
-      s.y.push_back(100 + 15 * std::sin((i + 37 * static_cast<int>(j)) * 6.283185307179586 / 288) + noise(rng));
-    }
-    auto scores = ScoreSeries(s, ScoreOptions{});
-    ASSERT_TRUE(scores.ok());
-    for (size_t i = 0; i < scores->size(); ++i) {
-      if ((*scores)[i].score < 0.5) continue;
+    const std::vector<double> scores = ScoresOfFiveMinuteSeries(starts[j], 288 * 70, 100 + j, [j](int i, int64_t) {
+      return 100 + 15 * std::sin((i + 37 * static_cast<int>(j)) * 6.283185307179586 / 288);
+    });
+    for (size_t i = 0; i < scores.size(); ++i) {
+      if (scores[i] < 0.5) continue;
       ++flagged;
       echoes += i >= 2016 && i % 2016 < 24;  // weeks 2 and later, the first two hours of the start's phase
     }
@@ -277,21 +293,13 @@ TEST(DetectorTest, NoShiftAlarmAtAWeekendStepOnAFlatDay) {
   double peak = 0;
   const int64_t starts[] = {1735725000, 1735516800 + 7 * 3600, 1736061300, 1735776000 + 18 * 3600};
   for (size_t j = 0; j < 4; ++j) {
-    std::mt19937_64 rng(300 + j);
-    std::normal_distribution<double> noise(0, 1);
-    forecast::Series s;
-    s.id = "weekend";
-    for (int i = 0; i < 288 * 42; ++i) {
-      const int64_t t = starts[j] + int64_t{300} * i;
+    const std::vector<double> scores = ScoresOfFiveMinuteSeries(starts[j], 288 * 42, 300 + j, [](int, int64_t t) {
       const int64_t weekday = (t / 86400 + 4) % 7;  // 0 = Sunday (1970-01-01 was a Thursday)
-      s.time.push_back(t);
-      s.y.push_back((weekday == 5 || weekday == 6 ? 15 : 10) + noise(rng));
-    }
-    auto scores = ScoreSeries(s, ScoreOptions{});
-    ASSERT_TRUE(scores.ok());
-    for (size_t i = 2 * 2016; i < scores->size(); ++i) {
-      flagged += (*scores)[i].score >= 0.5;
-      peak = std::max(peak, (*scores)[i].score);
+      return weekday == 5 || weekday == 6 ? 15.0 : 10.0;
+    });
+    for (size_t i = 2 * 2016; i < scores.size(); ++i) {
+      flagged += scores[i] >= 0.5;
+      peak = std::max(peak, scores[i]);
     }
   }
   EXPECT_LE(flagged, 6);
