@@ -316,12 +316,12 @@ TEST(DetectorTest, NoAlertOnLongCleanGaussianSeasonalSeries) {
   //   AR(1) noise with phi 0.5: 0 0 0 0 since the seasonal twin check and
   //   the time-of-week memory (1 in all before them: the CUSUM of a fast
   //   non-seasonal model or a Monday step; earlier 0 1 1 0, and 16 4 13 8
-  //   before the hour-of-week profile). The bar is 0. In week 1, seed 21's first Saturday step alerts with
-  //   both noises (0.62, 0.73): nothing yet to know the week by. (Until the
-  //   week profile waited for the day profile's first day, its learnt
-  //   misfit inflated the false-alarm calibrators and hid that step in
-  //   Gaussian noise, at the cost of weekly echoes; see
-  //   NoWeeklyEchoOfTheFirstDaysMisfit.)
+  //   before the hour-of-week profile). The bar is 0. In week 1,
+  //   seed 21's first Saturday step alerts with both noises (0.62, 0.73):
+  //   nothing yet to know the week by. (Until the week profile waited for
+  //   the day profile's first day, its learnt misfit inflated the
+  //   false-alarm calibrators and hid that step in Gaussian noise, at the
+  //   cost of weekly echoes; see NoWeeklyEchoOfTheFirstDaysMisfit.)
   GeneratorOptions g;
   g.length = 50000;
   g.anomalies = 0;

@@ -408,6 +408,7 @@ class EnsembleDetector final : public StreamDetector {
       if (bank_[i].mean_abs_error() < bank_[best_slow].mean_abs_error()) best_slow = i;
     }
     double z_spike = 0, p_cusum = 1, p_slow = 1, p_level = 1;
+    std::array<double, kBankSize> p_levels{}, p_cusums{};  // this point's p per model in bank_
     bool first_good = true;
     for (size_t i = 0; i < bank_.size(); ++i) {
       const bool good = bank_[i].mean_abs_error() <= good_mae;
@@ -425,7 +426,7 @@ class EnsembleDetector final : public StreamDetector {
         if (bursty) pl = std::max(pl, pt);
       }
       if (i == best_slow) p_level = pl;
-      p_levels_[i] = pl;
+      p_levels[i] = pl;
       // Each CUSUM uses the long-run variance its model's window-mean test
       // has learnt when it exceeds the lag-1 AR(1) one (misfit is
       // correlated over more than one lag).
@@ -433,7 +434,7 @@ class EnsembleDetector final : public StreamDetector {
       if (i == 0) p_slow = pi;
       if (good && (first_good || std::fabs(zi) < std::fabs(z_spike))) z_spike = zi;
       if (i == best) p_cusum = pi;
-      p_cusums_[i] = pi;
+      p_cusums[i] = pi;
       first_good = first_good && !good;
     }
     if (daily_spikes_) z_spike = daily_spikes_->Step(t, std::fabs(z_spike));
@@ -477,11 +478,12 @@ class EnsembleDetector final : public StreamDetector {
     // so a few shifts lose their evidence (docs/benchmarks.md).
     if (p_diff >= kTwinDiffP) {
       const size_t twin_level = SeasonalTwin(best_slow), twin_cusum = SeasonalTwin(best);
-      if (twin_level < bank_.size() && bank_[twin_level].mean_abs_error() <= good_mae_factor() * bank_[best_slow].mean_abs_error()) {
-        p_level = std::max(p_level, p_levels_[twin_level]);
+      const double good_slow_mae = good_mae_factor() * bank_[best_slow].mean_abs_error();
+      if (twin_level < bank_.size() && bank_[twin_level].mean_abs_error() <= good_slow_mae) {
+        p_level = std::max(p_level, p_levels[twin_level]);
       }
       if (twin_cusum < bank_.size() && bank_[twin_cusum].mean_abs_error() <= good_mae) {
-        p_cusum = std::max(p_cusum, p_cusums_[twin_cusum]);
+        p_cusum = std::max(p_cusum, p_cusums[twin_cusum]);
       }
     }
     double p_record = 1;
@@ -499,21 +501,13 @@ class EnsembleDetector final : public StreamDetector {
     // score crossed a threshold on either corpus: removing it changed no
     // NAB score, real or generated.)
     double p = std::min(1.0, 6 * q);
-    if (daily_events_) {
-      const double level = p > 0 ? -std::log10(p) : 99.0;
-      const double kept = daily_events_->Step(t, level);
-      if (kept != level) p = std::pow(10.0, -kept);  // most points: nothing recurs, p stands
-    }
+    if (daily_events_) p = SilenceRecurring(&*daily_events_, t, p);
     // The same at the same time of the week, in earlier weeks: a weekly
     // step's or a Monday rush's evidence recurs. NAB's 58 files, with the
     // twin check above: 65.4 / 51.6 / 73.0 -> 66.1 / 52.6 / 72.9; the
     // generated corpus 69.3 / 66.0 / 73.0 -> 69.0 / 66.0 / 72.7 (alone,
     // without the twin check: 64.5 / 49.7 / 72.1 and 69.6 / 66.3 / 73.2).
-    if (weekly_events_) {
-      const double level = p > 0 ? -std::log10(p) : 99.0;
-      const double kept = weekly_events_->Step(t, level);
-      if (kept != level) p = std::pow(10.0, -kept);
-    }
+    if (weekly_events_) p = SilenceRecurring(&*weekly_events_, t, p);
     const double s = ScoreFromP(p);
     if (probation) return 0;
     return reporter_.Step(s);
@@ -524,6 +518,12 @@ class EnsembleDetector final : public StreamDetector {
   std::vector<Cusum> cusums_;  // one per model in bank_
   ExcessTail tail_{options_.tail_rate};
   static constexpr size_t kLevelModels = 4;  // bank_[0..3]: level rates 0.0075 and 0.1
+  // p less the part of its evidence (-log10 p) that `memory` has seen recur.
+  static double SilenceRecurring(DailyMemory* memory, int64_t t, double p) {
+    const double level = p > 0 ? -std::log10(p) : 99.0;
+    const double kept = memory->Step(t, level);
+    return kept == level ? p : std::pow(10.0, -kept);  // most points: nothing recurs, p stands
+  }
   // bank_ alternates seasonal (even) and non-seasonal (odd) models of one
   // level rate up to index 5; index 6 (rate 1) has no twin. Returns
   // bank_.size() (none) for a seasonal model or the last.
@@ -536,7 +536,6 @@ class EnsembleDetector final : public StreamDetector {
   // 69.3 / 66.0 / 73.0; 0.1: 65.1 / 51.5 / 72.8 and 69.3 / 66.3 / 73.1.
   static constexpr double kTwinDiffP = 0.01;
   static constexpr size_t kBankSize = 7;
-  std::array<double, kBankSize> p_levels_{}, p_cusums_{};  // this point's p per model in bank_
   std::vector<WindowMeanTest> levels_;  // one per model in bank_
   // Tails of the level statistics of bank_[0..3], and the exceedance rate
   // (times the normal one) above which they bound p. On 46 of NAB's real
