@@ -36,8 +36,9 @@ Context::Context(ContextOptions options, std::unique_ptr<Clock> clock)
 }
 
 ThreadPool& Context::pool() const {
-  // The caller thread takes part in ParallelFor, so threads()-1 workers suffice.
-  std::call_once(pool_once_, [this] { pool_ = std::make_unique<ThreadPool>(std::max(1, threads_ - 1)); });
+  // The caller thread takes part in ParallelFor, so threads()-1 workers
+  // suffice (none for one thread: --threads 1 means one).
+  std::call_once(pool_once_, [this] { pool_ = std::make_unique<ThreadPool>(std::max(0, threads_ - 1)); });
   return *pool_;
 }
 

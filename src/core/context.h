@@ -62,7 +62,8 @@ class Context {
   const Clock& clock() const { return *clock_; }
   Logger& logger() const { return *logger_; }
   ProgressMode progress_mode() const { return options_.progress; }
-  // The shared worker pool, created on first use with threads() workers.
+  // The shared worker pool, created on first use with threads() - 1 workers
+  // (ParallelFor also runs on the calling thread: threads() lanes in all).
   ThreadPool& pool() const;
 
   // A progress reporter following this context's mode.

@@ -5,6 +5,7 @@
 #include <ctime>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <thread>
 
 #include "core/context.h"
 #include "core/dictionary.h"
@@ -152,6 +153,30 @@ TEST(ThreadPoolTest, ParallelForCoversEveryIndexOnce) {
     pool.ParallelFor(10, 1, [&](int64_t b2, int64_t e2) { sum += (e2 - b2) * (e - b); });
   });
   EXPECT_EQ(sum.load(), 40);
+}
+
+// --threads 1 means one thread: the context's pool then has no workers and
+// every ParallelFor and Submit runs on the calling thread.
+TEST(ThreadPoolTest, OneThreadMeansNoWorkers) {
+  for (const int threads : {1, 3}) {
+    ContextOptions o;
+    o.threads = threads;
+    Context ctx(o);
+    EXPECT_EQ(ctx.pool().size(), threads - 1);
+  }
+  ThreadPool pool(0);
+  const std::thread::id caller = std::this_thread::get_id();
+  std::vector<int> hits(1000, 0);
+  std::atomic<int> elsewhere{0};
+  pool.ParallelFor(1000, 1, [&](int64_t b, int64_t e) {
+    if (std::this_thread::get_id() != caller) ++elsewhere;
+    for (int64_t i = b; i < e; ++i) hits[static_cast<size_t>(i)]++;
+  });
+  for (int h : hits) ASSERT_EQ(h, 1);
+  bool ran = false;
+  pool.Submit([&] { ran = std::this_thread::get_id() == caller; });
+  EXPECT_TRUE(ran);
+  EXPECT_EQ(elsewhere.load(), 0);
 }
 
 TEST(ProgressTest, PlainLinesWhenNotATerminalAndSilentWhenQuiet) {

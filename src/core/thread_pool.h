@@ -14,7 +14,8 @@ namespace opspilot {
 
 class ThreadPool {
  public:
-  // num_threads <= 0 means std::thread::hardware_concurrency().
+  // num_threads workers; 0 makes a pool without workers (everything runs on
+  // the calling thread), a negative count std::thread::hardware_concurrency().
   explicit ThreadPool(int num_threads);
   ~ThreadPool();
   ThreadPool(const ThreadPool&) = delete;
@@ -22,7 +23,7 @@ class ThreadPool {
 
   int size() const { return static_cast<int>(workers_.size()); }
 
-  // Queues `task`; it runs on some worker.
+  // Queues `task`; it runs on some worker (inline when there are none).
   void Submit(std::function<void()> task);
 
   // Runs fn(begin, end) over [0, n) split into contiguous chunks of at least
