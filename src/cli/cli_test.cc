@@ -216,6 +216,29 @@ TEST(CliTest, AnomalyAndRiskFileModes) {
   EXPECT_TRUE(found) << a.out;
   EXPECT_EQ(Exec("anomaly score --input " + d.Write("bad.csv", "timestamp,value\n2025-01-01,x\n")).code, 2);
 
+  // The same spike of 20 every 100 points on a flat line at 0: habituated by
+  // default (no alarm from the 35th spike on), every other one alarms
+  // without habituation (the rest fall in the cool-down).
+  std::string flat = "timestamp,value\n";
+  for (int t = 0; t < 7000; ++t) flat += std::to_string(1700000000 + t * 300) + (t >= 1000 && t % 100 == 0 ? ",20\n" : ",0\n");
+  const std::string flat_in = d.Write("flat.csv", flat);
+  auto late_alarms = [&](const std::string& flags) {
+    CmdResult r = Exec("anomaly score --input " + flat_in + flags);
+    EXPECT_EQ(r.code, 0) << r.out;
+    std::istringstream lines(r.out);
+    std::string line;
+    int n = 0, row = -1;  // the header is row -1
+    while (std::getline(lines, line)) {
+      n += row >= 4400 && !line.empty() && line.back() == '1';
+      ++row;
+    }
+    EXPECT_EQ(row, 7000);
+    return n;
+  };
+  EXPECT_EQ(late_alarms(""), 0);
+  EXPECT_GE(late_alarms(" --habituate-after 0"), 10);
+  EXPECT_EQ(Exec("anomaly score --input " + flat_in + " --habituate-after -1").code, 2);
+
   // Transactions: 20 planted frauds (huge amounts, brand-new accounts) among 2,000.
   std::string tx = "order_id,amount,items,account_age_days,card,ts\n";
   for (int i = 0; i < 2000; ++i) {

@@ -497,6 +497,11 @@ int Main(int argc, char** argv) {
   anab->add_option("--detector", an_opts.detector, "ensemble | seasonal | changepoint | surprise | robust | bocpd | forecast")
       ->capture_default_str();
   for (auto* sub : {ascore, aalerts, anab}) {
+    sub->add_option("--habituate-after", an_opts.detector_options.habituate_after,
+                    "Ensemble: once this many earlier events of a series were about as strong, such evidence "
+                    "counts only at the rate the series shows it (0: never habituate)")
+        ->capture_default_str()
+        ->check(CLI::NonNegativeNumber);
     sub->add_option("--transform", an_transform,
                     "What the detectors see: auto (the square root for count series: whole numbers >= 0, median >= 5 "
                     "over the first 9 points), none, sqrt, log")
