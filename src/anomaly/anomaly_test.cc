@@ -829,6 +829,47 @@ TEST(EnsembleTest, ASpikeSeenTwentyTimesStopsAlarmingAndALargerOneStillDoes) {
   }
 }
 
+// Habituation must not hide an outage on a bursty count series: forty
+// half-hour bursts (5x the Poisson rate of a daily cycle around 100 an
+// interval) teach the series its bursts, and a drop to 0 for two hours is
+// evidence of another kind and strength.
+TEST(EnsembleTest, HabituatedBurstsDoNotHideAnOutage) {
+  std::mt19937_64 rng(41);
+  forecast::Series s;
+  s.id = "tweets";
+  std::vector<bool> burst(288 * 40, false);
+  std::uniform_int_distribution<int> jitter(0, 50);
+  for (int b = 0; b < 40; ++b) {
+    const int start = 1000 + 250 * b + jitter(rng);
+    for (int j = 0; j < 6; ++j) burst[static_cast<size_t>(start + j)] = true;
+  }
+  constexpr int kOutage = 11000;
+  for (int i = 0; i < 288 * 40; ++i) {
+    double rate = 100 * (1 + 0.5 * std::sin(2 * M_PI * i / 288)) * (burst[static_cast<size_t>(i)] ? 5 : 1);
+    if (i >= kOutage && i < kOutage + 24) rate = 0;
+    s.time.push_back(1700000000 + int64_t{300} * i);
+    s.y.push_back(rate > 0 ? static_cast<double>(std::poisson_distribution<int>(rate)(rng)) : 0.0);
+  }
+  int alarms[2] = {0, 0};  // points >= 0.5 between the 20th burst and the outage, on and off
+  for (const int after : {20, 0}) {
+    SCOPED_TRACE(after);
+    ScoreOptions o;
+    o.detector_options.habituate_after = after;
+    auto scores = ScoreSeries(s, o);
+    ASSERT_TRUE(scores.ok());
+    double outage = 0;
+    for (int i = kOutage; i < kOutage + 24; ++i) outage = std::max(outage, (*scores)[static_cast<size_t>(i)].score);
+    RecordProperty(after > 0 ? "outage_on" : "outage_off", std::to_string(outage));
+    // Off, a burst reported just before puts the outage's first points in
+    // its cool-down (measured 0.83); on, that burst is habituated (1.0).
+    EXPECT_GE(outage, after > 0 ? 0.9 : 0.6);
+    for (int i = 6000; i < kOutage; ++i) alarms[after > 0 ? 0 : 1] += (*scores)[static_cast<size_t>(i)].score >= 0.5;
+  }
+  RecordProperty("burst_alarms_on", std::to_string(alarms[0]));
+  RecordProperty("burst_alarms_off", std::to_string(alarms[1]));
+  EXPECT_LT(alarms[0], alarms[1]);
+}
+
 // One event is reported once: what follows a reported point is damped for
 // the cooldown unless it is much stronger (by escalate_by) or first reaches
 // the alert level (escalate_at) from below it.
