@@ -522,16 +522,23 @@ TEST(DetectorTest, EnsembleBeatsItsPartsOnGeneratedCorpus) {
 }
 
 // Scores of `name` over x (5-minute spacing, probation 300 points).
-std::vector<double> RunDetector(const std::string& name, const std::vector<double>& x,
-                                std::vector<int64_t> periods = {}) {
-  DetectorOptions o;
+// Scores of x as 5-minute points from t = 0 by detector `name` with options o
+// (their spacing set to 300 s).
+std::vector<double> RunDetectorWith(const std::string& name, const std::vector<double>& x, DetectorOptions o) {
   o.spacing = 300;
-  o.periods = std::move(periods);
   auto d = MakeDetector(name, o);
   EXPECT_TRUE(d.ok());
   std::vector<double> out;
+  if (!d.ok()) return out;
   for (size_t i = 0; i < x.size(); ++i) out.push_back((*d)->Update(static_cast<int64_t>(i) * 300, x[i]));
   return out;
+}
+
+std::vector<double> RunDetector(const std::string& name, const std::vector<double>& x,
+                                std::vector<int64_t> periods = {}) {
+  DetectorOptions o;
+  o.periods = std::move(periods);
+  return RunDetectorWith(name, x, o);
 }
 
 double MaxScore(const std::vector<double>& s, size_t begin, size_t end) {
@@ -727,15 +734,13 @@ TEST(EnsembleTest, ANewMaximumHiddenByNoisyResidualsIsFlagged) {
   const double before = *std::max_element(x.begin(), x.begin() + static_cast<std::ptrdiff_t>(at));
   x[at] = before + 4;  // about twice the jumps' spread above the top
   DetectorOptions o;
-  o.spacing = 300;
   o.periods = {};
   std::vector<double> with, without;
   for (int record_k : {25, 0}) {
     o.record_k = record_k;
-    auto d = MakeDetector("ensemble", o);
-    ASSERT_TRUE(d.ok());
     auto& out = record_k > 0 ? with : without;
-    for (size_t i = 0; i < x.size(); ++i) out.push_back((*d)->Update(static_cast<int64_t>(i) * 300, x[i]));
+    out = RunDetectorWith("ensemble", x, o);
+    ASSERT_EQ(out.size(), x.size());
   }
   RecordProperty("score_with", std::to_string(with[at]));
   RecordProperty("score_without", std::to_string(without[at]));
@@ -803,13 +808,10 @@ TEST(EnsembleTest, ASpikeSeenTwentyTimesStopsAlarmingAndALargerOneStillDoes) {
   for (const int after : {20, 0}) {
     SCOPED_TRACE(after);
     DetectorOptions o;
-    o.spacing = 300;
     o.periods = {};
     o.habituate_after = after;
-    auto d = MakeDetector("ensemble", o);
-    ASSERT_TRUE(d.ok());
-    std::vector<double> s;
-    for (size_t i = 0; i < x.size(); ++i) s.push_back((*d)->Update(static_cast<int64_t>(i) * 300, x[i]));
+    const std::vector<double> s = RunDetectorWith("ensemble", x, o);
+    ASSERT_EQ(s.size(), x.size());
     // From the 35th spike on (the bound ramps up with the count of earlier
     // ones), at the spike or the two points after it.
     int late_alarms = 0;
@@ -914,14 +916,9 @@ std::vector<double> DailyCounts(int days, std::mt19937_64& rng) {
 
 std::vector<double> RunTransform(const std::vector<double>& x, ValueTransform transform) {
   DetectorOptions o;
-  o.spacing = 300;
   o.periods = {86400};
   o.transform = transform;
-  auto d = MakeDetector("ensemble", o);
-  EXPECT_TRUE(d.ok());
-  std::vector<double> out;
-  for (size_t i = 0; i < x.size(); ++i) out.push_back((*d)->Update(static_cast<int64_t>(i) * 300, x[i]));
-  return out;
+  return RunDetectorWith("ensemble", x, o);
 }
 
 // On the raw scale a count series' busy hours are noisy and its quiet hours

@@ -19,6 +19,9 @@ constexpr double kVarClip = 12;  // the variance CUSUM's increments are min(z^2,
 // Upper tail of N(0, 1).
 double NormalUpper(double z) { return 0.5 * std::erfc(z * kSqrt1_2); }
 
+// Evidence of p in decades, -log10 p; 99 for p = 0, so that it stays finite.
+double Evidence(double p) { return p > 0 ? -std::log10(p) : 99.0; }
+
 // Shared plumbing: spacing detection (buffer the first 9 points, then replay
 // them), non-finite values and the probation period. Subclasses implement
 // Init (once the spacing is known) and Score (learn from a point, score it).
@@ -527,7 +530,7 @@ class EnsembleDetector final : public StreamDetector {
   static constexpr size_t kLevelModels = 4;  // bank_[0..3]: level rates 0.0075 and 0.1
   // p less the part of its evidence (-log10 p) that `memory` has seen recur.
   static double SilenceRecurring(DailyMemory* memory, int64_t t, double p) {
-    const double level = p > 0 ? -std::log10(p) : 99.0;
+    const double level = Evidence(p);
     const double kept = memory->Step(t, level);
     return kept == level ? p : std::pow(10.0, -kept);  // most points: nothing recurs, p stands
   }
@@ -1121,7 +1124,7 @@ double RecordTest::Step(double x) {
 
 double Habituation::Step(double p) {
   ++n_;
-  const double level = p > 0 ? -std::log10(p) : 99.0;
+  const double level = Evidence(p);
   if (level < kEventLevel) {
     if (peak_ > 0 && ++gap_ >= kEventGap) {
       peaks_.insert(std::upper_bound(peaks_.begin(), peaks_.end(), peak_), peak_);

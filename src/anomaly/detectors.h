@@ -408,7 +408,8 @@ class BocpdModel {
 // this: they learn rates of p < 1e-2 and 1e-3 over about a thousand points,
 // while a bursty series repeats evidence of 1e-7 every few hundred (the same
 // spike of 20 every 100 points on a flat line scored 1.0 forty times on
-// NAB's art_increase_spike_density). O(1) per point but at an event's end.
+// NAB's art_increase_spike_density). O(log 200) at a point with evidence,
+// O(200) when an event ends, O(1) otherwise.
 class Habituation {
  public:
   explicit Habituation(int after) : after_(after) {}
