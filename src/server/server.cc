@@ -294,24 +294,26 @@ struct Server::Impl {
     return std::shared_ptr<const RecServing>(fresh);
   }
 
+  // The query parameter `name`, when given, into *out: a whole number in [lo, hi], else an error naming it.
+  static Status IntegerParam(const httplib::Request& req, const char* name, int* out, int lo, int hi) {
+    if (!req.has_param(name)) return Status::Ok();
+    const std::string v = req.get_param_value(name);
+    char* end = nullptr;
+    const long x = std::strtol(v.c_str(), &end, 10);
+    if (v.empty() || *end != '\0' || x < lo || x > hi) {
+      return InvalidArgument(std::string("query parameter '") + name + "' must be an integer in " + std::to_string(lo) +
+                             ".." + std::to_string(hi));
+    }
+    *out = static_cast<int>(x);
+    return Status::Ok();
+  }
+
   // Request options from the query (n, offset, category, exclude, max_per_category, include_seen).
   static StatusOr<recommend::Request> RecRequest(const httplib::Request& req) {
     recommend::Request r;
-    auto integer = [&](const char* name, int* out, int lo, int hi) -> Status {
-      if (!req.has_param(name)) return Status::Ok();
-      const std::string v = req.get_param_value(name);
-      char* end = nullptr;
-      const long x = std::strtol(v.c_str(), &end, 10);
-      if (v.empty() || *end != '\0' || x < lo || x > hi) {
-        return InvalidArgument(std::string("query parameter '") + name + "' must be an integer in " + std::to_string(lo) +
-                               ".." + std::to_string(hi));
-      }
-      *out = static_cast<int>(x);
-      return Status::Ok();
-    };
-    RETURN_IF_ERROR(integer("n", &r.n, 1, 1000));
-    RETURN_IF_ERROR(integer("offset", &r.offset, 0, 100000));
-    RETURN_IF_ERROR(integer("max_per_category", &r.max_per_category, 0, 1000));
+    RETURN_IF_ERROR(IntegerParam(req, "n", &r.n, 1, 1000));
+    RETURN_IF_ERROR(IntegerParam(req, "offset", &r.offset, 0, 100000));
+    RETURN_IF_ERROR(IntegerParam(req, "max_per_category", &r.max_per_category, 0, 1000));
     if (req.has_param("category")) r.categories = analytics::SplitList(req.get_param_value("category"));
     if (req.has_param("exclude")) r.exclude = analytics::SplitList(req.get_param_value("exclude"));
     if (req.has_param("include_seen")) r.exclude_seen = req.get_param_value("include_seen") != "true";
@@ -627,6 +629,10 @@ struct Server::Impl {
         if (!transform.ok()) return SendError(res, transform.status());
         o.score.detector_options.transform = *transform;
       }
+      if (Status st = IntegerParam(req, "habituate_after", &o.score.detector_options.habituate_after, 0, 1000000);
+          !st.ok()) {
+        return SendError(res, st);
+      }
       auto alerts = anomaly::MetricAlerts(ctx, *snap, o);
       if (!alerts.ok()) return SendError(res, alerts.status());
       nlohmann::json rows = nlohmann::json::array();
@@ -649,6 +655,11 @@ struct Server::Impl {
       }
       auto transform = anomaly::ParseValueTransform(body.value("transform", std::string("auto")));
       if (!transform.ok()) return SendError(res, transform.status());
+      if (body.contains("habituate_after") &&
+          !(body["habituate_after"].is_number_integer() && body["habituate_after"].get<int64_t>() >= 0 &&
+            body["habituate_after"].get<int64_t>() <= 1000000)) {
+        return SendError(res, InvalidArgument("habituate_after must be a whole number >= 0 (0: never habituate)"));
+      }
       std::vector<std::pair<int64_t, double>> points;
       for (size_t i = 0; i < body["points"].size(); ++i) {
         const auto& p = body["points"][i];
@@ -666,6 +677,7 @@ struct Server::Impl {
         anomaly::DetectorOptions o;
         o.probation = body.value("probation", int64_t{300});
         o.transform = *transform;
+        o.habituate_after = static_cast<int>(body.value("habituate_after", int64_t{o.habituate_after}));
         auto made = anomaly::MakeDetector(detector, o);
         if (!made.ok()) {
           streams.erase({TenantOf(req), body["series_id"].get<std::string>()});

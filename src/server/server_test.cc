@@ -347,6 +347,41 @@ TEST_F(ServerTest, StreamingScoresTakeTheValueTransform) {
   EXPECT_EQ(client_->Get("/v1/anomalies?transform=none", Auth(reader_))->status, 200);
 }
 
+// habituate_after reaches the streaming detector (fixed by a series' first
+// request) and the engine-mode alerts: the same spike of 20 every 100 points
+// on a flat line stops alarming by default and keeps alarming with 0.
+TEST_F(ServerTest, StreamingScoresTakeHabituateAfter) {
+  // Posted 1,000 points a request; only the first carries the options.
+  auto late_alarms = [&](const std::string& id, const json& extra) {
+    int n = 0;
+    for (int chunk = 0; chunk < 7; ++chunk) {
+      json pts = json::array();
+      for (int i = 1000 * chunk; i < 1000 * (chunk + 1); ++i) {
+        pts.push_back({{"timestamp", 1735689600 + int64_t{300} * i}, {"value", i >= 1000 && i % 100 == 0 ? 20 : 0}});
+      }
+      json body = {{"series_id", id}, {"points", pts}, {"probation", 750}};
+      if (chunk == 0) body.update(extra);
+      auto r = client_->Post("/v1/anomalies/score", Auth(writer_), body.dump(), "application/json");
+      EXPECT_EQ(r->status, 200) << r->body;
+      const json scores = Body(r)["scores"];
+      for (size_t i = 0; i < scores.size(); ++i) n += 1000 * chunk + static_cast<int>(i) >= 4400 && scores[i]["is_anomaly"].get<bool>();
+    }
+    return n;
+  };
+  EXPECT_EQ(late_alarms("on", json::object()), 0);
+  EXPECT_GE(late_alarms("off", json{{"habituate_after", 0}}), 10);
+  for (const json& bad : {json(-1), json(2.5), json("20")}) {
+    auto r = client_->Post("/v1/anomalies/score", Auth(writer_),
+                           json{{"series_id", "bad"}, {"points", json::array()}, {"habituate_after", bad}}.dump(),
+                           "application/json");
+    EXPECT_EQ(r->status, 400) << bad.dump();
+    EXPECT_NE(r->body.find("habituate_after"), std::string::npos) << r->body;
+  }
+  EXPECT_EQ(client_->Get("/v1/anomalies?habituate_after=-1", Auth(reader_))->status, 400);
+  EXPECT_EQ(client_->Get("/v1/anomalies?habituate_after=x", Auth(reader_))->status, 400);
+  EXPECT_EQ(client_->Get("/v1/anomalies?habituate_after=0", Auth(reader_))->status, 200);
+}
+
 TEST_F(ServerTest, ServesTheRegistrysModelAndSwapsOnPromote) {
   std::string csv = "id,x,plan,label\n";
   for (int i = 0; i < 400; ++i) {
