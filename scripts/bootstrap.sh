@@ -8,7 +8,7 @@ PACKAGES=(
   libsqlite3-dev libssl-dev
   libcpp-httplib-dev nlohmann-json3-dev libcli11-dev libtomlplusplus-dev
   libspdlog-dev libfmt-dev libeigen3-dev
-  libxgboost-dev libtorch-dev libfaiss-dev libopenblas-dev
+  libxgboost-dev liblinear-dev libtorch-dev libfaiss-dev libopenblas-dev
   googletest libgtest-dev libbenchmark-dev
 )
 

@@ -23,7 +23,7 @@ void AddSupportCommands(CLI::App& app, SupportFlags* f) {
   f->train = f->cmd->add_subcommand("train", "Train intent and sentiment models on the store's labelled tickets; register task 'support'");
   f->train->add_option("--faq", f->faq, "FAQ: CSV (question,answer[,id,language,intent,alternatives]) or JSON lines")->check(CLI::ExistingFile);
   f->train->add_option("--templates", f->templates, "Reply templates (JSON) replacing the built-in ones per intent")->check(CLI::ExistingFile);
-  f->train->add_option("--model", f->model, "fasttext | cnn | transformer | ensemble | auto")->capture_default_str();
+  f->train->add_option("--model", f->model, "auto | linear | fasttext | cnn | transformer | ensemble")->capture_default_str();
   f->train->add_option("--epochs", f->epochs, "Training epochs (0 = the model's default)");
   AddTokenizerOption(f->train, &f->tokenizer);
   f->reply = f->cmd->add_subcommand("reply", "Answer one customer message (with --conversation, continue a conversation)");

@@ -18,7 +18,7 @@ void AddTextCommands(CLI::App& app, TextFlags* f) {
   f->train->add_option("--data", f->data, "CSV: text,label[,id] (other columns ignored)")->required()->check(CLI::ExistingFile);
   f->train->add_option("--task", f->task, "intent | sentiment (a name kept with the model)")->capture_default_str();
   f->train->add_option("--model", f->model,
-                       "auto (best hold-out accuracy of fasttext, cnn and their ensemble) | fasttext | cnn | transformer | ensemble")
+                       "auto (best hold-out accuracy of linear, fasttext, cnn and their ensembles) | linear | fasttext | cnn | transformer | ensemble")
       ->capture_default_str();
   f->train->add_option("--out", f->out, "Model directory")->required();
   f->train->add_option("--epochs", f->epochs, "Training epochs (0: the model's default)")->capture_default_str();
@@ -48,7 +48,7 @@ void AddTextCommands(CLI::App& app, TextFlags* f) {
   f->evaluate->add_option("--model", f->model_dir, "Model directory (not with --cv)");
   f->evaluate->add_option("--data", f->data, "CSV: text,label")->required()->check(CLI::ExistingFile);
   f->evaluate->add_option("--cv", f->cv, "K-fold stratified cross-validation on --data: mean and std of accuracy and macro F1");
-  f->evaluate->add_option("--kind", f->kind, "--cv: the model to train (auto | fasttext | cnn | transformer | ensemble)")->capture_default_str();
+  f->evaluate->add_option("--kind", f->kind, "--cv: the model to train (auto | linear | fasttext | cnn | transformer | ensemble)")->capture_default_str();
   f->pretrain = f->cmd->add_subcommand("pretrain", "Masked-language-model pre-training of a tokenizer and Transformer encoder");
   f->pretrain->add_option("--corpus", f->corpus, "One text per line, or a CSV with a text column")->required()->check(CLI::ExistingFile);
   f->pretrain->add_option("--out", f->out, "Encoder directory (tokenizer.json, encoder.pt, encoder.json)")

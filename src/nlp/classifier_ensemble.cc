@@ -20,7 +20,9 @@ class Ensemble final : public TextClassifier {
 
   std::vector<Prediction> Predict(const std::vector<std::string>& texts, int top) const override {
     std::vector<std::pair<float, bool>> novelty;
-    auto preds = PredictionsFromProbabilities(MeanProbabilities(members_, texts, &novelty), labels(), threshold_, top);
+    std::vector<const TextClassifier*> members;
+    for (const auto& m : members_) members.push_back(m.get());
+    auto preds = PredictionsFromProbabilities(MeanProbabilities(members, texts, &novelty), labels(), threshold_, top);
     for (size_t r = 0; r < preds.size(); ++r) {
       std::tie(preds[r].known, preds[r].novel) = novelty[r];
       if (preds[r].novel) preds[r].label = kOutOfScope;
@@ -28,11 +30,12 @@ class Ensemble final : public TextClassifier {
     return preds;
   }
 
-  // The first member's (the fasttext model `auto` trains first).
+  // The first member's that is not linear (a linear model's embedding is
+  // its class scores; fasttext's mean n-gram vector says more about a text).
   std::vector<std::vector<float>> Embed(const std::vector<std::string>& texts) const override {
-    return members_.front()->Embed(texts);
+    return EmbeddingMember().Embed(texts);
   }
-  int embedding_dim() const override { return members_.front()->embedding_dim(); }
+  int embedding_dim() const override { return EmbeddingMember().embedding_dim(); }
 
   Status Save(const std::string& dir) const override {
     json report = report_;
@@ -53,6 +56,13 @@ class Ensemble final : public TextClassifier {
   json report() const override { return report_; }
 
  private:
+  const TextClassifier& EmbeddingMember() const {
+    for (const auto& m : members_) {
+      if (m->model() != "linear") return *m;
+    }
+    return *members_.front();
+  }
+
   const std::string model_ = "ensemble";
   std::vector<std::unique_ptr<TextClassifier>> members_;
   float threshold_;
@@ -61,7 +71,7 @@ class Ensemble final : public TextClassifier {
 
 }  // namespace
 
-std::vector<float> MeanProbabilities(const std::vector<std::unique_ptr<TextClassifier>>& members,
+std::vector<float> MeanProbabilities(const std::vector<const TextClassifier*>& members,
                                      const std::vector<std::string>& texts,
                                      std::vector<std::pair<float, bool>>* novelty) {
   const std::vector<std::string>& labels = members.front()->labels();
@@ -69,7 +79,7 @@ std::vector<float> MeanProbabilities(const std::vector<std::unique_ptr<TextClass
   std::vector<float> mean(texts.size() * c, 0.f);
   if (novelty) novelty->assign(texts.size(), {1.f, false});
   const float w = 1.f / static_cast<float>(members.size());
-  for (const auto& m : members) {
+  for (const TextClassifier* m : members) {
     // The member's own labels are the same set, sorted the same way (LabelSet).
     const auto preds = m->Predict(texts, static_cast<int>(c));
     for (size_t r = 0; r < preds.size(); ++r) {

@@ -47,6 +47,41 @@ std::unique_ptr<TextClassifier> MakeNativeFastText(ClassifierOptions options, st
                                                    FastTextWeights weights, float temperature, float threshold,
                                                    nlohmann::json report);
 
+// ---- linear (classifier_linear.cc; trained in classifier.cc) ----
+
+// A text's features for the linear model, sorted by id: Features() and the
+// character n-grams (char_min..char_max, 0 = none) of its Latin words, each
+// block's sublinear counts (1 + ln n) L2-normalised.
+std::vector<std::pair<uint32_t, float>> LinearFeatures(const std::string& text, const ClassifierOptions& options,
+                                                       int char_min, int char_max);
+
+// The linear model's weights over the buckets it kept (those in at least
+// two training texts, or one when the set is small).
+struct LinearTextWeights {
+  uint32_t buckets = 0;           // the hash space the ids live in
+  int char_min = 2, char_max = 5;  // character n-grams of Latin words
+  int32_t classes = 0;
+  std::vector<uint32_t> ids;      // sorted bucket ids
+  std::vector<float> w;           // ids.size() × classes, row-major
+  std::vector<float> bias;        // classes
+};
+
+// linear.bin, little-endian: "OPLN", u32 version (1), u32 classes, u32
+// buckets, u32 char_min, u32 char_max, u32 rows, then rows × u32 bucket ids
+// (ascending), rows × classes f32 weights, classes f32 biases.
+Status WriteLinearWeights(const LinearTextWeights& w, const std::string& path);
+StatusOr<LinearTextWeights> ReadLinearWeights(const std::string& path);
+
+// Row-major texts x classes decision values; with `known`, per text the
+// share of its features the weights cover.
+std::vector<float> LinearScores(const LinearTextWeights& w, const ClassifierOptions& options,
+                                const std::vector<std::string>& texts, std::vector<float>* known);
+
+std::unique_ptr<TextClassifier> MakeNativeLinear(ClassifierOptions options, std::vector<std::string> labels,
+                                                 LinearTextWeights weights, float temperature, float threshold,
+                                                 nlohmann::json report);
+StatusOr<std::unique_ptr<TextClassifier>> LoadLinear(const std::string& dir, const nlohmann::json& meta);
+
 // ---- shared by all models ----
 
 // Stratified hold-out: each label with at least 4 rows gives round(n ×
@@ -111,7 +146,7 @@ StatusOr<std::unique_ptr<TextClassifier>> LoadFastText(const std::string& dir, c
 // probabilities. With `novelty`, per text the least `known` of the members
 // and whether any found the text novel. REQUIRES: members share one sorted
 // label set.
-std::vector<float> MeanProbabilities(const std::vector<std::unique_ptr<TextClassifier>>& members,
+std::vector<float> MeanProbabilities(const std::vector<const TextClassifier*>& members,
                                      const std::vector<std::string>& texts,
                                      std::vector<std::pair<float, bool>>* novelty = nullptr);
 // Predictions from row-major texts x labels probabilities: the best `top`,

@@ -192,9 +192,9 @@ StatusOr<std::vector<std::string>> ReadCorpus(const std::string& path) {
 }
 
 Status ValidateClassifierOptions(const ClassifierOptions& o) {
-  static const std::set<std::string> kModels = {"fasttext", "cnn", "transformer", "auto", "ensemble"};
+  static const std::set<std::string> kModels = {"fasttext", "linear", "cnn", "transformer", "auto", "ensemble"};
   if (!kModels.count(o.model)) {
-    return InvalidArgument("text model '" + o.model + "': expected auto, fasttext, cnn, transformer or ensemble");
+    return InvalidArgument("text model '" + o.model + "': expected auto, fasttext, linear, cnn, transformer or ensemble");
   }
   if (o.dim < 0 || o.epochs < 0 || o.batch_size < 0 || o.learning_rate < 0 || o.patience < 0 || o.pretrain_epochs < 0) {
     return InvalidArgument("dim, epochs, batch size, learning rate, patience and pretrain epochs must be >= 0 (0 = the model's default)");
@@ -254,6 +254,7 @@ StatusOr<std::unique_ptr<TextClassifier>> LoadClassifier(const std::string& dir)
   ASSIGN_OR_RETURN(json meta, ReadMeta(dir));
   const std::string model = meta["model"].get<std::string>();
   if (model == "fasttext") return internal::LoadFastText(dir, meta);
+  if (model == "linear") return internal::LoadLinear(dir, meta);
   if (model == "ensemble") return internal::LoadEnsemble(dir, meta);
   ClassifierLoader loader;
   {
@@ -276,7 +277,7 @@ bool ClassifierNeedsTorch(const std::string& dir) {
     const auto members = internal::EnsembleMemberDirs(dir);
     return std::any_of(members.begin(), members.end(), [](const std::string& d) { return ClassifierNeedsTorch(d); });
   }
-  return model != "fasttext";
+  return model != "fasttext" && model != "linear";
 }
 
 std::vector<int> StratifiedFolds(const std::vector<LabelledText>& data, int k, uint64_t seed) {

@@ -66,6 +66,67 @@ TEST(ClassifierIo, FastTextRuntimeComputesTheMeanOfKnownRowsOverAllFeatures) {
   EXPECT_NE(bad.status().message().find("fasttext.bin"), std::string::npos) << bad.status().message();
 }
 
+// The linear runtime over a hand-made weights file: each block of features
+// (words and Chinese characters; Latin character n-grams) is L2-normalised
+// sublinear counts, and the probabilities are the softmax of W x + b over
+// the temperature.
+TEST(ClassifierIo, LinearRuntimeScoresNormalisedFeatureBlocks) {
+  ClassifierOptions o;
+  const auto f = internal::LinearFeatures("refund refund", o, 2, 5);
+  ASSERT_FALSE(f.empty());
+  ASSERT_TRUE(std::is_sorted(f.begin(), f.end()));
+  const auto words = Features("refund refund", o.features);
+  double norm = 0;
+  for (const auto& [id, v] : f) norm += static_cast<double>(v) * v;
+  EXPECT_NEAR(norm, 2.0, 1e-5);  // two blocks of unit norm (no collisions among these few ids)
+  // Without character n-grams one block: "refund" twice weighs 1 + ln 2 before
+  // normalisation against the bigram "refund refund" once.
+  const auto w_only = internal::LinearFeatures("refund refund", o, 0, 0);
+  ASSERT_EQ(w_only.size(), 2u);
+  std::vector<uint32_t> uniq = words;
+  std::sort(uniq.begin(), uniq.end());
+  uniq.erase(std::unique(uniq.begin(), uniq.end()), uniq.end());
+  ASSERT_EQ(uniq.size(), 2u);
+  const double a = 1 + std::log(2.0), n = std::sqrt(a * a + 1);
+  const size_t twice = std::count(words.begin(), words.end(), uniq[0]) == 2 ? 0 : 1;
+  EXPECT_NEAR(w_only[twice].second, a / n, 1e-6);
+  EXPECT_NEAR(w_only[1 - twice].second, 1 / n, 1e-6);
+
+  internal::LinearTextWeights w;
+  w.buckets = o.features.buckets;
+  w.char_min = 0;
+  w.char_max = 0;
+  w.classes = 2;
+  w.ids = uniq;
+  w.w = {3.f, 0.f, 1.f, -1.f};  // rows: uniq[0], uniq[1]; columns: the two classes
+  w.bias = {0.f, 0.25f};
+  testing::TempDir dir;
+  const std::string m = dir.file("m");
+  ASSERT_TRUE(internal::WriteMeta(m, "linear", o, {"refund", "other"}, 0.5f, 0.f, nlohmann::json::object()).ok());
+  ASSERT_TRUE(internal::WriteLinearWeights(w, m + "/linear.bin").ok());
+  EXPECT_FALSE(ClassifierNeedsTorch(m));
+  auto model = LoadClassifier(m);
+  ASSERT_TRUE(model.ok()) << model.status().message();
+  EXPECT_EQ((*model)->model(), "linear");
+  double z0 = 0, z1 = 0.25;
+  for (const auto& [id, v] : w_only) {
+    const size_t row = id == uniq[0] ? 0 : 1;
+    z0 += v * w.w[row * 2], z1 += v * w.w[row * 2 + 1];
+  }
+  const auto p = (*model)->Predict({"refund refund", "qqq"}, 2);
+  EXPECT_EQ(p[0].top[0].first, "refund");
+  EXPECT_NEAR(p[0].top[0].second, 1 / (1 + std::exp((z1 - z0) / 0.5)), 1e-5);
+  EXPECT_FLOAT_EQ(p[0].known, 1.f);
+  EXPECT_EQ(p[1].top[0].first, "other");  // nothing known: the bias decides
+  EXPECT_NEAR(p[1].top[0].second, 1 / (1 + std::exp(-0.25 / 0.5)), 1e-5);
+  EXPECT_FLOAT_EQ(p[1].known, 0.f);
+  // A damaged file is refused with its name.
+  std::filesystem::resize_file(m + "/linear.bin", std::filesystem::file_size(m + "/linear.bin") - 4);
+  auto bad = LoadClassifier(m);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("linear.bin"), std::string::npos) << bad.status().message();
+}
+
 // A text whose features the model mostly never saw is novel: "oos" below
 // the floor saved in the report, whatever the softmax says, in the model and
 // in an ensemble holding it.

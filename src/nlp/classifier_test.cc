@@ -402,10 +402,10 @@ TEST(TextClassifier, CnnReadsLongReviewsToTheVerdictWithTheAutomaticLength) {
   EXPECT_LT(Accuracy(**cut, test), 0.7);
 }
 
-// The ensemble of fasttext and cnn: its probabilities are the mean of its
-// members' (loaded back on their own), it learns the planted intents, and it
-// reloads through the torch loader (its cnn member needs libtorch).
-TEST(TextClassifier, EnsembleIsTheMeanOfFastTextAndCnnAndReloads) {
+// The ensemble of linear, fasttext and cnn: its probabilities are the mean
+// of its members' (loaded back on their own), it learns the planted intents,
+// and it reloads through the torch loader (its cnn member needs libtorch).
+TEST(TextClassifier, EnsembleIsTheMeanOfItsMembersAndReloads) {
   const Context ctx(testing::QuietOptions(2));
   RegisterTorchTextModels();
   ClassifierOptions o = Small("ensemble");
@@ -419,20 +419,79 @@ TEST(TextClassifier, EnsembleIsTheMeanOfFastTextAndCnnAndReloads) {
   EXPECT_TRUE(ClassifierNeedsTorch(dir.file("m")));
   auto back = LoadClassifier(dir.file("m"));
   ASSERT_TRUE(back.ok()) << back.status().message();
-  auto ft = LoadClassifier(dir.file("m/member_0"));
-  auto cnn = LoadClassifier(dir.file("m/member_1"));
-  ASSERT_TRUE(ft.ok() && cnn.ok());
-  EXPECT_EQ((*ft)->model(), "fasttext");
-  EXPECT_EQ((*cnn)->model(), "cnn");
+  std::vector<std::unique_ptr<TextClassifier>> members;
+  for (const std::string name : {"linear", "fasttext", "cnn"}) {
+    auto m = LoadClassifier(dir.file("m/member_" + std::to_string(members.size())));
+    ASSERT_TRUE(m.ok()) << m.status().message();
+    EXPECT_EQ((*m)->model(), name);
+    members.push_back(std::move(*m));
+  }
   const std::vector<std::string> texts = {"我要退款 订单123456", "where is my order 98765", "tell me a joke"};
   const int classes = static_cast<int>((*back)->labels().size());
-  const auto e = (*back)->Predict(texts, classes), a = (*ft)->Predict(texts, classes), b = (*cnn)->Predict(texts, classes);
+  const auto e = (*back)->Predict(texts, classes);
   for (size_t k = 0; k < texts.size(); ++k) {
     std::map<std::string, double> mean;
-    for (const auto& [label, p] : a[k].top) mean[label] += p / 2;
-    for (const auto& [label, p] : b[k].top) mean[label] += p / 2;
+    for (const auto& m : members) {
+      const auto pm = m->Predict({texts[k]}, classes);
+      for (const auto& [label, p] : pm[0].top) mean[label] += p / 3;
+    }
     for (const auto& [label, p] : e[k].top) EXPECT_NEAR(p, mean[label], 1e-5) << texts[k] << " " << label;
   }
+  // Its embedding is fasttext's (the linear member's would be class scores).
+  EXPECT_EQ((*back)->embedding_dim(), members[1]->embedding_dim());
+  EXPECT_EQ((*back)->Embed(texts), members[1]->Embed(texts));
+}
+
+// The linear model (one-vs-rest linear SVMs over sparse n-grams): learns the
+// planted intents in both languages, refuses what it never saw, picks C on
+// the hold-out, learns the held-out rows too, and reloads torch-free with
+// the same probabilities.
+TEST(TextClassifier, LinearLearnsPlantedIntentsAndReloadsTorchFree) {
+  const Context ctx(testing::QuietOptions(2));
+  ClassifierOptions o;
+  o.model = "linear";
+  const auto data = Tickets(1200, 41);
+  auto model = TrainClassifier(ctx, data, o);
+  ASSERT_TRUE(model.ok()) << model.status().message();
+  EXPECT_EQ((*model)->model(), "linear");
+  ExpectPlantedIntentsAndRefusals(**model, 42);
+  const auto report = (*model)->report();
+  EXPECT_EQ(report["c_tried"].size(), 4u) << report.dump();
+  EXPECT_EQ(report["refit_examples"].get<size_t>(), data.size()) << report.dump();
+  EXPECT_GT(report["temperature"].get<double>(), 0.02);
+  const auto p = (*model)->Predict({"我要退款 订单123456", "i want a refund for order 98765", "订单556677到哪了"}, 2);
+  EXPECT_EQ(p[0].label, "refund");
+  EXPECT_EQ(p[1].label, "refund");
+  EXPECT_EQ(p[2].label, "order_status");
+  testing::TempDir dir;
+  ASSERT_TRUE((*model)->Save(dir.file("m")).ok());
+  EXPECT_FALSE(ClassifierNeedsTorch(dir.file("m")));
+  auto back = LoadClassifier(dir.file("m"));
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  EXPECT_EQ((*back)->model(), "linear");
+  std::vector<std::string> texts;
+  for (const auto& t : Tickets(100, 43)) texts.push_back(t.text);
+  texts.push_back("");
+  texts.push_back("zzzz qqqq unseen words only");
+  const auto a = (*model)->Predict(texts, 5), b = (*back)->Predict(texts, 5);
+  for (size_t k = 0; k < texts.size(); ++k) {
+    EXPECT_EQ(a[k].label, b[k].label) << texts[k];
+    for (size_t j = 0; j < a[k].top.size(); ++j) EXPECT_FLOAT_EQ(a[k].top[j].second, b[k].top[j].second) << texts[k];
+  }
+}
+
+// On few-shot intents the linear model needs no schedule: every feature has
+// its own weight per class (40 intents, 10 texts each).
+TEST(TextClassifier, LinearLearnsFewShotIntents) {
+  const Context ctx(testing::QuietOptions(2));
+  ClassifierOptions o;
+  o.model = "linear";
+  o.out_of_scope = false;
+  auto model = TrainClassifier(ctx, FewShot(10, 5), o);
+  ASSERT_TRUE(model.ok()) << model.status().message();
+  const double acc = Accuracy(**model, FewShot(20, 6));
+  RecordProperty("accuracy", std::to_string(acc));
+  EXPECT_GT(acc, 0.8);
 }
 
 // Word order: the bag of n-grams cannot tell "refund ... exchange" from

@@ -1,0 +1,249 @@
+// The linear text model's torch-free half: its features, its weights file
+// and the runtime that loads and runs it. Training is in classifier.cc (it
+// goes through ml/sparse_linear.h, LIBLINEAR).
+//
+// A text is two L2-normalised blocks of sublinear term frequencies
+// (1 + ln count): its word n-grams and Chinese character n-grams
+// (Features()), and the character n-grams (2..5) of its Latin words. Each
+// class has a weight per feature and a bias; the scores, divided by the
+// temperature found on the hold-out, go through a softmax. Unlike fasttext's
+// mean of 64-dimensional embeddings, nothing is shared between features, and
+// the two blocks count equally however many character n-grams a word has.
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <map>
+
+#include "nlp/classifier_internal.h"
+
+namespace opspilot::nlp::internal {
+namespace {
+
+using nlohmann::json;
+
+constexpr char kMagic[4] = {'O', 'P', 'L', 'N'};
+constexpr uint32_t kVersion = 1;
+
+bool LatinWord(const std::string& t) {
+  return !t.empty() && std::all_of(t.begin(), t.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '\'';
+  });
+}
+
+void PutU32(std::string* out, uint32_t u) {
+  for (int k = 0; k < 4; ++k) out->push_back(static_cast<char>((u >> (8 * k)) & 0xff));
+}
+uint32_t GetU32(const char* p) {
+  uint32_t u = 0;
+  for (int k = 0; k < 4; ++k) u |= static_cast<uint32_t>(static_cast<unsigned char>(p[k])) << (8 * k);
+  return u;
+}
+void PutF32(std::string* out, float v) { PutU32(out, std::bit_cast<uint32_t>(v)); }
+float GetF32(const char* p) { return std::bit_cast<float>(GetU32(p)); }
+
+// One block's ids -> (id, 1 + ln count), L2-normalised, appended to `out`.
+void AddBlock(std::vector<uint32_t> ids, std::vector<std::pair<uint32_t, float>>* out) {
+  if (ids.empty()) return;
+  std::sort(ids.begin(), ids.end());
+  const size_t first = out->size();
+  double norm = 0;
+  for (size_t i = 0; i < ids.size();) {
+    size_t j = i;
+    while (j < ids.size() && ids[j] == ids[i]) ++j;
+    const float v = 1.f + std::log(static_cast<float>(j - i));
+    out->emplace_back(ids[i], v);
+    norm += static_cast<double>(v) * v;
+    i = j;
+  }
+  const auto inv = static_cast<float>(1.0 / std::sqrt(norm));
+  for (size_t k = first; k < out->size(); ++k) (*out)[k].second *= inv;
+}
+
+class NativeLinear final : public TextClassifier {
+ public:
+  NativeLinear(ClassifierOptions o, std::vector<std::string> labels, LinearTextWeights w, float temperature,
+               float threshold, json report)
+      : options_(std::move(o)), labels_(std::move(labels)), w_(std::move(w)), temperature_(temperature),
+        threshold_(threshold), min_known_(report.value("min_known", 0.f)), report_(std::move(report)) {}
+
+  std::vector<Prediction> Predict(const std::vector<std::string>& texts, int top) const override {
+    std::vector<float> known(texts.size());
+    const std::vector<float> scores = Scores(texts, &known);
+    auto preds = PredictionsFromLogits(scores, labels_, temperature_, threshold_, top);
+    MarkNovel(known, min_known_, &preds);
+    return preds;
+  }
+
+  // The class scores, L2-normalised: texts the model would label alike lie close.
+  std::vector<std::vector<float>> Embed(const std::vector<std::string>& texts) const override {
+    const std::vector<float> scores = Scores(texts, nullptr);
+    const size_t c = labels_.size();
+    std::vector<std::vector<float>> out(texts.size());
+    for (size_t r = 0; r < texts.size(); ++r) out[r].assign(scores.begin() + static_cast<std::ptrdiff_t>(r * c), scores.begin() + static_cast<std::ptrdiff_t>((r + 1) * c));
+    NormalizeRows(&out);
+    return out;
+  }
+  int embedding_dim() const override { return static_cast<int>(labels_.size()); }
+
+  Status Save(const std::string& dir) const override {
+    RETURN_IF_ERROR(WriteMeta(dir, "linear", options_, labels_, temperature_, threshold_, report_));
+    return WriteLinearWeights(w_, dir + "/linear.bin");
+  }
+
+  const std::string& model() const override { return model_; }
+  const std::vector<std::string>& labels() const override { return labels_; }
+  float threshold() const override { return threshold_; }
+  float temperature() const override { return temperature_; }
+  json report() const override { return report_; }
+
+ private:
+  std::vector<float> Scores(const std::vector<std::string>& texts, std::vector<float>* known) const {
+    return LinearScores(w_, options_, texts, known);
+  }
+
+  const std::string model_ = "linear";
+  ClassifierOptions options_;
+  std::vector<std::string> labels_;
+  LinearTextWeights w_;
+  float temperature_, threshold_, min_known_;
+  json report_;
+};
+
+}  // namespace
+
+std::vector<float> LinearScores(const LinearTextWeights& w, const ClassifierOptions& o,
+                                const std::vector<std::string>& texts, std::vector<float>* known) {
+  const auto c = static_cast<size_t>(w.classes);
+  std::vector<float> out(texts.size() * c);
+  std::vector<int32_t> index;
+  std::vector<float> value;
+  for (size_t r = 0; r < texts.size(); ++r) {
+    const auto features = LinearFeatures(texts[r], o, w.char_min, w.char_max);
+    index.clear(), value.clear();
+    for (const auto& [id, v] : features) {
+      const auto it = std::lower_bound(w.ids.begin(), w.ids.end(), id);
+      if (it == w.ids.end() || *it != id) continue;
+      index.push_back(static_cast<int32_t>(it - w.ids.begin()));
+      value.push_back(v);
+    }
+    float* score = &out[r * c];
+    std::copy(w.bias.begin(), w.bias.end(), score);
+    for (size_t k = 0; k < index.size(); ++k) {
+      const float* row = &w.w[static_cast<size_t>(index[k]) * c];
+      for (size_t j = 0; j < c; ++j) score[j] += value[k] * row[j];
+    }
+    if (known) (*known)[r] = features.empty() ? 0.f : static_cast<float>(index.size()) / static_cast<float>(features.size());
+  }
+  return out;
+}
+
+std::vector<std::pair<uint32_t, float>> LinearFeatures(const std::string& text, const ClassifierOptions& o, int char_min,
+                                                       int char_max) {
+  std::vector<std::pair<uint32_t, float>> out;
+  AddBlock(Features(text, o.features), &out);
+  if (char_max > 0 && char_min > 0) {
+    std::vector<uint32_t> ids;
+    for (const std::string& t : Tokenize(Normalize(text))) {
+      if (!LatinWord(t)) continue;
+      const std::string w = "<" + t + ">";
+      for (size_t i = 0; i < w.size(); ++i) {
+        for (size_t n = static_cast<size_t>(char_min); n <= static_cast<size_t>(char_max) && i + n <= w.size(); ++n) {
+          ids.push_back(Fnv1a("g:" + w.substr(i, n)) % o.features.buckets);
+        }
+      }
+    }
+    AddBlock(std::move(ids), &out);
+  }
+  // The two blocks may share an id (a hash collision): merge, keep sorted.
+  std::sort(out.begin(), out.end());
+  size_t k = 0;
+  for (size_t i = 0; i < out.size(); ++i) {
+    if (k > 0 && out[k - 1].first == out[i].first) {
+      out[k - 1].second += out[i].second;
+    } else {
+      out[k++] = out[i];
+    }
+  }
+  out.resize(k);
+  return out;
+}
+
+Status WriteLinearWeights(const LinearTextWeights& w, const std::string& path) {
+  if (w.w.size() != w.ids.size() * static_cast<size_t>(w.classes) || w.bias.size() != static_cast<size_t>(w.classes)) {
+    return Internal("linear weights: sizes disagree");
+  }
+  std::string buf(kMagic, 4);
+  buf.reserve(32 + w.ids.size() * 4 + (w.w.size() + w.bias.size()) * 4);
+  PutU32(&buf, kVersion);
+  PutU32(&buf, static_cast<uint32_t>(w.classes));
+  PutU32(&buf, w.buckets);
+  PutU32(&buf, static_cast<uint32_t>(w.char_min));
+  PutU32(&buf, static_cast<uint32_t>(w.char_max));
+  PutU32(&buf, static_cast<uint32_t>(w.ids.size()));
+  for (uint32_t id : w.ids) PutU32(&buf, id);
+  for (float v : w.w) PutF32(&buf, v);
+  for (float v : w.bias) PutF32(&buf, v);
+  // Written beside, then renamed: a crash never leaves half a model.
+  const std::string tmp = path + ".tmp";
+  std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+  f.write(buf.data(), static_cast<std::streamsize>(buf.size()));
+  f.close();
+  if (!f || std::rename(tmp.c_str(), path.c_str()) != 0) return Internal("cannot write " + path);
+  return Status::Ok();
+}
+
+StatusOr<LinearTextWeights> ReadLinearWeights(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) return NotFound("cannot open " + path);
+  const std::string buf((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  auto bad = [&](const std::string& why) { return InvalidArgument(path + ": " + why); };
+  if (buf.size() < 28 || std::memcmp(buf.data(), kMagic, 4) != 0) return bad("not a linear weights file");
+  const char* p = buf.data() + 4;
+  if (GetU32(p) != kVersion) return bad("unsupported version " + std::to_string(GetU32(p)));
+  LinearTextWeights w;
+  const uint32_t classes = GetU32(p + 4), rows = GetU32(p + 20);
+  w.buckets = GetU32(p + 8);
+  w.char_min = static_cast<int>(GetU32(p + 12));
+  w.char_max = static_cast<int>(GetU32(p + 16));
+  if (classes < 2 || classes > 1000000 || w.buckets == 0 || w.char_min > 64 || w.char_max > 64) return bad("bad header");
+  const uint64_t need = 28 + uint64_t{rows} * 4 * (1 + uint64_t{classes}) + uint64_t{classes} * 4;
+  if (buf.size() != need) return bad("size " + std::to_string(buf.size()) + " bytes, the header says " + std::to_string(need));
+  p = buf.data() + 28;
+  w.ids.resize(rows);
+  for (uint32_t k = 0; k < rows; ++k, p += 4) {
+    w.ids[k] = GetU32(p);
+    if (w.ids[k] >= w.buckets || (k > 0 && w.ids[k] <= w.ids[k - 1])) return bad("bucket ids out of order or range");
+  }
+  w.classes = static_cast<int32_t>(classes);
+  w.w.resize(uint64_t{rows} * classes);
+  for (float& v : w.w) v = GetF32(p), p += 4;
+  w.bias.resize(classes);
+  for (float& v : w.bias) v = GetF32(p), p += 4;
+  return w;
+}
+
+std::unique_ptr<TextClassifier> MakeNativeLinear(ClassifierOptions options, std::vector<std::string> labels,
+                                                 LinearTextWeights weights, float temperature, float threshold,
+                                                 json report) {
+  return std::make_unique<NativeLinear>(std::move(options), std::move(labels), std::move(weights), temperature,
+                                        threshold, std::move(report));
+}
+
+StatusOr<std::unique_ptr<TextClassifier>> LoadLinear(const std::string& dir, const json& meta) {
+  try {
+    ClassifierOptions o = OptionsFrom(meta.at("options"));
+    auto labels = meta.at("labels").get<std::vector<std::string>>();
+    ASSIGN_OR_RETURN(LinearTextWeights w, ReadLinearWeights(dir + "/linear.bin"));
+    if (w.classes != static_cast<int32_t>(labels.size()) || w.buckets != o.features.buckets) {
+      return InvalidArgument(dir + ": linear.bin does not match model.json (classes or buckets)");
+    }
+    return MakeNativeLinear(std::move(o), std::move(labels), std::move(w), meta.value("temperature", 1.0f),
+                            meta.value("threshold", 0.0f), meta.value("report", json::object()));
+  } catch (const json::exception& e) {
+    return InvalidArgument(dir + "/model.json: " + e.what());
+  }
+}
+
+}  // namespace opspilot::nlp::internal
