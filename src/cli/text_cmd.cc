@@ -18,7 +18,7 @@ void AddTextCommands(CLI::App& app, TextFlags* f) {
   f->train->add_option("--data", f->data, "CSV: text,label[,id] (other columns ignored)")->required()->check(CLI::ExistingFile);
   f->train->add_option("--task", f->task, "intent | sentiment (a name kept with the model)")->capture_default_str();
   f->train->add_option("--model", f->model,
-                       "auto (best hold-out accuracy of linear, fasttext, cnn and their ensembles) | linear | fasttext | cnn | transformer | ensemble")
+                       "auto (the mean of linear, fasttext and cnn, unless one of them or a smaller mean is clearly better on the hold-out) | linear | fasttext | cnn | transformer | ensemble")
       ->capture_default_str();
   f->train->add_option("--out", f->out, "Model directory")->required();
   f->train->add_option("--epochs", f->epochs, "Training epochs (0: the model's default)")->capture_default_str();

@@ -13,6 +13,7 @@
 #include <bit>
 #include <chrono>
 #include <cmath>
+#include <fstream>
 #include <map>
 #include <numeric>
 #include <random>
@@ -416,7 +417,20 @@ class AutoChoice final : public TextClassifier {
   }
   std::vector<std::vector<float>> Embed(const std::vector<std::string>& texts) const override { return chosen_->Embed(texts); }
   int embedding_dim() const override { return chosen_->embedding_dim(); }
-  Status Save(const std::string& dir) const override { return chosen_->Save(dir); }
+  // The chosen model's files, its model.json report extended by what `auto` tried.
+  Status Save(const std::string& dir) const override {
+    RETURN_IF_ERROR(chosen_->Save(dir));
+    const std::string path = dir + "/model.json";
+    std::ifstream in(path);
+    json meta = json::parse(in, nullptr, false);
+    if (meta.is_discarded() || !meta.is_object()) return Internal("cannot read back " + path);
+    meta["report"]["auto"] = report_["auto"];
+    std::ofstream out(path + ".tmp", std::ios::trunc);
+    out << meta.dump(1);
+    out.close();
+    if (!out || std::rename((path + ".tmp").c_str(), path.c_str()) != 0) return Internal("cannot write " + path);
+    return Status::Ok();
+  }
   const std::string& model() const override { return chosen_->model(); }
   const std::vector<std::string>& labels() const override { return chosen_->labels(); }
   float threshold() const override { return chosen_->threshold(); }
@@ -599,16 +613,21 @@ StatusOr<std::unique_ptr<TextClassifier>> TrainClassifier(const Context& ctx, co
   if (options.model == "fasttext") return TrainFastText(ctx, data, options, /*refit=*/true);
   if (options.model == "linear") return TrainLinear(ctx, data, options, /*refit=*/true);
   if (options.model == "cnn" || options.model == "transformer") return internal::TrainSequenceClassifier(ctx, data, options);
-  // auto: the best hold-out accuracy of linear, fasttext and cnn (and the
-  // transformer when a pre-trained encoder is given), and of the mean of
-  // the probabilities of every group of two or more of them. The choices
-  // are taken cheapest first (single models, then groups by size), and a
-  // costlier one must win by kAutoMargin: a few hold-out rows are noise
-  // (waimai_10k: fasttext + linear one row ahead of linear on 1,439 held-out
-  // reviews, 0.6 points behind it on the test set). ensemble: the mean of
-  // them all, always. Every candidate holds out the same rows (same data,
-  // fraction and seed), so their hold-out predictions can be averaged.
-  constexpr double kAutoMargin = 0.005;
+  // auto: linear, fasttext and cnn (and the transformer when a pre-trained
+  // encoder is given), and the means of the probabilities of every group of
+  // two or more. The mean of them all is the default; another choice (the
+  // single models cheapest first, then the groups by size) replaces the
+  // current one only when it is clearly better on the hold-out rows where
+  // the two differ (below). The hold-out is carved from the training file,
+  // so it flatters a model that has only learnt the training phrasings: on
+  // the generated English intents, whose test set uses templates training
+  // never saw, all three models score 99% on the hold-out, and on the test
+  // set linear alone 84.3 against 88.9 for the mean of the three (86.1
+  // fasttext, 82.6 cnn). The mean is the safer bet; where a single model is
+  // better (waimai_10k: linear 90.0 against 89.5) the hold-out rarely shows
+  // it, and `--model linear` is there. ensemble: the mean of them all,
+  // always. Every candidate holds out the same rows (same data, fraction
+  // and seed), so their hold-out predictions can be averaged.
   std::vector<std::string> candidates = {"linear", "fasttext", "cnn"};
   if (!options.pretrained.empty() || !options.encoder.empty()) candidates.push_back("transformer");
   const bool always_ensemble = options.model == "ensemble";
@@ -633,21 +652,17 @@ StatusOr<std::unique_ptr<TextClassifier>> TrainClassifier(const Context& ctx, co
     ctx.logger().Info("auto", {{"model", name}, {"valid_accuracy", acc}});
     models.push_back(std::move(model));
   }
-  size_t best = 0;
-  for (size_t m = 1; m < models.size(); ++m) {
-    if (tried[candidates[m]]["valid_accuracy"].get<double>() > tried[candidates[best]]["valid_accuracy"].get<double>() + kAutoMargin) best = m;
-  }
-  double best_acc = tried[candidates[best]]["valid_accuracy"].get<double>();
-  // The groups, as bit masks over the candidates: two members first, all of them last.
+  // The choices, as bit masks over the candidates: the mean of them all
+  // first (the default), then single models in the candidates' order and
+  // groups by size.
   const size_t k = models.size();
-  std::vector<uint32_t> groups;
-  for (uint32_t mask = 1; mask < (1u << k); ++mask) {
-    if (std::popcount(mask) >= 2 && (!always_ensemble || mask == (1u << k) - 1)) groups.push_back(mask);
-  }
-  std::stable_sort(groups.begin(), groups.end(), [](uint32_t a, uint32_t b) { return std::popcount(a) < std::popcount(b); });
+  const uint32_t all = (1u << k) - 1;
+  std::vector<uint32_t> choices = {all};
+  for (uint32_t mask = 1; mask < all && !always_ensemble; ++mask) choices.push_back(mask);
+  std::stable_sort(choices.begin() + 1, choices.end(), [](uint32_t a, uint32_t b) { return std::popcount(a) < std::popcount(b); });
   std::vector<size_t> train_rows, valid_rows;
   internal::HoldOut(data, options.valid_fraction, ctx.seed(), &train_rows, &valid_rows);
-  uint32_t chosen = 0;  // 0: the single model `best`
+  uint32_t chosen = choices.front();
   std::vector<Prediction> chosen_preds;
   std::vector<std::string> truth;
   if (!valid_rows.empty()) {
@@ -656,7 +671,9 @@ StatusOr<std::unique_ptr<TextClassifier>> TrainClassifier(const Context& ctx, co
     std::vector<std::vector<float>> probs;
     for (const auto& m : models) probs.push_back(internal::MeanProbabilities({m.get()}, texts));
     const size_t c = models.front()->labels().size();
-    for (uint32_t mask : groups) {
+    std::vector<std::vector<char>> right;
+    std::vector<std::vector<Prediction>> preds;
+    for (uint32_t mask : choices) {
       std::vector<float> mean(texts.size() * c, 0.f);
       std::string name;
       for (size_t m = 0; m < k; ++m) {
@@ -664,18 +681,21 @@ StatusOr<std::unique_ptr<TextClassifier>> TrainClassifier(const Context& ctx, co
         for (size_t j = 0; j < mean.size(); ++j) mean[j] += probs[m][j] / static_cast<float>(std::popcount(mask));
         name += (name.empty() ? "" : "+") + candidates[m];
       }
-      auto preds = internal::PredictionsFromProbabilities(mean, models.front()->labels(), 0.f, 1);
-      int64_t right = 0;
-      for (size_t r = 0; r < texts.size(); ++r) right += preds[r].top[0].first == truth[r];
-      const double acc = static_cast<double>(right) / static_cast<double>(texts.size());
-      tried["ensemble(" + name + ")"] = {{"valid_accuracy", acc}};
-      ctx.logger().Info("auto", {{"model", "ensemble(" + name + ")"}, {"valid_accuracy", acc}});
-      if (always_ensemble || acc > best_acc + kAutoMargin) best_acc = acc, chosen = mask, chosen_preds = std::move(preds);
+      preds.push_back(internal::PredictionsFromProbabilities(mean, models.front()->labels(), 0.f, 1));
+      right.emplace_back(texts.size());
+      for (size_t r = 0; r < texts.size(); ++r) right.back()[r] = preds.back()[r].top[0].first == truth[r];
+      if (std::popcount(mask) > 1) {
+        const double acc = static_cast<double>(std::count(right.back().begin(), right.back().end(), 1)) / static_cast<double>(texts.size());
+        tried["ensemble(" + name + ")"] = {{"valid_accuracy", acc}};
+        ctx.logger().Info("auto", {{"model", "ensemble(" + name + ")"}, {"valid_accuracy", acc}});
+      }
     }
-  } else if (always_ensemble) {
-    chosen = groups.back();
+    const size_t pick = internal::ClearWinner(right);
+    chosen = choices[pick];
+    chosen_preds = std::move(preds[pick]);
   }
-  if (chosen == 0) {
+  if (std::popcount(chosen) == 1) {
+    const auto best = static_cast<size_t>(std::countr_zero(chosen));
     RETURN_IF_ERROR(RefitChosen(ctx, data, options, &models[best]));
     return std::unique_ptr<TextClassifier>(std::make_unique<AutoChoice>(std::move(models[best]), std::move(tried)));
   }
@@ -689,8 +709,14 @@ StatusOr<std::unique_ptr<TextClassifier>> TrainClassifier(const Context& ctx, co
   }
   const float threshold =
       options.out_of_scope && !chosen_preds.empty() ? internal::TuneThreshold(chosen_preds, truth, options.target_precision) : 0.f;
-  json report = {{"valid_accuracy", chosen_preds.empty() ? json(nullptr) : json(best_acc)}, {"threshold", threshold},
-                 {"examples", data.size()}};
+  json valid_accuracy = nullptr;
+  if (!chosen_preds.empty()) {
+    int64_t right = 0;
+    for (size_t r = 0; r < truth.size(); ++r) right += chosen_preds[r].top[0].first == truth[r];
+    valid_accuracy = static_cast<double>(right) / static_cast<double>(truth.size());
+  }
+  json report = {{"valid_accuracy", valid_accuracy}, {"threshold", threshold},
+                 {"examples", data.size()}, {"members", names}};
   if (!always_ensemble) report["auto"] = tried;
   return internal::MakeEnsemble(std::move(members), threshold, std::move(report));
 }

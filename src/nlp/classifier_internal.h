@@ -119,6 +119,13 @@ float NoveltyFloor(const std::vector<float>& known, const std::vector<std::strin
 float TuneThreshold(const std::vector<Prediction>& preds, const std::vector<std::string>& truth,
                     double target_precision);
 
+// `auto`'s choice among candidates scored on the same hold-out rows
+// (right[i][r]: candidate i got row r right): candidate 0 unless a later one
+// beats the current choice on more rows than it loses by more than one
+// standard error of that difference (the square root of the rows the two
+// disagree on: a sign test), each later one against the choice so far.
+size_t ClearWinner(const std::vector<std::vector<char>>& right);
+
 // Calibration, out-of-scope threshold and the report fields they give, from
 // the hold-out logits: sets *temperature and *threshold and adds
 // "valid_accuracy", "temperature", "threshold", "valid_nll" (after scaling)

@@ -396,6 +396,19 @@ float FitTemperature(const std::vector<float>& logits, int classes, const std::v
   return static_cast<float>(std::exp((lo + hi) / 2));
 }
 
+size_t ClearWinner(const std::vector<std::vector<char>>& right) {
+  size_t chosen = 0;
+  for (size_t i = 1; i < right.size(); ++i) {
+    int64_t wins = 0, losses = 0;
+    for (size_t r = 0; r < right[i].size() && r < right[chosen].size(); ++r) {
+      wins += right[i][r] && !right[chosen][r];
+      losses += !right[i][r] && right[chosen][r];
+    }
+    if (static_cast<double>(wins - losses) > std::sqrt(static_cast<double>(wins + losses))) chosen = i;
+  }
+  return chosen;
+}
+
 void MarkNovel(const std::vector<float>& known, float min_known, std::vector<Prediction>* preds) {
   for (size_t r = 0; r < preds->size() && r < known.size(); ++r) {
     Prediction& p = (*preds)[r];

@@ -127,6 +127,35 @@ TEST(ClassifierIo, LinearRuntimeScoresNormalisedFeatureBlocks) {
   EXPECT_NE(bad.status().message().find("linear.bin"), std::string::npos) << bad.status().message();
 }
 
+// `auto` keeps the first candidate (the mean of all) unless a later one is
+// clearly better where they differ: ties and one-row wins are noise.
+TEST(ClassifierIo, AutoKeepsTheDefaultUnlessAnotherIsClearlyBetter) {
+  using Rows = std::vector<char>;
+  EXPECT_EQ(internal::ClearWinner({Rows(100, 1)}), 0u);
+  // Level, or one row ahead: the default stays.
+  Rows a(100, 1), b(100, 1);
+  a[0] = 0, b[1] = 0;
+  EXPECT_EQ(internal::ClearWinner({a, b}), 0u);
+  b[1] = 1;
+  EXPECT_EQ(internal::ClearWinner({a, b}), 0u);  // wins 1, losses 0: 1 is not above sqrt(1)
+  // Ten rows ahead and two behind: 8 > sqrt(12).
+  Rows c(100, 1), d(100, 1);
+  for (int r = 0; r < 10; ++r) c[static_cast<size_t>(r)] = 0;
+  d[50] = d[51] = 0;
+  EXPECT_EQ(internal::ClearWinner({c, d}), 1u);
+  // Six ahead and four behind is not clear: 2 < sqrt(10).
+  Rows e(100, 1), f(100, 1);
+  for (int r = 0; r < 6; ++r) e[static_cast<size_t>(r)] = 0;
+  for (int r = 50; r < 54; ++r) f[static_cast<size_t>(r)] = 0;
+  EXPECT_EQ(internal::ClearWinner({e, f}), 0u);
+  // Each later candidate is compared with the choice so far, not the default.
+  Rows g = d;
+  g[50] = 1;  // one row better than d only
+  EXPECT_EQ(internal::ClearWinner({c, d, g}), 1u);
+  Rows h(100, 1);
+  EXPECT_EQ(internal::ClearWinner({c, d, h}), 2u);  // 2 ahead of d, none behind: 2 > sqrt(2)
+}
+
 // A text whose features the model mostly never saw is novel: "oos" below
 // the floor saved in the report, whatever the softmax says, in the model and
 // in an ensemble holding it.

@@ -442,6 +442,26 @@ TEST(TextClassifier, EnsembleIsTheMeanOfItsMembersAndReloads) {
   EXPECT_EQ((*back)->Embed(texts), members[1]->Embed(texts));
 }
 
+// auto trains linear, fasttext and cnn, scores every mean of two or more on
+// the hold-out, and on planted tickets (where every choice is right on the
+// hold-out: none is clearly better) keeps the mean of all three.
+TEST(TextClassifier, AutoKeepsTheMeanOfAllUnlessOneIsClearlyBetter) {
+  const Context ctx(testing::QuietOptions(2));
+  RegisterTorchTextModels();
+  ClassifierOptions o = Small("auto");
+  o.epochs = 5;
+  auto model = TrainClassifier(ctx, Tickets(800, 51), o);
+  ASSERT_TRUE(model.ok()) << model.status().message();
+  const auto report = (*model)->report();
+  for (const char* key : {"linear", "fasttext", "cnn", "ensemble(linear+fasttext)", "ensemble(linear+cnn)",
+                          "ensemble(fasttext+cnn)", "ensemble(linear+fasttext+cnn)"}) {
+    EXPECT_TRUE(report["auto"].contains(key)) << key << " " << report.dump();
+  }
+  EXPECT_EQ((*model)->model(), "ensemble");
+  EXPECT_EQ(report["members"].size(), 3u) << report.dump();
+  ExpectPlantedIntentsAndRefusals(**model, 52);
+}
+
 // The linear model (one-vs-rest linear SVMs over sparse n-grams): learns the
 // planted intents in both languages, refuses what it never saw, picks C on
 // the hold-out, learns the held-out rows too, and reloads torch-free with
@@ -492,6 +512,22 @@ TEST(TextClassifier, LinearLearnsFewShotIntents) {
   const double acc = Accuracy(**model, FewShot(20, 6));
   RecordProperty("accuracy", std::to_string(acc));
   EXPECT_GT(acc, 0.8);
+}
+
+// A single model that `auto` keeps is saved with the report of what was tried.
+TEST(TextClassifier, AutoSavesWhatItTried) {
+  const Context ctx(testing::QuietOptions(2));
+  RegisterTorchTextModels();
+  ClassifierOptions o = Small("auto");
+  o.epochs = 3;
+  auto model = TrainClassifier(ctx, FewShot(10, 5), o);
+  ASSERT_TRUE(model.ok()) << model.status().message();
+  testing::TempDir dir;
+  ASSERT_TRUE((*model)->Save(dir.file("m")).ok());
+  auto back = LoadClassifier(dir.file("m"));
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  EXPECT_EQ((*back)->model(), (*model)->model());
+  EXPECT_TRUE((*back)->report()["auto"].contains("linear")) << (*back)->report().dump();
 }
 
 // Word order: the bag of n-grams cannot tell "refund ... exchange" from
