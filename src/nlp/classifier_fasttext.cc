@@ -14,33 +14,6 @@ namespace {
 
 using nlohmann::json;
 
-bool LatinWord(const std::string& t) {
-  return !t.empty() && std::all_of(t.begin(), t.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '\'';
-  });
-}
-
-// Little-endian scalars, whatever the host order.
-template <typename T>
-void PutLe(std::string* out, T v) {
-  static_assert(sizeof(T) == 4);
-  uint32_t u;
-  std::memcpy(&u, &v, 4);
-  if constexpr (std::endian::native == std::endian::big) u = __builtin_bswap32(u);
-  out->append(reinterpret_cast<const char*>(&u), 4);
-}
-
-template <typename T>
-T GetLe(const char* p) {
-  static_assert(sizeof(T) == 4);
-  uint32_t u;
-  std::memcpy(&u, p, 4);
-  if constexpr (std::endian::native == std::endian::big) u = __builtin_bswap32(u);
-  T v;
-  std::memcpy(&v, &u, 4);
-  return v;
-}
-
 constexpr char kMagic[4] = {'O', 'P', 'F', 'T'};
 constexpr uint32_t kVersion = 1;
 
@@ -120,20 +93,42 @@ class NativeFastText final : public TextClassifier {
 
 }  // namespace
 
-std::vector<uint32_t> FastTextFeatures(const std::string& text, const ClassifierOptions& o) {
-  std::vector<uint32_t> ids = Features(text, o.features);
-  if (o.char_ngrams_max > 0 && o.char_ngrams_min > 0) {
-    for (const std::string& t : Tokenize(Normalize(text))) {
-      if (!LatinWord(t)) continue;
-      const std::string w = "<" + t + ">";
-      for (size_t i = 0; i < w.size(); ++i) {
-        for (size_t n = static_cast<size_t>(o.char_ngrams_min); n <= static_cast<size_t>(o.char_ngrams_max) && i + n <= w.size(); ++n) {
-          if (n == w.size()) continue;  // the whole word is already a feature
-          ids.push_back(Fnv1a("g:" + w.substr(i, n)) % o.features.buckets);
-        }
+namespace {
+
+bool LatinWord(const std::string& t) {
+  return !t.empty() && std::all_of(t.begin(), t.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '\'';
+  });
+}
+
+}  // namespace
+
+void LatinCharNgrams(const std::string& text, int min, int max, uint32_t buckets, bool skip_whole,
+                     std::vector<uint32_t>* ids) {
+  if (min <= 0 || max <= 0) return;
+  for (const std::string& t : Tokenize(Normalize(text))) {
+    if (!LatinWord(t)) continue;
+    const std::string w = "<" + t + ">";
+    for (size_t i = 0; i < w.size(); ++i) {
+      for (size_t n = static_cast<size_t>(min); n <= static_cast<size_t>(max) && i + n <= w.size(); ++n) {
+        if (skip_whole && n == w.size()) continue;
+        ids->push_back(Fnv1a("g:" + w.substr(i, n)) % buckets);
       }
     }
   }
+}
+
+StatusOr<std::unique_ptr<TextClassifier>> LoadFromMeta(const std::string& dir, const json& meta, const ModelMaker& make) {
+  try {
+    return make(OptionsFrom(meta.at("options")), meta.at("labels").get<std::vector<std::string>>());
+  } catch (const json::exception& e) {
+    return InvalidArgument(dir + "/model.json: " + e.what());
+  }
+}
+
+std::vector<uint32_t> FastTextFeatures(const std::string& text, const ClassifierOptions& o) {
+  std::vector<uint32_t> ids = Features(text, o.features);
+  LatinCharNgrams(text, o.char_ngrams_min, o.char_ngrams_max, o.features.buckets, /*skip_whole=*/true, &ids);
   if (ids.size() > static_cast<size_t>(o.max_features)) ids.resize(static_cast<size_t>(o.max_features));
   return ids;
 }
@@ -199,18 +194,14 @@ std::unique_ptr<TextClassifier> MakeNativeFastText(ClassifierOptions options, st
 }
 
 StatusOr<std::unique_ptr<TextClassifier>> LoadFastText(const std::string& dir, const json& meta) {
-  try {
-    ClassifierOptions o = OptionsFrom(meta.at("options"));
-    auto labels = meta.at("labels").get<std::vector<std::string>>();
+  return LoadFromMeta(dir, meta, [&](ClassifierOptions o, std::vector<std::string> labels) -> StatusOr<std::unique_ptr<TextClassifier>> {
     ASSIGN_OR_RETURN(FastTextWeights w, ReadFastTextWeights(dir + "/fasttext.bin"));
     if (w.classes != static_cast<int32_t>(labels.size()) || w.buckets != o.features.buckets) {
       return InvalidArgument(dir + ": fasttext.bin does not match model.json (classes or buckets)");
     }
     return MakeNativeFastText(std::move(o), std::move(labels), std::move(w), meta.value("temperature", 1.0f),
                               meta.value("threshold", 0.0f), meta.value("report", json::object()));
-  } catch (const json::exception& e) {
-    return InvalidArgument(dir + "/model.json: " + e.what());
-  }
+  });
 }
 
 }  // namespace opspilot::nlp::internal

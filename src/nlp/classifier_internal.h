@@ -5,7 +5,10 @@
 #ifndef OPSPILOT_NLP_CLASSIFIER_INTERNAL_H_
 #define OPSPILOT_NLP_CLASSIFIER_INTERNAL_H_
 
+#include <bit>
 #include <cstdint>
+#include <cstring>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -16,6 +19,42 @@
 namespace opspilot::nlp::internal {
 
 inline constexpr const char* kMetaFormat = "opspilot-text-2";
+
+// ---- weights files ----
+
+// Little-endian 4-byte scalars, whatever the host order.
+template <typename T>
+void PutLe(std::string* out, T v) {
+  static_assert(sizeof(T) == 4);
+  uint32_t u;
+  std::memcpy(&u, &v, 4);
+  if constexpr (std::endian::native == std::endian::big) u = __builtin_bswap32(u);
+  out->append(reinterpret_cast<const char*>(&u), 4);
+}
+
+template <typename T>
+T GetLe(const char* p) {
+  static_assert(sizeof(T) == 4);
+  uint32_t u;
+  std::memcpy(&u, p, 4);
+  if constexpr (std::endian::native == std::endian::big) u = __builtin_bswap32(u);
+  T v;
+  std::memcpy(&v, &u, 4);
+  return v;
+}
+
+// Hashed ids in [0, buckets) of the character n-grams (min..max) of the
+// text's Latin words, each word marked "<word>"; with `skip_whole`, not the
+// n-gram that is the whole marked word (fasttext has it as a word feature).
+void LatinCharNgrams(const std::string& text, int min, int max, uint32_t buckets, bool skip_whole,
+                     std::vector<uint32_t>* ids);
+
+using ModelMaker =
+    std::function<StatusOr<std::unique_ptr<TextClassifier>>(ClassifierOptions options, std::vector<std::string> labels)>;
+// Reads model.json's options and labels (`meta`) and calls `make`; a JSON
+// error is InvalidArgument naming dir/model.json.
+StatusOr<std::unique_ptr<TextClassifier>> LoadFromMeta(const std::string& dir, const nlohmann::json& meta,
+                                                       const ModelMaker& make);
 
 // ---- fasttext ----
 

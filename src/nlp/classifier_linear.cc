@@ -10,7 +10,6 @@
 // mean of 64-dimensional embeddings, nothing is shared between features, and
 // the two blocks count equally however many character n-grams a word has.
 #include <algorithm>
-#include <bit>
 #include <cmath>
 #include <cstring>
 #include <fstream>
@@ -25,23 +24,6 @@ using nlohmann::json;
 
 constexpr char kMagic[4] = {'O', 'P', 'L', 'N'};
 constexpr uint32_t kVersion = 1;
-
-bool LatinWord(const std::string& t) {
-  return !t.empty() && std::all_of(t.begin(), t.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '\'';
-  });
-}
-
-void PutU32(std::string* out, uint32_t u) {
-  for (int k = 0; k < 4; ++k) out->push_back(static_cast<char>((u >> (8 * k)) & 0xff));
-}
-uint32_t GetU32(const char* p) {
-  uint32_t u = 0;
-  for (int k = 0; k < 4; ++k) u |= static_cast<uint32_t>(static_cast<unsigned char>(p[k])) << (8 * k);
-  return u;
-}
-void PutF32(std::string* out, float v) { PutU32(out, std::bit_cast<uint32_t>(v)); }
-float GetF32(const char* p) { return std::bit_cast<float>(GetU32(p)); }
 
 // One block's ids -> (id, 1 + ln count), L2-normalised, appended to `out`.
 void AddBlock(std::vector<uint32_t> ids, std::vector<std::pair<uint32_t, float>>* out) {
@@ -143,19 +125,9 @@ std::vector<std::pair<uint32_t, float>> LinearFeatures(const std::string& text, 
                                                        int char_max) {
   std::vector<std::pair<uint32_t, float>> out;
   AddBlock(Features(text, o.features), &out);
-  if (char_max > 0 && char_min > 0) {
-    std::vector<uint32_t> ids;
-    for (const std::string& t : Tokenize(Normalize(text))) {
-      if (!LatinWord(t)) continue;
-      const std::string w = "<" + t + ">";
-      for (size_t i = 0; i < w.size(); ++i) {
-        for (size_t n = static_cast<size_t>(char_min); n <= static_cast<size_t>(char_max) && i + n <= w.size(); ++n) {
-          ids.push_back(Fnv1a("g:" + w.substr(i, n)) % o.features.buckets);
-        }
-      }
-    }
-    AddBlock(std::move(ids), &out);
-  }
+  std::vector<uint32_t> ids;
+  LatinCharNgrams(text, char_min, char_max, o.features.buckets, /*skip_whole=*/false, &ids);
+  AddBlock(std::move(ids), &out);
   // The two blocks may share an id (a hash collision): merge, keep sorted.
   std::sort(out.begin(), out.end());
   size_t k = 0;
@@ -176,15 +148,15 @@ Status WriteLinearWeights(const LinearTextWeights& w, const std::string& path) {
   }
   std::string buf(kMagic, 4);
   buf.reserve(32 + w.ids.size() * 4 + (w.w.size() + w.bias.size()) * 4);
-  PutU32(&buf, kVersion);
-  PutU32(&buf, static_cast<uint32_t>(w.classes));
-  PutU32(&buf, w.buckets);
-  PutU32(&buf, static_cast<uint32_t>(w.char_min));
-  PutU32(&buf, static_cast<uint32_t>(w.char_max));
-  PutU32(&buf, static_cast<uint32_t>(w.ids.size()));
-  for (uint32_t id : w.ids) PutU32(&buf, id);
-  for (float v : w.w) PutF32(&buf, v);
-  for (float v : w.bias) PutF32(&buf, v);
+  PutLe<uint32_t>(&buf, kVersion);
+  PutLe<uint32_t>(&buf, static_cast<uint32_t>(w.classes));
+  PutLe<uint32_t>(&buf, w.buckets);
+  PutLe<uint32_t>(&buf, static_cast<uint32_t>(w.char_min));
+  PutLe<uint32_t>(&buf, static_cast<uint32_t>(w.char_max));
+  PutLe<uint32_t>(&buf, static_cast<uint32_t>(w.ids.size()));
+  for (uint32_t id : w.ids) PutLe<uint32_t>(&buf, id);
+  for (float v : w.w) PutLe<float>(&buf, v);
+  for (float v : w.bias) PutLe<float>(&buf, v);
   // Written beside, then renamed: a crash never leaves half a model.
   const std::string tmp = path + ".tmp";
   std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
@@ -201,26 +173,26 @@ StatusOr<LinearTextWeights> ReadLinearWeights(const std::string& path) {
   auto bad = [&](const std::string& why) { return InvalidArgument(path + ": " + why); };
   if (buf.size() < 28 || std::memcmp(buf.data(), kMagic, 4) != 0) return bad("not a linear weights file");
   const char* p = buf.data() + 4;
-  if (GetU32(p) != kVersion) return bad("unsupported version " + std::to_string(GetU32(p)));
+  if (GetLe<uint32_t>(p) != kVersion) return bad("unsupported version " + std::to_string(GetLe<uint32_t>(p)));
   LinearTextWeights w;
-  const uint32_t classes = GetU32(p + 4), rows = GetU32(p + 20);
-  w.buckets = GetU32(p + 8);
-  w.char_min = static_cast<int>(GetU32(p + 12));
-  w.char_max = static_cast<int>(GetU32(p + 16));
+  const uint32_t classes = GetLe<uint32_t>(p + 4), rows = GetLe<uint32_t>(p + 20);
+  w.buckets = GetLe<uint32_t>(p + 8);
+  w.char_min = static_cast<int>(GetLe<uint32_t>(p + 12));
+  w.char_max = static_cast<int>(GetLe<uint32_t>(p + 16));
   if (classes < 2 || classes > 1000000 || w.buckets == 0 || w.char_min > 64 || w.char_max > 64) return bad("bad header");
   const uint64_t need = 28 + uint64_t{rows} * 4 * (1 + uint64_t{classes}) + uint64_t{classes} * 4;
   if (buf.size() != need) return bad("size " + std::to_string(buf.size()) + " bytes, the header says " + std::to_string(need));
   p = buf.data() + 28;
   w.ids.resize(rows);
   for (uint32_t k = 0; k < rows; ++k, p += 4) {
-    w.ids[k] = GetU32(p);
+    w.ids[k] = GetLe<uint32_t>(p);
     if (w.ids[k] >= w.buckets || (k > 0 && w.ids[k] <= w.ids[k - 1])) return bad("bucket ids out of order or range");
   }
   w.classes = static_cast<int32_t>(classes);
   w.w.resize(uint64_t{rows} * classes);
-  for (float& v : w.w) v = GetF32(p), p += 4;
+  for (float& v : w.w) v = GetLe<float>(p), p += 4;
   w.bias.resize(classes);
-  for (float& v : w.bias) v = GetF32(p), p += 4;
+  for (float& v : w.bias) v = GetLe<float>(p), p += 4;
   return w;
 }
 
@@ -232,18 +204,14 @@ std::unique_ptr<TextClassifier> MakeNativeLinear(ClassifierOptions options, std:
 }
 
 StatusOr<std::unique_ptr<TextClassifier>> LoadLinear(const std::string& dir, const json& meta) {
-  try {
-    ClassifierOptions o = OptionsFrom(meta.at("options"));
-    auto labels = meta.at("labels").get<std::vector<std::string>>();
+  return LoadFromMeta(dir, meta, [&](ClassifierOptions o, std::vector<std::string> labels) -> StatusOr<std::unique_ptr<TextClassifier>> {
     ASSIGN_OR_RETURN(LinearTextWeights w, ReadLinearWeights(dir + "/linear.bin"));
     if (w.classes != static_cast<int32_t>(labels.size()) || w.buckets != o.features.buckets) {
       return InvalidArgument(dir + ": linear.bin does not match model.json (classes or buckets)");
     }
     return MakeNativeLinear(std::move(o), std::move(labels), std::move(w), meta.value("temperature", 1.0f),
                             meta.value("threshold", 0.0f), meta.value("report", json::object()));
-  } catch (const json::exception& e) {
-    return InvalidArgument(dir + "/model.json: " + e.what());
-  }
+  });
 }
 
 }  // namespace opspilot::nlp::internal
