@@ -465,6 +465,7 @@ Status RefitFastText(const Context& ctx, const std::vector<LabelledText>& data, 
 constexpr int kLinearCharMin = 2, kLinearCharMax = 5;
 // The regularisation strengths the hold-out chooses between.
 constexpr double kLinearC[] = {0.1, 0.3, 1.0, 3.0};
+constexpr size_t kLinearSearchRows = 20000;
 
 using SparseText = std::vector<std::pair<uint32_t, float>>;
 
@@ -552,6 +553,17 @@ StatusOr<std::unique_ptr<TextClassifier>> TrainLinear(const Context& ctx, const 
   std::vector<int32_t> train_y;
   std::vector<std::string> valid_texts, valid_truth;
   for (size_t r : train_rows) train.push_back(&feats[r]), train_y.push_back(static_cast<int32_t>(index[data[r].label]));
+  // C is searched on at most kLinearSearchRows of the fit rows: each C is a
+  // training, and LIBLINEAR's time grows faster than the rows (100k
+  // intents: 45 s a training against 1.8 s for 10k). The fit rows come by
+  // label, shuffled within it, so every stride-th row is a stratified random
+  // sample. The refit on all the rows trains once more with the chosen C.
+  if (train.size() > kLinearSearchRows) {
+    const size_t stride = (train.size() + kLinearSearchRows - 1) / kLinearSearchRows;
+    size_t kept = 0;
+    for (size_t i = 0; i < train.size(); i += stride, ++kept) train[kept] = train[i], train_y[kept] = train_y[i];
+    train.resize(kept), train_y.resize(kept);
+  }
   for (size_t r : valid_rows) valid_texts.push_back(data[r].text), valid_truth.push_back(data[r].label);
   json report = {{"model", "linear"}, {"train_examples", train_rows.size()}, {"valid_examples", valid_rows.size()},
                  {"labels", labels.size()}};
@@ -581,6 +593,7 @@ StatusOr<std::unique_ptr<TextClassifier>> TrainLinear(const Context& ctx, const 
   }
   report["c"] = best_c;
   report["c_tried"] = tried;
+  report["c_search_examples"] = train.size();
   report["features"] = best.ids.size();
   float temperature = 1, threshold = 0;
   internal::FinishOnHoldOut(best_scores, labels, valid_truth, o, &temperature, &threshold, &report);

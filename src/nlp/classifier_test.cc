@@ -514,6 +514,22 @@ TEST(TextClassifier, LinearLearnsFewShotIntents) {
   EXPECT_GT(acc, 0.8);
 }
 
+// On a large set C is searched on a sample of at most 20,000 fit rows, then
+// trained once on all the rows; the planted intents are still learned.
+TEST(TextClassifier, LinearSearchesCOnASampleOfALargeSet) {
+  const Context ctx(testing::QuietOptions(2));
+  ClassifierOptions o;
+  o.model = "linear";
+  const auto data = Tickets(26000, 61);
+  auto model = TrainClassifier(ctx, data, o);
+  ASSERT_TRUE(model.ok()) << model.status().message();
+  const auto report = (*model)->report();
+  EXPECT_LE(report["c_search_examples"].get<size_t>(), 20000u) << report.dump();
+  EXPECT_GE(report["c_search_examples"].get<size_t>(), 10000u) << report.dump();
+  EXPECT_EQ(report["refit_examples"].get<size_t>(), data.size());
+  ExpectPlantedIntentsAndRefusals(**model, 62);
+}
+
 // A single model that `auto` keeps is saved with the report of what was tried.
 TEST(TextClassifier, AutoSavesWhatItTried) {
   const Context ctx(testing::QuietOptions(2));
