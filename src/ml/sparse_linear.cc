@@ -25,15 +25,6 @@ void SparseRows::Add(const std::vector<std::pair<int32_t, float>>& features) {
   starts.push_back(index.size());
 }
 
-void LinearWeights::Scores(const int32_t* index, const float* value, size_t n, float* out) const {
-  const auto c = static_cast<size_t>(classes);
-  std::copy(bias.begin(), bias.end(), out);
-  for (size_t k = 0; k < n; ++k) {
-    const float* row = &w[static_cast<size_t>(index[k]) * c];
-    for (size_t j = 0; j < c; ++j) out[j] += value[k] * row[j];
-  }
-}
-
 StatusOr<LinearWeights> TrainSparseLinear(const SparseRows& x, int32_t features, const std::vector<int32_t>& y,
                                           int32_t classes, const SparseLinearOptions& options) {
   if (x.size() != y.size()) return InvalidArgument("sparse linear: " + std::to_string(x.size()) + " rows but " + std::to_string(y.size()) + " classes");

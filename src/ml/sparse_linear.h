@@ -9,6 +9,7 @@
 #ifndef OPSPILOT_ML_SPARSE_LINEAR_H_
 #define OPSPILOT_ML_SPARSE_LINEAR_H_
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -45,8 +46,17 @@ struct LinearWeights {
   std::vector<float> w;     // features × classes, row-major
   std::vector<float> bias;  // classes
 
-  // Decision values of one row into out[0 .. classes).
-  void Scores(const int32_t* index, const float* value, size_t n, float* out) const;
+  // Decision values of one row (features index[k] with values value[k])
+  // into out[0 .. classes). Inline: the torch-free text runtime scores with
+  // it without linking the ML core.
+  void Scores(const int32_t* index, const float* value, size_t n, float* out) const {
+    const auto c = static_cast<size_t>(classes);
+    std::copy(bias.begin(), bias.end(), out);
+    for (size_t k = 0; k < n; ++k) {
+      const float* row = &w[static_cast<size_t>(index[k]) * c];
+      for (size_t j = 0; j < c; ++j) out[j] += value[k] * row[j];
+    }
+  }
 };
 
 // Trains one scorer per class (one-vs-rest; a single one, mirrored, for two

@@ -484,7 +484,6 @@ StatusOr<internal::LinearTextWeights> FitLinear(const Context& ctx, const std::v
   w.buckets = buckets;
   w.char_min = kLinearCharMin;
   w.char_max = kLinearCharMax;
-  w.classes = classes;
   for (const auto& [id, n] : df) {
     if (n >= min_df) w.ids.push_back(id);
   }
@@ -495,17 +494,14 @@ StatusOr<internal::LinearTextWeights> FitLinear(const Context& ctx, const std::v
   for (const SparseText* t : texts) {
     row.clear();
     for (const auto& [id, v] : *t) {
-      const auto it = std::lower_bound(w.ids.begin(), w.ids.end(), id);
-      if (it != w.ids.end() && *it == id) row.emplace_back(static_cast<int32_t>(it - w.ids.begin()), v);
+      if (const int64_t k = internal::RowOf(w.ids, id); k >= 0) row.emplace_back(static_cast<int32_t>(k), v);
     }
     rows.Add(row);
   }
   ml::SparseLinearOptions lo;
   lo.c = c;
   lo.seed = ctx.seed();
-  ASSIGN_OR_RETURN(ml::LinearWeights lw, ml::TrainSparseLinear(rows, static_cast<int32_t>(w.ids.size()), y, classes, lo));
-  w.w = std::move(lw.w);
-  w.bias = std::move(lw.bias);
+  ASSIGN_OR_RETURN(w.weights, ml::TrainSparseLinear(rows, static_cast<int32_t>(w.ids.size()), y, classes, lo));
   return w;
 }
 

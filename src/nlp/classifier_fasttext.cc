@@ -72,10 +72,10 @@ class NativeFastText final : public TextClassifier {
     if (ids.empty()) return 0.f;
     size_t found = 0;
     for (uint32_t id : ids) {
-      const auto it = std::lower_bound(w_.ids.begin(), w_.ids.end(), id);
-      if (it == w_.ids.end() || *it != id) continue;
+      const int64_t k = RowOf(w_.ids, id);
+      if (k < 0) continue;
       ++found;
-      const float* row = &w_.rows[static_cast<size_t>(it - w_.ids.begin()) * static_cast<size_t>(w_.dim)];
+      const float* row = &w_.rows[static_cast<size_t>(k) * static_cast<size_t>(w_.dim)];
       for (int32_t d = 0; d < w_.dim; ++d) h[d] += row[d];
     }
     const float inv = 1.f / static_cast<float>(ids.size());

@@ -5,6 +5,7 @@
 #ifndef OPSPILOT_NLP_CLASSIFIER_INTERNAL_H_
 #define OPSPILOT_NLP_CLASSIFIER_INTERNAL_H_
 
+#include <algorithm>
 #include <bit>
 #include <cstdint>
 #include <cstring>
@@ -14,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "ml/sparse_linear.h"
 #include "nlp/classifier.h"
 
 namespace opspilot::nlp::internal {
@@ -97,13 +99,17 @@ std::vector<std::pair<uint32_t, float>> LinearFeatures(const std::string& text, 
 // The linear model's weights over the buckets it kept (those in at least
 // two training texts, or one when the set is small).
 struct LinearTextWeights {
-  uint32_t buckets = 0;           // the hash space the ids live in
+  uint32_t buckets = 0;            // the hash space the ids live in
   int char_min = 2, char_max = 5;  // character n-grams of Latin words
-  int32_t classes = 0;
-  std::vector<uint32_t> ids;      // sorted bucket ids
-  std::vector<float> w;           // ids.size() × classes, row-major
-  std::vector<float> bias;        // classes
+  std::vector<uint32_t> ids;       // sorted bucket ids: row k of `weights` is bucket ids[k]
+  ml::LinearWeights weights;       // ids.size() features × classes
 };
+
+// The row of bucket `id` in sorted `ids`, or -1 when it has none.
+inline int64_t RowOf(const std::vector<uint32_t>& ids, uint32_t id) {
+  const auto it = std::lower_bound(ids.begin(), ids.end(), id);
+  return it != ids.end() && *it == id ? it - ids.begin() : -1;
+}
 
 // linear.bin, little-endian: "OPLN", u32 version (1), u32 classes, u32
 // buckets, u32 char_min, u32 char_max, u32 rows, then rows × u32 bucket ids

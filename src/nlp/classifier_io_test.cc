@@ -96,10 +96,11 @@ TEST(ClassifierIo, LinearRuntimeScoresNormalisedFeatureBlocks) {
   w.buckets = o.features.buckets;
   w.char_min = 0;
   w.char_max = 0;
-  w.classes = 2;
   w.ids = uniq;
-  w.w = {3.f, 0.f, 1.f, -1.f};  // rows: uniq[0], uniq[1]; columns: the two classes
-  w.bias = {0.f, 0.25f};
+  w.weights.features = 2;
+  w.weights.classes = 2;
+  w.weights.w = {3.f, 0.f, 1.f, -1.f};  // rows: uniq[0], uniq[1]; columns: the two classes
+  w.weights.bias = {0.f, 0.25f};
   testing::TempDir dir;
   const std::string m = dir.file("m");
   ASSERT_TRUE(internal::WriteMeta(m, "linear", o, {"refund", "other"}, 0.5f, 0.f, nlohmann::json::object()).ok());
@@ -111,7 +112,7 @@ TEST(ClassifierIo, LinearRuntimeScoresNormalisedFeatureBlocks) {
   double z0 = 0, z1 = 0.25;
   for (const auto& [id, v] : w_only) {
     const size_t row = id == uniq[0] ? 0 : 1;
-    z0 += v * w.w[row * 2], z1 += v * w.w[row * 2 + 1];
+    z0 += v * w.weights.w[row * 2], z1 += v * w.weights.w[row * 2 + 1];
   }
   const auto p = (*model)->Predict({"refund refund", "qqq"}, 2);
   EXPECT_EQ(p[0].top[0].first, "refund");

@@ -13,7 +13,6 @@
 #include <cmath>
 #include <cstring>
 #include <fstream>
-#include <map>
 
 #include "nlp/classifier_internal.h"
 
@@ -52,7 +51,7 @@ class NativeLinear final : public TextClassifier {
 
   std::vector<Prediction> Predict(const std::vector<std::string>& texts, int top) const override {
     std::vector<float> known(texts.size());
-    const std::vector<float> scores = Scores(texts, &known);
+    const std::vector<float> scores = LinearScores(w_, options_, texts, &known);
     auto preds = PredictionsFromLogits(scores, labels_, temperature_, threshold_, top);
     MarkNovel(known, min_known_, &preds);
     return preds;
@@ -60,7 +59,7 @@ class NativeLinear final : public TextClassifier {
 
   // The class scores, L2-normalised: texts the model would label alike lie close.
   std::vector<std::vector<float>> Embed(const std::vector<std::string>& texts) const override {
-    const std::vector<float> scores = Scores(texts, nullptr);
+    const std::vector<float> scores = LinearScores(w_, options_, texts, nullptr);
     const size_t c = labels_.size();
     std::vector<std::vector<float>> out(texts.size());
     for (size_t r = 0; r < texts.size(); ++r) out[r].assign(scores.begin() + static_cast<std::ptrdiff_t>(r * c), scores.begin() + static_cast<std::ptrdiff_t>((r + 1) * c));
@@ -81,10 +80,6 @@ class NativeLinear final : public TextClassifier {
   json report() const override { return report_; }
 
  private:
-  std::vector<float> Scores(const std::vector<std::string>& texts, std::vector<float>* known) const {
-    return LinearScores(w_, options_, texts, known);
-  }
-
   const std::string model_ = "linear";
   ClassifierOptions options_;
   std::vector<std::string> labels_;
@@ -97,7 +92,7 @@ class NativeLinear final : public TextClassifier {
 
 std::vector<float> LinearScores(const LinearTextWeights& w, const ClassifierOptions& o,
                                 const std::vector<std::string>& texts, std::vector<float>* known) {
-  const auto c = static_cast<size_t>(w.classes);
+  const auto c = static_cast<size_t>(w.weights.classes);
   std::vector<float> out(texts.size() * c);
   std::vector<int32_t> index;
   std::vector<float> value;
@@ -105,17 +100,9 @@ std::vector<float> LinearScores(const LinearTextWeights& w, const ClassifierOpti
     const auto features = LinearFeatures(texts[r], o, w.char_min, w.char_max);
     index.clear(), value.clear();
     for (const auto& [id, v] : features) {
-      const auto it = std::lower_bound(w.ids.begin(), w.ids.end(), id);
-      if (it == w.ids.end() || *it != id) continue;
-      index.push_back(static_cast<int32_t>(it - w.ids.begin()));
-      value.push_back(v);
+      if (const int64_t row = RowOf(w.ids, id); row >= 0) index.push_back(static_cast<int32_t>(row)), value.push_back(v);
     }
-    float* score = &out[r * c];
-    std::copy(w.bias.begin(), w.bias.end(), score);
-    for (size_t k = 0; k < index.size(); ++k) {
-      const float* row = &w.w[static_cast<size_t>(index[k]) * c];
-      for (size_t j = 0; j < c; ++j) score[j] += value[k] * row[j];
-    }
+    w.weights.Scores(index.data(), value.data(), index.size(), &out[r * c]);
     if (known) (*known)[r] = features.empty() ? 0.f : static_cast<float>(index.size()) / static_cast<float>(features.size());
   }
   return out;
@@ -143,20 +130,22 @@ std::vector<std::pair<uint32_t, float>> LinearFeatures(const std::string& text, 
 }
 
 Status WriteLinearWeights(const LinearTextWeights& w, const std::string& path) {
-  if (w.w.size() != w.ids.size() * static_cast<size_t>(w.classes) || w.bias.size() != static_cast<size_t>(w.classes)) {
+  const ml::LinearWeights& lw = w.weights;
+  if (lw.features != static_cast<int32_t>(w.ids.size()) || lw.w.size() != w.ids.size() * static_cast<size_t>(lw.classes) ||
+      lw.bias.size() != static_cast<size_t>(lw.classes)) {
     return Internal("linear weights: sizes disagree");
   }
   std::string buf(kMagic, 4);
-  buf.reserve(32 + w.ids.size() * 4 + (w.w.size() + w.bias.size()) * 4);
+  buf.reserve(32 + w.ids.size() * 4 + (lw.w.size() + lw.bias.size()) * 4);
   PutLe<uint32_t>(&buf, kVersion);
-  PutLe<uint32_t>(&buf, static_cast<uint32_t>(w.classes));
+  PutLe<uint32_t>(&buf, static_cast<uint32_t>(lw.classes));
   PutLe<uint32_t>(&buf, w.buckets);
   PutLe<uint32_t>(&buf, static_cast<uint32_t>(w.char_min));
   PutLe<uint32_t>(&buf, static_cast<uint32_t>(w.char_max));
   PutLe<uint32_t>(&buf, static_cast<uint32_t>(w.ids.size()));
   for (uint32_t id : w.ids) PutLe<uint32_t>(&buf, id);
-  for (float v : w.w) PutLe<float>(&buf, v);
-  for (float v : w.bias) PutLe<float>(&buf, v);
+  for (float v : lw.w) PutLe<float>(&buf, v);
+  for (float v : lw.bias) PutLe<float>(&buf, v);
   // Written beside, then renamed: a crash never leaves half a model.
   const std::string tmp = path + ".tmp";
   std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
@@ -188,11 +177,13 @@ StatusOr<LinearTextWeights> ReadLinearWeights(const std::string& path) {
     w.ids[k] = GetLe<uint32_t>(p);
     if (w.ids[k] >= w.buckets || (k > 0 && w.ids[k] <= w.ids[k - 1])) return bad("bucket ids out of order or range");
   }
-  w.classes = static_cast<int32_t>(classes);
-  w.w.resize(uint64_t{rows} * classes);
-  for (float& v : w.w) v = GetLe<float>(p), p += 4;
-  w.bias.resize(classes);
-  for (float& v : w.bias) v = GetLe<float>(p), p += 4;
+  ml::LinearWeights& lw = w.weights;
+  lw.features = static_cast<int32_t>(rows);
+  lw.classes = static_cast<int32_t>(classes);
+  lw.w.resize(uint64_t{rows} * classes);
+  for (float& v : lw.w) v = GetLe<float>(p), p += 4;
+  lw.bias.resize(classes);
+  for (float& v : lw.bias) v = GetLe<float>(p), p += 4;
   return w;
 }
 
@@ -206,7 +197,7 @@ std::unique_ptr<TextClassifier> MakeNativeLinear(ClassifierOptions options, std:
 StatusOr<std::unique_ptr<TextClassifier>> LoadLinear(const std::string& dir, const json& meta) {
   return LoadFromMeta(dir, meta, [&](ClassifierOptions o, std::vector<std::string> labels) -> StatusOr<std::unique_ptr<TextClassifier>> {
     ASSIGN_OR_RETURN(LinearTextWeights w, ReadLinearWeights(dir + "/linear.bin"));
-    if (w.classes != static_cast<int32_t>(labels.size()) || w.buckets != o.features.buckets) {
+    if (w.weights.classes != static_cast<int32_t>(labels.size()) || w.buckets != o.features.buckets) {
       return InvalidArgument(dir + ": linear.bin does not match model.json (classes or buckets)");
     }
     return MakeNativeLinear(std::move(o), std::move(labels), std::move(w), meta.value("temperature", 1.0f),
