@@ -13,7 +13,6 @@
 #include <bit>
 #include <chrono>
 #include <cmath>
-#include <fstream>
 #include <map>
 #include <numeric>
 #include <random>
@@ -420,16 +419,9 @@ class AutoChoice final : public TextClassifier {
   // The chosen model's files, its model.json report extended by what `auto` tried.
   Status Save(const std::string& dir) const override {
     RETURN_IF_ERROR(chosen_->Save(dir));
-    const std::string path = dir + "/model.json";
-    std::ifstream in(path);
-    json meta = json::parse(in, nullptr, false);
-    if (meta.is_discarded() || !meta.is_object()) return Internal("cannot read back " + path);
+    ASSIGN_OR_RETURN(json meta, internal::ReadModelJson(dir));
     meta["report"]["auto"] = report_["auto"];
-    std::ofstream out(path + ".tmp", std::ios::trunc);
-    out << meta.dump(1);
-    out.close();
-    if (!out || std::rename((path + ".tmp").c_str(), path.c_str()) != 0) return Internal("cannot write " + path);
-    return Status::Ok();
+    return internal::WriteModelJson(dir, meta);
   }
   const std::string& model() const override { return chosen_->model(); }
   const std::vector<std::string>& labels() const override { return chosen_->labels(); }

@@ -183,6 +183,11 @@ void FinishOnHoldOut(const std::vector<float>& logits, const std::vector<std::st
 void NormalizeRows(std::vector<std::vector<float>>* rows);
 
 // model.json: format, model, options, labels, temperature, threshold, report.
+// ReadModelJson: NotFound without model.json, InvalidArgument when it is not
+// a text model of this format (an older one is named). WriteModelJson
+// replaces it whole (written beside, then renamed).
+StatusOr<nlohmann::json> ReadModelJson(const std::string& dir);
+Status WriteModelJson(const std::string& dir, const nlohmann::json& meta);
 nlohmann::json OptionsJson(const ClassifierOptions& o);
 ClassifierOptions OptionsFrom(const nlohmann::json& j);
 Status WriteMeta(const std::string& dir, const std::string& model, const ClassifierOptions& options,

@@ -228,20 +228,6 @@ LoaderRegistry& Loaders() {
   return *r;
 }
 
-StatusOr<json> ReadMeta(const std::string& dir) {
-  std::ifstream f(dir + "/model.json");
-  if (!f) return NotFound("no text model in " + dir + " (model.json missing)");
-  json meta = json::parse(f, nullptr, false);
-  if (meta.is_discarded() || !meta.is_object()) return InvalidArgument(dir + "/model.json: not JSON");
-  const std::string format = meta.value("format", "");
-  if (format == "opspilot-text-1") {
-    return InvalidArgument(dir + ": a text model from an older version (format opspilot-text-1): train it again");
-  }
-  if (format != internal::kMetaFormat) return InvalidArgument(dir + "/model.json: not an opspilot text model");
-  if (!meta.contains("model") || !meta["model"].is_string()) return InvalidArgument(dir + "/model.json: no model name");
-  return meta;
-}
-
 }  // namespace
 
 void RegisterClassifierLoader(const std::string& model, ClassifierLoader loader) {
@@ -251,7 +237,7 @@ void RegisterClassifierLoader(const std::string& model, ClassifierLoader loader)
 }
 
 StatusOr<std::unique_ptr<TextClassifier>> LoadClassifier(const std::string& dir) {
-  ASSIGN_OR_RETURN(json meta, ReadMeta(dir));
+  ASSIGN_OR_RETURN(json meta, internal::ReadModelJson(dir));
   const std::string model = meta["model"].get<std::string>();
   if (model == "fasttext") return internal::LoadFastText(dir, meta);
   if (model == "linear") return internal::LoadLinear(dir, meta);
@@ -270,7 +256,7 @@ StatusOr<std::unique_ptr<TextClassifier>> LoadClassifier(const std::string& dir)
 }
 
 bool ClassifierNeedsTorch(const std::string& dir) {
-  auto meta = ReadMeta(dir);
+  auto meta = internal::ReadModelJson(dir);
   if (!meta.ok()) return false;
   const std::string model = (*meta)["model"].get<std::string>();
   if (model == "ensemble") {
@@ -530,6 +516,29 @@ ClassifierOptions OptionsFrom(const json& j) {
   return o;
 }
 
+StatusOr<json> ReadModelJson(const std::string& dir) {
+  std::ifstream f(dir + "/model.json");
+  if (!f) return NotFound("no text model in " + dir + " (model.json missing)");
+  json meta = json::parse(f, nullptr, false);
+  if (meta.is_discarded() || !meta.is_object()) return InvalidArgument(dir + "/model.json: not JSON");
+  const std::string format = meta.value("format", "");
+  if (format == "opspilot-text-1") {
+    return InvalidArgument(dir + ": a text model from an older version (format opspilot-text-1): train it again");
+  }
+  if (format != kMetaFormat) return InvalidArgument(dir + "/model.json: not an opspilot text model");
+  if (!meta.contains("model") || !meta["model"].is_string()) return InvalidArgument(dir + "/model.json: no model name");
+  return meta;
+}
+
+Status WriteModelJson(const std::string& dir, const json& meta) {
+  const std::string path = dir + "/model.json";
+  std::ofstream f(path + ".tmp", std::ios::trunc);
+  f << meta.dump(1);
+  f.close();
+  if (!f || std::rename((path + ".tmp").c_str(), path.c_str()) != 0) return Internal("cannot write " + path);
+  return Status::Ok();
+}
+
 Status WriteMeta(const std::string& dir, const std::string& model, const ClassifierOptions& options,
                  const std::vector<std::string>& labels, float temperature, float threshold, const json& report) {
   std::error_code ec;
@@ -538,11 +547,7 @@ Status WriteMeta(const std::string& dir, const std::string& model, const Classif
   const json meta = {{"format", kMetaFormat}, {"model", model},         {"options", OptionsJson(options)},
                      {"labels", labels},      {"temperature", temperature}, {"threshold", threshold},
                      {"report", report}};
-  std::ofstream f(dir + "/model.json", std::ios::trunc);
-  f << meta.dump(1);
-  f.close();
-  if (!f) return Internal("cannot write " + dir + "/model.json");
-  return Status::Ok();
+  return WriteModelJson(dir, meta);
 }
 
 }  // namespace internal
