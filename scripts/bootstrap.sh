@@ -7,7 +7,7 @@ PACKAGES=(
   build-essential cmake pkg-config
   libsqlite3-dev libssl-dev
   libcpp-httplib-dev nlohmann-json3-dev libcli11-dev libtomlplusplus-dev
-  libspdlog-dev libfmt-dev libeigen3-dev
+  libspdlog-dev libfmt-dev libeigen3-dev libicu-dev
   libxgboost-dev liblinear-dev libtorch-dev libfaiss-dev libopenblas-dev
   googletest libgtest-dev libbenchmark-dev
 )

@@ -32,8 +32,12 @@ void AddTextCommands(CLI::App& app, TextFlags* f) {
   AddTokenizerOption(f->train, &f->tokenizer);
   f->train->add_option("--pretrained", f->pretrained, "transformer: an encoder directory from `text pretrain`")
       ->check(CLI::ExistingDirectory);
-  f->train->add_option("--encoder", f->encoder, "transformer: a TorchScript encoder (tokens int64 [N, L] -> [N, dim])")
+  f->train->add_option("--encoder", f->encoder, "transformer: a TorchScript encoder (tokens int64 [N, L] -> [N, dim], 0 pads)")
       ->check(CLI::ExistingFile);
+  f->train->add_option("--vocab", f->vocab, "with --encoder: its WordPiece vocab.txt (BERT-style); token ids come from it")
+      ->check(CLI::ExistingFile);
+  f->train->add_flag("--finetune-encoder", f->finetune_encoder,
+                     "with --encoder: train its weights too (default: frozen; rate 5e-5 and 4 epochs unless given)");
   f->train->add_option("--cv", f->cv, "Also report K-fold cross-validation (before training on all the data)");
   f->train->add_option("--target-precision", f->target_precision,
                        "Out-of-scope threshold: the lowest confidence whose answers reach this precision on the hold-out")

@@ -17,7 +17,7 @@ namespace opspilot::cli {
 struct TextFlags {
   CLI::App* cmd = nullptr;
   CLI::App *train = nullptr, *predict = nullptr, *evaluate = nullptr, *pretrain = nullptr;
-  std::string data, input, model = "auto", task = "intent", out, model_dir, corpus, pretrained, encoder;
+  std::string data, input, model = "auto", task = "intent", out, model_dir, corpus, pretrained, encoder, vocab;
   std::string kind = "fasttext";  // evaluate --cv: the model to cross-validate
   int top = 1;
   int epochs = 0, dim = 0;        // 0: the model's default
@@ -28,6 +28,7 @@ struct TextFlags {
   double learning_rate = 0;       // 0: the model's default
   double target_precision = 0.9;
   bool no_oos = false;
+  bool finetune_encoder = false;
 };
 
 void AddTextCommands(CLI::App& app, TextFlags* f);

@@ -24,6 +24,8 @@ nlp::ClassifierOptions Options(const TextFlags& f, const std::string& model) {
   o.tokenizer = f.tokenizer;
   o.pretrained = f.pretrained;
   o.encoder = f.encoder;
+  o.vocab = f.vocab;
+  o.finetune_encoder = f.finetune_encoder;
   o.target_precision = f.target_precision;
   o.out_of_scope = !f.no_oos;
   return o;

@@ -77,8 +77,12 @@ struct ClassifierOptions {
   int heads = 4;                   // transformer attention heads
   int pretrain_epochs = 0;         // transformer: MLM epochs on the training texts without `pretrained` [20]
   std::string pretrained;          // transformer: a directory written by PretrainEncoder (tokenizer + encoder)
-  std::string encoder;             // transformer: a TorchScript encoder file (tokens int64 [N, L] -> [N, dim]);
-                                   // its token ids come from `pretrained`'s tokenizer, else one trained here
+  std::string encoder;             // transformer: a TorchScript encoder file (tokens int64 [N, L] -> [N, dim],
+                                   // 0 pads); its token ids come from `vocab`, else `pretrained`'s tokenizer,
+                                   // else one trained here
+  std::string vocab;               // with `encoder`: the encoder's own WordPiece vocab.txt (BERT-style; nlp/wordpiece.h)
+  bool finetune_encoder = false;   // with `encoder`: train its weights too (default: frozen, only the head learns);
+                                   // then the rate defaults to 5e-5 and the epochs to 4
 };
 
 // InvalidArgument for unknown models and out-of-range values.

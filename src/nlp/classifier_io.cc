@@ -211,6 +211,12 @@ Status ValidateClassifierOptions(const ClassifierOptions& o) {
   if (o.vocab_size < 16 || o.max_len < 0 || o.max_len == 1 || o.layers < 1 || o.heads < 1) {
     return InvalidArgument("vocab size >= 16, max len 0 (automatic) or >= 2, layers and heads >= 1");
   }
+  if (o.encoder.empty() && (!o.vocab.empty() || o.finetune_encoder)) {
+    return InvalidArgument("a WordPiece vocab and fine-tuning are for a TorchScript encoder: give --encoder too");
+  }
+  if (!o.vocab.empty() && !o.pretrained.empty()) {
+    return InvalidArgument("token ids come from either the WordPiece vocab or the pre-trained directory's tokenizer, not both");
+  }
   return Status::Ok();
 }
 
@@ -484,7 +490,7 @@ json OptionsJson(const ClassifierOptions& o) {
           {"buckets", o.features.buckets}, {"char_ngrams_min", o.char_ngrams_min},
           {"char_ngrams_max", o.char_ngrams_max}, {"max_features", o.max_features}, {"vocab_size", o.vocab_size}, {"tokenizer", o.tokenizer},
           {"max_len", o.max_len}, {"layers", o.layers}, {"heads", o.heads}, {"pretrain_epochs", o.pretrain_epochs},
-          {"pretrained", o.pretrained}, {"encoder", o.encoder}};
+          {"pretrained", o.pretrained}, {"encoder", o.encoder}, {"vocab", o.vocab}, {"finetune_encoder", o.finetune_encoder}};
 }
 
 ClassifierOptions OptionsFrom(const json& j) {
@@ -513,6 +519,8 @@ ClassifierOptions OptionsFrom(const json& j) {
   o.pretrain_epochs = j.value("pretrain_epochs", o.pretrain_epochs);
   o.pretrained = j.value("pretrained", o.pretrained);
   o.encoder = j.value("encoder", o.encoder);
+  o.vocab = j.value("vocab", o.vocab);
+  o.finetune_encoder = j.value("finetune_encoder", o.finetune_encoder);
   return o;
 }
 

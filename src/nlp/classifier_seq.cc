@@ -3,10 +3,13 @@
 // stopping on the hold-out). The Transformer is first pre-trained by masked-
 // language modelling: on a corpus (PretrainEncoder, `text pretrain`), else
 // on the training texts themselves. A TorchScript encoder exported elsewhere
-// can stand in for it (a linear head is trained on top, the encoder frozen).
+// can stand in for it: a linear head is trained on top, the encoder frozen
+// or (finetune_encoder) trained with it; its token ids come from its own
+// WordPiece vocabulary (`vocab`, nlp/wordpiece.h) when it has one.
 //
-// Model directory: model.json, tokenizer.json, weights.pt (the module's
-// parameters), and encoder.pt for a TorchScript encoder.
+// Model directory: model.json, tokenizer.json (ours or the WordPiece
+// vocabulary), weights.pt (the module's parameters, a fine-tuned encoder's
+// included), and encoder.pt for a TorchScript encoder.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -14,12 +17,15 @@
 #include <fstream>
 #include <map>
 #include <numeric>
+#include <optional>
 #include <random>
+#include <type_traits>
 
 #include "ml/nn.h"
 #include "nlp/classifier.h"
 #include "nlp/classifier_internal.h"
 #include "nlp/tokenizer.h"
+#include "nlp/wordpiece.h"
 
 namespace opspilot::nlp {
 
@@ -31,10 +37,16 @@ namespace {
 ClassifierOptions SequenceDefaults(ClassifierOptions o) {
   const bool cnn = o.model == "cnn";
   if (o.dim == 0) o.dim = 128;
-  if (o.epochs == 0) o.epochs = cnn ? 20 : 30;
   if (o.batch_size == 0) o.batch_size = 32;
-  if (o.learning_rate == 0) o.learning_rate = cnn ? 1e-3 : 5e-4;
   if (o.pretrain_epochs == 0) o.pretrain_epochs = 20;
+  if (o.finetune_encoder) {
+    // A pre-trained encoder moves a little (BERT's fine-tuning rates are
+    // 2e-5 to 5e-5 for 2 to 4 epochs); the head learns at the same rate.
+    if (o.learning_rate == 0) o.learning_rate = 5e-5;
+    if (o.epochs == 0) o.epochs = 4;
+  }
+  if (o.learning_rate == 0) o.learning_rate = cnn ? 1e-3 : 5e-4;
+  if (o.epochs == 0) o.epochs = cnn ? 20 : 30;
   return o;
 }
 
@@ -56,8 +68,9 @@ constexpr int64_t kCnnFilters = 96;
 // The automatic max_len: the token count that 99% of `texts` fit in, so
 // that long reviews keep their conclusion ("总的来说 ...") while one very long
 // text does not set the padded width of every batch. Cut at 256 (cost) and
-// raised to 16.
-int64_t AutoMaxLen(const Tokenizer& tok, const std::vector<std::string>& texts) {
+// raised to 16. Tok: Tokenizer or WordPiece.
+template <typename Tok>
+int64_t AutoMaxLen(const Tok& tok, const std::vector<std::string>& texts) {
   std::vector<size_t> lens;
   lens.reserve(texts.size());
   for (const auto& t : texts) lens.push_back(tok.Encode(t).size());
@@ -68,12 +81,17 @@ int64_t AutoMaxLen(const Tokenizer& tok, const std::vector<std::string>& texts) 
 }
 
 // [N, L] token ids (0 pads), L = the longest text's length up to max_len.
-torch::Tensor Tokens(const Tokenizer& tok, const std::vector<std::string>& texts, int64_t max_len) {
+// A WordPiece sequence cut short keeps its closing [SEP].
+template <typename Tok>
+torch::Tensor Tokens(const Tok& tok, const std::vector<std::string>& texts, int64_t max_len) {
   std::vector<std::vector<int32_t>> ids(texts.size());
   size_t len = 1;
   for (size_t k = 0; k < texts.size(); ++k) {
     ids[k] = tok.Encode(texts[k]);
-    if (ids[k].size() > static_cast<size_t>(max_len)) ids[k].resize(static_cast<size_t>(max_len));
+    if (ids[k].size() > static_cast<size_t>(max_len)) {
+      ids[k].resize(static_cast<size_t>(max_len));
+      if constexpr (std::is_same_v<Tok, WordPiece>) ids[k].back() = tok.sep_id();
+    }
     len = std::max(len, ids[k].size());
   }
   auto x = torch::zeros({static_cast<int64_t>(texts.size()), static_cast<int64_t>(len)}, torch::kLong);
@@ -109,12 +127,19 @@ StatusOr<json> ReadJson(const std::string& path) {
 class SeqNetImpl : public torch::nn::Module {
  public:
   SeqNetImpl(const std::string& kind, const nn::SequenceOptions& so, int64_t classes, nn::TransformerEncoderNet encoder,
-             const torch::jit::Module* script, int64_t script_dim)
-      : kind_(kind) {
+             const torch::jit::Module* script, int64_t script_dim, bool finetune)
+      : kind_(kind), finetune_(finetune) {
     int64_t width = so.dim;
     if (script) {
       script_ = *script;
-      for (auto p : script_.parameters()) p.set_requires_grad(false);  // frozen: only the head learns
+      // Frozen, only the head learns; or fine-tuned: the script's tensors
+      // are registered here too (the same tensors, so the optimiser, the
+      // device move, the best-epoch snapshot and weights.pt reach them).
+      int64_t k = 0;
+      for (auto p : script_.parameters()) {
+        p.set_requires_grad(finetune);
+        if (finetune) register_parameter("script_p" + std::to_string(k++), p);
+      }
       width = script_dim;
     } else if (kind == "cnn") {
       cnn_ = register_module("cnn", nn::Cnn1d(so, kCnnWidths, kCnnFilters));
@@ -129,6 +154,10 @@ class SeqNetImpl : public torch::nn::Module {
   torch::Tensor embed(const torch::Tensor& tokens) {
     if (cnn_) return cnn_->forward(tokens);
     if (encoder_) return encoder_->forward(tokens);
+    if (finetune_) {
+      script_.train(is_training());  // its dropout follows ours
+      return script_.forward({tokens}).toTensor();
+    }
     torch::NoGradGuard ng;
     return script_.forward({tokens}).toTensor();
   }
@@ -138,6 +167,7 @@ class SeqNetImpl : public torch::nn::Module {
 
  private:
   std::string kind_;
+  bool finetune_ = false;
   nn::Cnn1d cnn_{nullptr};
   nn::TransformerEncoderNet encoder_{nullptr};
   torch::jit::Module script_;
@@ -355,6 +385,11 @@ class SeqClassifier final : public TextClassifier {
       options_.layers = static_cast<int>(p.so.layers);
       options_.heads = static_cast<int>(p.so.heads);
       options_.vocab_size = tok_.vocab_size();
+    } else if (!options_.vocab.empty()) {
+      ASSIGN_OR_RETURN(WordPiece wp, WordPiece::FromVocab(options_.vocab));
+      wp_ = std::move(wp);
+      if (options_.max_len == 0) options_.max_len = static_cast<int>(AutoMaxLen(*wp_, all_texts));
+      report_["wordpiece_lower_case"] = wp_->lower_case();
     } else {
       // The tokenizer learns from every text (labels play no part).
       TokenizerOptions to;
@@ -377,8 +412,8 @@ class SeqClassifier final : public TextClassifier {
       report_["pretraining"] = mlm;
     }
     RETURN_IF_ERROR(Build(encoder));
-    const nn::TensorData train{Tokens(tok_, train_texts, options_.max_len), torch::tensor(train_y, torch::kLong)};
-    const nn::TensorData valid{Tokens(tok_, valid_texts, options_.max_len), torch::tensor(valid_y, torch::kLong)};
+    const nn::TensorData train{Ids(train_texts), torch::tensor(train_y, torch::kLong)};
+    const nn::TensorData valid{Ids(valid_texts), torch::tensor(valid_y, torch::kLong)};
     ml::TrainerOptions to;
     to.epochs = options_.epochs;
     to.batch_size = options_.batch_size;
@@ -396,7 +431,8 @@ class SeqClassifier final : public TextClassifier {
     net_->eval();
     report_["epochs_run"] = log.epochs.size();
     report_["best_epoch"] = log.best_epoch;
-    report_["vocab"] = tok_.vocab_size();
+    report_["vocab"] = VocabSize();
+    if (options_.finetune_encoder) report_["encoder_finetuned"] = true;
     internal::FinishOnHoldOut(valid_rows.empty() ? std::vector<float>{} : Logits(valid.x), labels_, valid_truth, options_,
                               &temperature_, &threshold_, &report_);
     return Status::Ok();
@@ -406,7 +442,12 @@ class SeqClassifier final : public TextClassifier {
     temperature_ = meta.value("temperature", 1.0f);
     threshold_ = meta.value("threshold", 0.0f);
     report_ = meta.value("report", json::object());
-    ASSIGN_OR_RETURN(tok_, Tokenizer::Load(dir + "/tokenizer.json"));
+    if (WordPiece::IsWordPieceFile(dir + "/tokenizer.json")) {
+      ASSIGN_OR_RETURN(WordPiece wp, WordPiece::Load(dir + "/tokenizer.json"));
+      wp_ = std::move(wp);
+    } else {
+      ASSIGN_OR_RETURN(tok_, Tokenizer::Load(dir + "/tokenizer.json"));
+    }
     if (!options_.encoder.empty()) {
       try {
         script_ = torch::jit::load(dir + "/encoder.pt", torch::kCPU);  // beside the CPU head LoadModule fills
@@ -424,14 +465,14 @@ class SeqClassifier final : public TextClassifier {
 
   std::vector<Prediction> Predict(const std::vector<std::string>& texts, int top) const override {
     if (texts.empty()) return {};
-    return internal::PredictionsFromLogits(Logits(Tokens(tok_, texts, options_.max_len)), labels_, temperature_, threshold_, top);
+    return internal::PredictionsFromLogits(Logits(Ids(texts)), labels_, temperature_, threshold_, top);
   }
 
   std::vector<std::vector<float>> Embed(const std::vector<std::string>& texts) const override {
     if (texts.empty()) return {};
     const auto w = static_cast<size_t>(net_->width());
     const std::vector<float> flat =
-        ToVector(nn::Predict(*net_, [&](const torch::Tensor& x) { return net_->embed(x); }, Tokens(tok_, texts, options_.max_len)));
+        ToVector(nn::Predict(*net_, [&](const torch::Tensor& x) { return net_->embed(x); }, Ids(texts)));
     std::vector<std::vector<float>> out;
     for (size_t r = 0; r < texts.size(); ++r) {
       out.emplace_back(flat.begin() + static_cast<std::ptrdiff_t>(r * w), flat.begin() + static_cast<std::ptrdiff_t>((r + 1) * w));
@@ -444,7 +485,7 @@ class SeqClassifier final : public TextClassifier {
 
   Status Save(const std::string& dir) const override {
     RETURN_IF_ERROR(internal::WriteMeta(dir, options_.model, options_, labels_, temperature_, threshold_, report_));
-    RETURN_IF_ERROR(tok_.Save(dir + "/tokenizer.json"));
+    RETURN_IF_ERROR(wp_ ? wp_->Save(dir + "/tokenizer.json") : tok_.Save(dir + "/tokenizer.json"));
     if (has_script_) {
       try {
         net_->script().save(dir + "/encoder.pt");
@@ -463,7 +504,11 @@ class SeqClassifier final : public TextClassifier {
 
  private:
   nn::SequenceOptions Options() const {
-    return EncoderOptions(tok_.vocab_size(), options_.dim, options_.max_len, options_.layers, options_.heads);
+    return EncoderOptions(VocabSize(), options_.dim, options_.max_len, options_.layers, options_.heads);
+  }
+  int32_t VocabSize() const { return wp_ ? wp_->vocab_size() : tok_.vocab_size(); }
+  torch::Tensor Ids(const std::vector<std::string>& texts) const {
+    return wp_ ? Tokens(*wp_, texts, options_.max_len) : Tokens(tok_, texts, options_.max_len);
   }
 
   static PretrainOptions PretrainFrom(const ClassifierOptions& o) {
@@ -493,7 +538,7 @@ class SeqClassifier final : public TextClassifier {
       }
     }
     net_ = SeqNet(options_.model, Options(), static_cast<int64_t>(labels_.size()), encoder, has_script_ ? &script_ : nullptr,
-                  script_dim);
+                  script_dim, has_script_ && options_.finetune_encoder);
     return Status::Ok();
   }
 
@@ -504,6 +549,7 @@ class SeqClassifier final : public TextClassifier {
   ClassifierOptions options_;
   std::vector<std::string> labels_;
   Tokenizer tok_;
+  std::optional<WordPiece> wp_;  // the encoder's own vocabulary, when given
   torch::jit::Module script_;
   bool has_script_ = false;
   mutable SeqNet net_{nullptr};  // forward() is not const in libtorch; Predict only reads it

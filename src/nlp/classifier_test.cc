@@ -6,8 +6,10 @@
 #include <filesystem>
 #include <map>
 #include <random>
+#include <set>
 
 #include "nlp/tokenizer.h"
+#include "nlp/wordpiece.h"
 #include "testing/context.h"
 #include "testing/temp_dir.h"
 
@@ -623,6 +625,127 @@ def forward(self, tokens):
   const auto p = (*model)->Predict({"我要退款"}, 1), q = (*back)->Predict({"我要退款"}, 1);
   EXPECT_EQ(p[0].label, q[0].label);
   EXPECT_NEAR(p[0].confidence, q[0].confidence, 1e-5);
+}
+
+// A WordPiece vocab.txt holding every word of the tickets (BERT's split),
+// and the path of a TorchScript encoder: the masked mean of `table`'s rows.
+std::string WriteVocab(testing::TempDir& dir, std::vector<std::string>* pieces) {
+  const std::string seed = dir.Write("seed.txt", "[PAD]\n[UNK]\n[CLS]\n[SEP]\n");
+  auto wp = WordPiece::FromVocab(seed);
+  EXPECT_TRUE(wp.ok());
+  std::set<std::string> words;
+  for (const auto& t : Tickets(2000, 71)) {
+    for (const auto& w : wp->Split(t.text)) words.insert(w);
+  }
+  *pieces = {"[PAD]", "[UNK]", "[CLS]", "[SEP]"};
+  pieces->insert(pieces->end(), words.begin(), words.end());
+  std::string text;
+  for (const auto& p : *pieces) text += p + "\n";
+  return dir.Write("vocab.txt", text);
+}
+
+std::string WriteMeanEncoder(testing::TempDir& dir, const std::string& name, const torch::Tensor& table) {
+  torch::jit::Module enc("MeanEncoder");
+  enc.register_parameter("emb", table, false);
+  enc.define(R"JIT(
+def forward(self, tokens):
+    e = torch.embedding(self.emb, tokens, 0)
+    mask = (tokens != 0).unsqueeze(-1).to(e.dtype)
+    return (e * mask).sum(1) / mask.sum(1).clamp_min(1.0)
+)JIT");
+  enc.save(dir.file(name));
+  return dir.file(name);
+}
+
+// The encoder's ids must be its vocabulary's: a frozen encoder whose rows
+// for each intent's keywords point one way (every other row zero) separates
+// the intents only when the tokens reach it with the vocab.txt's ids.
+TEST(TextClassifier, WordPieceVocabGivesTheEncoderItsOwnIds) {
+  const Context ctx(testing::QuietOptions(2));
+  RegisterTorchTextModels();
+  testing::TempDir dir;
+  std::vector<std::string> pieces;
+  const std::string vocab = WriteVocab(dir, &pieces);
+  const std::vector<std::vector<std::string>> keywords = {
+      {"refund", "退"}, {"where", "arrive", "到", "时"}, {"invoice", "票"}, {"terrible", "angry", "差"}, {"address", "址"}};
+  auto table = torch::zeros({static_cast<int64_t>(pieces.size()), 5});
+  for (size_t c = 0; c < keywords.size(); ++c) {
+    for (const auto& k : keywords[c]) {
+      const auto at = std::find(pieces.begin(), pieces.end(), k);
+      ASSERT_NE(at, pieces.end()) << k;
+      table[at - pieces.begin()][static_cast<int64_t>(c)] = 1.0;
+    }
+  }
+  ClassifierOptions o = Small("transformer");
+  o.encoder = WriteMeanEncoder(dir, "enc.pt", table);
+  o.vocab = vocab;
+  o.max_len = 0;
+  o.epochs = 40;
+  o.learning_rate = 5e-2;
+  o.out_of_scope = false;
+  auto model = TrainClassifier(ctx, Tickets(600, 72), o);
+  ASSERT_TRUE(model.ok()) << model.status().message();
+  EXPECT_GT(Accuracy(**model, Tickets(300, 73)), 0.97);
+  EXPECT_EQ((*model)->report()["vocab"].get<int>(), static_cast<int>(pieces.size()));
+  EXPECT_FALSE((*model)->report().contains("encoder_finetuned"));
+  ASSERT_TRUE((*model)->Save(dir.file("m")).ok());
+  EXPECT_TRUE(WordPiece::IsWordPieceFile(dir.file("m/tokenizer.json")));
+  auto back = LoadClassifier(dir.file("m"));
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  const auto p = (*model)->Predict({"我要退款", "where is my teapot"}, 1), q = (*back)->Predict({"我要退款", "where is my teapot"}, 1);
+  EXPECT_EQ(p[0].label, "refund");
+  EXPECT_EQ(p[1].label, "order_status");
+  for (size_t k = 0; k < p.size(); ++k) {
+    EXPECT_EQ(p[k].label, q[k].label);
+    EXPECT_NEAR(p[k].confidence, q[k].confidence, 1e-5);
+  }
+  // The same encoder fed the ids of a tokenizer trained here sees rows
+  // that mean nothing.
+  o.vocab.clear();
+  auto wrong = TrainClassifier(ctx, Tickets(600, 72), o);
+  ASSERT_TRUE(wrong.ok()) << wrong.status().message();
+  EXPECT_LT(Accuracy(**wrong, Tickets(300, 73)), 0.8);
+  // A vocab without an encoder is refused.
+  ClassifierOptions bad = Small("transformer");
+  bad.vocab = vocab;
+  EXPECT_FALSE(TrainClassifier(ctx, Tickets(100, 74), bad).ok());
+}
+
+// Fine-tuning trains the encoder's weights with the head: a random
+// two-dimensional embedding cannot hold five intents frozen, but can once
+// it learns; the tuned encoder is saved and loaded with the model.
+TEST(TextClassifier, FineTunedTorchScriptEncoderLearnsItsWeights) {
+  const Context ctx(testing::QuietOptions(2));
+  RegisterTorchTextModels();
+  testing::TempDir dir;
+  std::vector<std::string> pieces;
+  const std::string vocab = WriteVocab(dir, &pieces);
+  torch::manual_seed(7);
+  const auto table = torch::randn({static_cast<int64_t>(pieces.size()), 2});
+  ClassifierOptions o = Small("transformer");
+  o.encoder = WriteMeanEncoder(dir, "enc.pt", table);
+  o.vocab = vocab;
+  o.max_len = 0;
+  o.epochs = 30;
+  o.learning_rate = 3e-2;
+  o.out_of_scope = false;
+  auto frozen = TrainClassifier(ctx, Tickets(800, 75), o);
+  ASSERT_TRUE(frozen.ok()) << frozen.status().message();
+  o.finetune_encoder = true;
+  auto tuned = TrainClassifier(ctx, Tickets(800, 75), o);
+  ASSERT_TRUE(tuned.ok()) << tuned.status().message();
+  const auto test = Tickets(300, 76);
+  const double a_frozen = Accuracy(**frozen, test), a_tuned = Accuracy(**tuned, test);
+  EXPECT_LT(a_frozen, 0.85);
+  EXPECT_GT(a_tuned, 0.95);
+  EXPECT_TRUE((*tuned)->report().value("encoder_finetuned", false));
+  ASSERT_TRUE((*tuned)->Save(dir.file("m")).ok());
+  auto back = LoadClassifier(dir.file("m"));
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  EXPECT_NEAR(Accuracy(**back, test), a_tuned, 1e-9);
+  // The saved encoder is the tuned one, not the file it started from.
+  auto saved = torch::jit::load(dir.file("m/encoder.pt"));
+  EXPECT_FALSE(torch::allclose(saved.attr("emb").toTensor(), table));
 }
 
 TEST(TextClassifier, CrossValidationReportsEveryFold) {
