@@ -592,6 +592,20 @@ TEST(TextClassifier, MaskedLanguageModelPretrainingThenFineTuning) {
   EXPECT_FALSE((*model)->report().contains("pretraining"));  // the given encoder was used
 }
 
+// A TorchScript encoder: the masked mean of `table`'s rows (0 pads).
+std::string WriteMeanEncoder(testing::TempDir& dir, const std::string& name, const torch::Tensor& table) {
+  torch::jit::Module enc("MeanEncoder");
+  enc.register_parameter("emb", table, false);
+  enc.define(R"JIT(
+def forward(self, tokens):
+    e = torch.embedding(self.emb, tokens, 0)
+    mask = (tokens != 0).unsqueeze(-1).to(e.dtype)
+    return (e * mask).sum(1) / mask.sum(1).clamp_min(1.0)
+)JIT");
+  enc.save(dir.file(name));
+  return dir.file(name);
+}
+
 // An encoder exported to TorchScript (here built in C++: the masked mean of
 // a random embedding table) is loaded, a head trained on it, and the model
 // saved and loaded with the encoder inside.
@@ -599,20 +613,9 @@ TEST(TextClassifier, TorchScriptEncoderTrainsAHead) {
   const Context ctx(testing::QuietOptions(2));
   RegisterTorchTextModels();
   testing::TempDir dir;
-  {
-    torch::manual_seed(5);
-    torch::jit::Module enc("MeanEncoder");
-    enc.register_parameter("emb", torch::randn({600, 64}), false);
-    enc.define(R"JIT(
-def forward(self, tokens):
-    e = torch.embedding(self.emb, tokens, 0)
-    mask = (tokens != 0).unsqueeze(-1).to(e.dtype)
-    return (e * mask).sum(1) / mask.sum(1).clamp_min(1.0)
-)JIT");
-    enc.save(dir.file("enc.pt"));
-  }
+  torch::manual_seed(5);
   ClassifierOptions o = Small("transformer");
-  o.encoder = dir.file("enc.pt");
+  o.encoder = WriteMeanEncoder(dir, "enc.pt", torch::randn({600, 64}));
   o.epochs = 30;
   o.learning_rate = 1e-2;
   auto model = TrainClassifier(ctx, Tickets(1000, 51), o);
@@ -627,8 +630,7 @@ def forward(self, tokens):
   EXPECT_NEAR(p[0].confidence, q[0].confidence, 1e-5);
 }
 
-// A WordPiece vocab.txt holding every word of the tickets (BERT's split),
-// and the path of a TorchScript encoder: the masked mean of `table`'s rows.
+// A WordPiece vocab.txt holding every word of the tickets (BERT's split).
 std::string WriteVocab(testing::TempDir& dir, std::vector<std::string>* pieces) {
   const std::string seed = dir.Write("seed.txt", "[PAD]\n[UNK]\n[CLS]\n[SEP]\n");
   auto wp = WordPiece::FromVocab(seed);
@@ -644,17 +646,17 @@ std::string WriteVocab(testing::TempDir& dir, std::vector<std::string>* pieces) 
   return dir.Write("vocab.txt", text);
 }
 
-std::string WriteMeanEncoder(testing::TempDir& dir, const std::string& name, const torch::Tensor& table) {
-  torch::jit::Module enc("MeanEncoder");
-  enc.register_parameter("emb", table, false);
-  enc.define(R"JIT(
-def forward(self, tokens):
-    e = torch.embedding(self.emb, tokens, 0)
-    mask = (tokens != 0).unsqueeze(-1).to(e.dtype)
-    return (e * mask).sum(1) / mask.sum(1).clamp_min(1.0)
-)JIT");
-  enc.save(dir.file(name));
-  return dir.file(name);
+// A transformer head on that encoder, ids from `vocab`, nothing refused.
+ClassifierOptions OnMeanEncoder(testing::TempDir& dir, const torch::Tensor& table, const std::string& vocab, int epochs,
+                                double rate) {
+  ClassifierOptions o = Small("transformer");
+  o.encoder = WriteMeanEncoder(dir, "enc.pt", table);
+  o.vocab = vocab;
+  o.max_len = 0;
+  o.epochs = epochs;
+  o.learning_rate = rate;
+  o.out_of_scope = false;
+  return o;
 }
 
 // The encoder's ids must be its vocabulary's: a frozen encoder whose rows
@@ -676,13 +678,7 @@ TEST(TextClassifier, WordPieceVocabGivesTheEncoderItsOwnIds) {
       table[at - pieces.begin()][static_cast<int64_t>(c)] = 1.0;
     }
   }
-  ClassifierOptions o = Small("transformer");
-  o.encoder = WriteMeanEncoder(dir, "enc.pt", table);
-  o.vocab = vocab;
-  o.max_len = 0;
-  o.epochs = 40;
-  o.learning_rate = 5e-2;
-  o.out_of_scope = false;
+  ClassifierOptions o = OnMeanEncoder(dir, table, vocab, 40, 5e-2);
   auto model = TrainClassifier(ctx, Tickets(600, 72), o);
   ASSERT_TRUE(model.ok()) << model.status().message();
   EXPECT_GT(Accuracy(**model, Tickets(300, 73)), 0.97);
@@ -722,13 +718,7 @@ TEST(TextClassifier, FineTunedTorchScriptEncoderLearnsItsWeights) {
   const std::string vocab = WriteVocab(dir, &pieces);
   torch::manual_seed(7);
   const auto table = torch::randn({static_cast<int64_t>(pieces.size()), 2});
-  ClassifierOptions o = Small("transformer");
-  o.encoder = WriteMeanEncoder(dir, "enc.pt", table);
-  o.vocab = vocab;
-  o.max_len = 0;
-  o.epochs = 30;
-  o.learning_rate = 3e-2;
-  o.out_of_scope = false;
+  ClassifierOptions o = OnMeanEncoder(dir, table, vocab, 30, 3e-2);
   auto frozen = TrainClassifier(ctx, Tickets(800, 75), o);
   ASSERT_TRUE(frozen.ok()) << frozen.status().message();
   o.finetune_encoder = true;
