@@ -155,7 +155,9 @@ class SeqNetImpl : public torch::nn::Module {
     if (cnn_) return cnn_->forward(tokens);
     if (encoder_) return encoder_->forward(tokens);
     if (finetune_) {
-      script_.train(is_training());  // its dropout follows ours
+      // Its dropout follows our mode; written only on a change, so that
+      // concurrent predictions (eval mode throughout) only read it.
+      if (script_.is_training() != is_training()) script_.train(is_training());
       return script_.forward({tokens}).toTensor();
     }
     torch::NoGradGuard ng;

@@ -4,6 +4,7 @@
 #include <unicode/normalizer2.h>
 #include <unicode/uchar.h>
 #include <unicode/unistr.h>
+#include <unicode/utypes.h>
 
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -78,6 +79,10 @@ bool HasUpperCase(const std::string& piece) {
 }  // namespace
 
 Status WordPiece::Index(const std::string& path) {
+  UErrorCode err = U_ZERO_ERROR;
+  icu::Normalizer2::getNFCInstance(err);
+  icu::Normalizer2::getNFDInstance(err);
+  if (U_FAILURE(err)) return Internal(path + ": ICU's normalisation data is missing (" + u_errorName(err) + ")");
   id_.clear();
   lower_case_ = true;
   for (size_t k = 0; k < pieces_.size(); ++k) {
@@ -148,7 +153,7 @@ std::vector<std::string> WordPiece::Split(std::string_view text) const {
   UErrorCode err = U_ZERO_ERROR;
   const icu::Normalizer2* nfc = icu::Normalizer2::getNFCInstance(err);
   const icu::Normalizer2* nfd = icu::Normalizer2::getNFDInstance(err);
-  if (U_FAILURE(err)) return {};  // ICU's data missing: nothing can be normalised
+  if (U_FAILURE(err)) return {};  // not reached: FromVocab and Load checked the data
   icu::UnicodeString s = icu::UnicodeString::fromUTF8(icu::StringPiece(text.data(), static_cast<int32_t>(text.size())));
   s = nfc->normalize(s, err);
   // Steps 1-2: white-space words, CJK ideographs alone.
