@@ -14,6 +14,9 @@
 #   model this build lacks is reported as failed and the run goes on. THR90=0 skips the extra
 #   run of each of ours at fastText's in-scope >= 90% rule (intent sets with `oos` only).
 #   TEXT_OUT (default bench/out/text). TEXT_PUBLIC=DIR is the same as --public DIR.
+#   TRAIN_ARGS="..." is added to every `text train` of ours, e.g. a BERT-class encoder exported
+#   by scripts/export_encoder.py: MODELS=transformer TRAIN_ARGS="--encoder E/encoder.pt
+#   --vocab E/vocab.txt --finetune-encoder" (on a GPU build for anything larger than RBT3).
 # fastText: peers.md's strong settings on a shuffled training file; English lower-cased with
 #   punctuation split, Chinese one token per character. `oos` is one more class; on sets with
 #   `oos` two threshold variants also run, from a model trained on fit.* (85% of train) with
@@ -32,6 +35,7 @@ BUILD=${1:-build}
 OUT=${TEXT_OUT:-bench/out/text}
 MODELS=${MODELS:-auto}
 THR90=${THR90:-1}
+read -r -a EXTRA <<< "${TRAIN_ARGS:-}"
 PY=/usr/bin/python3
 export OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=1
 if ! command -v fasttext >/dev/null; then
@@ -88,7 +92,7 @@ print(m['name'].split()[0], m['task'], m['lang'], m['train_oos'], m['test_oos'])
   if [ "$TRAIN_OOS" = 0 ]; then NO_OOS=(--no-oos); fi
   for m in $MODELS; do
     t0=$(now)
-    if ! ours text train --data "$d/train.csv" --task "$TASK" --model "$m" "${NO_OOS[@]}" --out "$w/ours_$m" \
+    if ! ours text train --data "$d/train.csv" --task "$TASK" --model "$m" "${NO_OOS[@]}" "${EXTRA[@]}" --out "$w/ours_$m" \
         > "$w/ours_$m.train.log" 2>&1; then
       echo "  ours:$m: training failed: $(tail -1 "$w/ours_$m.train.log")"
       echo "{\"error\": $($PY -c 'import json,sys; print(json.dumps(sys.argv[1]))' "$(tail -1 "$w/ours_$m.train.log")")}" \
@@ -109,7 +113,7 @@ PY
     printf "  ours:%s: trained in %.1f s\n" "$m" "$SECS"
     if [ "$WITH_OOS" = 1 ] && [ "$THR90" = 1 ]; then
       t0=$(now)
-      ours text train --data "$d/fit.csv" --task "$TASK" --model "$m" --no-oos --out "$w/ours_${m}_fit" \
+      ours text train --data "$d/fit.csv" --task "$TASK" --model "$m" --no-oos "${EXTRA[@]}" --out "$w/ours_${m}_fit" \
         > "$w/ours_${m}_fit.train.log" 2>&1
       t1=$(now)
       ours text predict --model "$w/ours_${m}_fit" --input "$d/valid.csv" > "$w/ours_${m}_fit.valid.pred"
