@@ -6,6 +6,7 @@
 #include <unicode/unistr.h>
 #include <unicode/utypes.h>
 
+#include <algorithm>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -66,15 +67,18 @@ std::string Utf8(const icu::UnicodeString& s) {
   return out;
 }
 
-// An upper-case letter outside a bracketed special ([CLS], [unused1]).
+// An ASCII upper-case letter, outside a bracketed special ([CLS], [unused1],
+// and bert-base-chinese's <S> and <T>).
 bool HasUpperCase(const std::string& piece) {
-  if (piece.size() >= 2 && piece.front() == '[' && piece.back() == ']') return false;
-  const icu::UnicodeString s = icu::UnicodeString::fromUTF8(piece);
-  for (int32_t i = 0; i < s.length(); i = s.moveIndex32(i, 1)) {
-    if (u_isupper(s.char32At(i))) return true;
+  if (piece.size() >= 2 && ((piece.front() == '[' && piece.back() == ']') || (piece.front() == '<' && piece.back() == '>'))) {
+    return false;
   }
-  return false;
+  return std::any_of(piece.begin(), piece.end(), [](char c) { return c >= 'A' && c <= 'Z'; });
 }
+
+// A cased vocabulary has many upper-case pieces (bert-base-cased: thousands);
+// a stray one in an uncased vocabulary does not make it cased.
+constexpr int kCasedPieces = 20;
 
 }  // namespace
 
@@ -84,11 +88,12 @@ Status WordPiece::Index(const std::string& path) {
   icu::Normalizer2::getNFDInstance(err);
   if (U_FAILURE(err)) return Internal(path + ": ICU's normalisation data is missing (" + u_errorName(err) + ")");
   id_.clear();
-  lower_case_ = true;
+  int upper = 0;
   for (size_t k = 0; k < pieces_.size(); ++k) {
     id_[pieces_[k]] = static_cast<int32_t>(k);  // a repeated piece: the later id
-    if (lower_case_ && HasUpperCase(pieces_[k])) lower_case_ = false;
+    upper += HasUpperCase(pieces_[k]);
   }
+  lower_case_ = upper < kCasedPieces;
   if (pieces_.empty() || pieces_[0] != "[PAD]") {
     return InvalidArgument(path + ": line 1 must be [PAD] (the classifiers pad with id 0)");
   }

@@ -20,10 +20,10 @@
 // Encode adds [CLS] before and [SEP] after. Unicode properties, case and
 // normalisation come from ICU.
 //
-// Whether the vocabulary is cased is read from it: a vocabulary with a
-// piece holding an upper-case letter (outside the bracketed specials) is
-// cased (bert-base-cased), else texts are lower-cased (bert-base-uncased,
-// bert-base-chinese).
+// Whether the vocabulary is cased is read from it: a vocabulary with 20 or
+// more pieces holding an ASCII upper-case letter (outside bracketed
+// specials like [CLS] and <S>) is cased (bert-base-cased: thousands), else
+// texts are lower-cased (bert-base-uncased, bert-base-chinese).
 //
 // Torch-free; immutable after FromVocab/Load, so Encode may run on many
 // threads at once.

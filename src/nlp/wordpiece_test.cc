@@ -36,7 +36,9 @@ Words With(Words extra) {
 // the algorithm in wordpiece.h.
 TEST(WordPiece, SplitsLikeBertsBasicTokenizer) {
   testing::TempDir dir;
-  const WordPiece uncased = Make(dir, With({"hello"}));
+  // bert-base-chinese's <S> and <T>, and a few stray capitals, leave a
+  // vocabulary uncased.
+  const WordPiece uncased = Make(dir, With({"hello", "<S>", "<T>", "OK", "Ａ"}));
   EXPECT_TRUE(uncased.lower_case());
   // White space of every kind splits; punctuation stands alone; case folds.
   EXPECT_EQ(uncased.Split(" \tHeLLo!how  \n Are yoU?  "), (Words{"hello", "!", "how", "are", "you", "?"}));
@@ -55,7 +57,11 @@ TEST(WordPiece, SplitsLikeBertsBasicTokenizer) {
   // Invalid UTF-8 becomes U+FFFD, which is dropped.
   EXPECT_EQ(uncased.Split("ab\xff" "cd"), (Words{"abcd"}));
 
-  const WordPiece cased = Make(dir, With({"The", "hello"}));
+  Words capitals = {"hello"};
+  for (char c = 'A'; c < 'A' + 19; ++c) capitals.push_back(std::string(1, c) + "ey");
+  EXPECT_TRUE(Make(dir, With(capitals)).lower_case());  // 19 capitalised pieces
+  capitals.push_back("Tey");
+  const WordPiece cased = Make(dir, With(capitals));  // 20
   EXPECT_FALSE(cased.lower_case());
   EXPECT_EQ(cased.Split("HeLLo H\u00E9llo"), (Words{"HeLLo", "H\u00E9llo"}));
 }
