@@ -501,5 +501,20 @@ TEST(CliTest, SupportTrainsOnStoreTicketsAndAnswersFromTheStore) {
   EXPECT_EQ(bpe, 0);
 }
 
+// `text tokenize`: BERT's pieces under a vocab.txt, one line a text, in
+// the plain opspilot binary; a vocab without [PAD] first is refused.
+TEST(CliTest, TextTokenizePrintsWordPiecesPerText) {
+  testing::TempDir d;
+  const std::string vocab = d.Write("vocab.txt", "[PAD]\n[UNK]\n[CLS]\n[SEP]\nun\n##want\n##ed\nrunn\n##ing\n退\n款\n!\n");
+  const std::string texts = d.Write("texts.txt", "Unwanted RUNNING!\n我要退款\n\nrunning\n");
+  CmdResult r = Exec("text tokenize --vocab " + vocab + " --input " + texts);
+  EXPECT_EQ(r.code, 0);
+  EXPECT_EQ(r.out, "un ##want ##ed runn ##ing !\n[UNK] [UNK] 退 款\nrunn ##ing\n");
+  r = Exec("--json text tokenize --vocab " + vocab + " --input " + texts);
+  EXPECT_EQ(r.out.substr(0, r.out.find('\n')), R"(["un","##want","##ed","runn","##ing","!"])");
+  const std::string bad = d.Write("bad.txt", "[UNK]\n[PAD]\n[CLS]\n[SEP]\n");
+  EXPECT_NE(Exec("text tokenize --vocab " + bad + " --input " + texts).code, 0);
+}
+
 }  // namespace
 }  // namespace opspilot

@@ -6,6 +6,7 @@
 
 #include "core/csv.h"
 #include "nlp/classifier.h"
+#include "nlp/wordpiece.h"
 
 namespace opspilot::cli {
 
@@ -63,6 +64,9 @@ void AddTextCommands(CLI::App& app, TextFlags* f) {
   f->pretrain->add_option("--max-len", f->max_len, "Tokens per text (0: the length 99% of the texts fit in, 16-256)")
       ->capture_default_str();
   AddTokenizerOption(f->pretrain, &f->tokenizer);
+  f->tokenize = f->cmd->add_subcommand("tokenize", "The WordPiece pieces of each text under a BERT-style vocab.txt, one line a text");
+  f->tokenize->add_option("--vocab", f->vocab, "vocab.txt (one piece a line; [PAD] first)")->required()->check(CLI::ExistingFile);
+  f->tokenize->add_option("--input", f->input, "One text per line, or a CSV with a text column")->required()->check(CLI::ExistingFile);
 }
 
 void AddTokenizerOption(CLI::App* cmd, std::string* tokenizer) {
@@ -77,6 +81,21 @@ bool TextNeedsTorch(const TextFlags& f) {
 }
 
 Status RunTextInference(const Context& ctx, const TextFlags& f, bool json_out) {
+  if (*f.tokenize) {
+    ASSIGN_OR_RETURN(nlp::WordPiece wp, nlp::WordPiece::FromVocab(f.vocab));
+    ASSIGN_OR_RETURN(auto texts, nlp::ReadCorpus(f.input));
+    for (const auto& t : texts) {
+      const auto pieces = wp.EncodePieces(t);
+      if (json_out) {
+        std::cout << json(pieces).dump() << "\n";
+        continue;
+      }
+      std::string line;
+      for (const auto& p : pieces) line += (line.empty() ? "" : " ") + p;
+      std::cout << line << "\n";
+    }
+    return Status::Ok();
+  }
   if (f.model_dir.empty()) return InvalidArgument("text " + std::string(*f.predict ? "predict" : "evaluate") + ": --model DIR is required");
   ASSIGN_OR_RETURN(auto model, nlp::LoadClassifier(f.model_dir));
   if (*f.predict) {

@@ -16,7 +16,7 @@ namespace opspilot::cli {
 
 struct TextFlags {
   CLI::App* cmd = nullptr;
-  CLI::App *train = nullptr, *predict = nullptr, *evaluate = nullptr, *pretrain = nullptr;
+  CLI::App *train = nullptr, *predict = nullptr, *evaluate = nullptr, *pretrain = nullptr, *tokenize = nullptr;
   std::string data, input, model = "auto", task = "intent", out, model_dir, corpus, pretrained, encoder, vocab;
   std::string kind = "fasttext";  // evaluate --cv: the model to cross-validate
   int top = 1;
@@ -40,7 +40,7 @@ void AddTokenizerOption(CLI::App* cmd, std::string* tokenizer);
 // a model directory holding a cnn or transformer model.
 bool TextNeedsTorch(const TextFlags& f);
 
-// `text predict` and `text evaluate` (without --cv): torch-free; models other
+// `text predict`, `text evaluate` (without --cv) and `text tokenize`: torch-free; models other
 // than fasttext need their loaders registered (RegisterTorchTextModels).
 Status RunTextInference(const Context& ctx, const TextFlags& f, bool json_out);
 
