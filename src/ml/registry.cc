@@ -9,6 +9,7 @@
 #include <fstream>
 #include <random>
 
+#include "core/file.h"
 #include "core/time.h"
 
 namespace opspilot::ml {
@@ -17,21 +18,6 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 namespace {
-
-// Writes `content` to path atomically: temp file, fsync, rename.
-Status WriteFileAtomic(const fs::path& path, const std::string& content) {
-  const fs::path tmp = path.string() + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  if (fd < 0) return FailedPrecondition("cannot write " + tmp.string());
-  const bool ok = ::write(fd, content.data(), content.size()) == static_cast<ssize_t>(content.size()) &&
-                  ::fsync(fd) == 0;
-  ::close(fd);
-  if (!ok) return Internal("cannot write " + tmp.string());
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) return Internal("cannot rename " + tmp.string() + ": " + ec.message());
-  return Status::Ok();
-}
 
 void FsyncDir(const fs::path& dir) {
   const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
@@ -84,7 +70,7 @@ StatusOr<ModelInfo> ModelRegistry::Register(const Context& ctx, const std::strin
     metadata["task"] = task;
     metadata["created_at"] = FormatTimestamp(ctx.clock().NowUnix());
     metadata["code_version"] = kCodeVersion;
-    st = WriteFileAtomic(staging / "metadata.json", metadata.dump(2));
+    st = WriteFileAtomic((staging / "metadata.json").string(), metadata.dump(2));
   }
   if (!st.ok()) {
     fs::remove_all(staging, ec);
@@ -175,7 +161,7 @@ StatusOr<std::vector<std::string>> ModelRegistry::History(const std::string& tas
 Status ModelRegistry::WriteHistory(const std::string& task, const std::vector<std::string>& history) {
   std::string content;
   for (const auto& v : history) content += v + "\n";
-  return WriteFileAtomic(fs::path(TaskDir(task)) / "SERVING", content);
+  return WriteFileAtomic((fs::path(TaskDir(task)) / "SERVING").string(), content);
 }
 
 Status ModelRegistry::Promote(const std::string& task, const std::string& version) {

@@ -4,9 +4,8 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
-#include <cstring>
-#include <fstream>
 
+#include "core/file.h"
 #include "nlp/classifier_internal.h"
 
 namespace opspilot::nlp::internal {
@@ -145,21 +144,13 @@ Status WriteFastTextWeights(const FastTextWeights& w, const std::string& path) {
   for (float v : w.rows) PutLe(&buf, v);
   for (float v : w.out_weight) PutLe(&buf, v);
   for (float v : w.out_bias) PutLe(&buf, v);
-  std::ofstream f(path, std::ios::binary | std::ios::trunc);
-  f.write(buf.data(), static_cast<std::streamsize>(buf.size()));
-  f.close();
-  if (!f) return Internal("cannot write " + path);
-  return Status::Ok();
+  return WriteFileAtomic(path, buf);
 }
 
 StatusOr<FastTextWeights> ReadFastTextWeights(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) return NotFound("cannot open " + path);
-  const std::string buf((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  ASSIGN_OR_RETURN(const std::string buf, ReadWeightsFile(path, kMagic, kVersion, 24, "fasttext"));
   auto bad = [&](const std::string& why) { return InvalidArgument(path + ": " + why); };
-  if (buf.size() < 24 || std::memcmp(buf.data(), kMagic, 4) != 0) return bad("not a fasttext weights file");
   const char* p = buf.data() + 4;
-  if (GetLe<uint32_t>(p) != kVersion) return bad("unsupported version " + std::to_string(GetLe<uint32_t>(p)));
   FastTextWeights w;
   const uint32_t dim = GetLe<uint32_t>(p + 4), classes = GetLe<uint32_t>(p + 8), rows = GetLe<uint32_t>(p + 16);
   w.buckets = GetLe<uint32_t>(p + 12);
@@ -171,18 +162,10 @@ StatusOr<FastTextWeights> ReadFastTextWeights(const std::string& path) {
   w.dim = static_cast<int32_t>(dim);
   w.classes = static_cast<int32_t>(classes);
   p = buf.data() + 24;
-  auto floats = [&](std::vector<float>* v, uint64_t n) {
-    v->resize(n);
-    for (uint64_t k = 0; k < n; ++k, p += 4) (*v)[k] = GetLe<float>(p);
-  };
-  w.ids.resize(rows);
-  for (uint32_t k = 0; k < rows; ++k, p += 4) {
-    w.ids[k] = GetLe<uint32_t>(p);
-    if (w.ids[k] >= w.buckets || (k > 0 && w.ids[k] <= w.ids[k - 1])) return bad("bucket ids out of order or range");
-  }
-  floats(&w.rows, uint64_t{rows} * dim);
-  floats(&w.out_weight, uint64_t{classes} * dim);
-  floats(&w.out_bias, classes);
+  if (!GetBucketIds(&p, rows, w.buckets, &w.ids)) return bad("bucket ids out of order or range");
+  GetFloats(&p, uint64_t{rows} * dim, &w.rows);
+  GetFloats(&p, uint64_t{classes} * dim, &w.out_weight);
+  GetFloats(&p, classes, &w.out_bias);
   return w;
 }
 

@@ -45,6 +45,30 @@ T GetLe(const char* p) {
   return v;
 }
 
+// The whole weights file at `path`, checked to start with the 4-byte `magic`
+// (then a u32 version equal to `version`) and to hold at least `header`
+// bytes. NotFound without the file; InvalidArgument naming it otherwise
+// ("not a <kind> weights file", "unsupported version N").
+StatusOr<std::string> ReadWeightsFile(const std::string& path, const char* magic, uint32_t version, size_t header,
+                                      const std::string& kind);
+
+// `rows` bucket ids at *p (advancing it): true when they ascend strictly
+// and stay below `buckets`.
+inline bool GetBucketIds(const char** p, uint32_t rows, uint32_t buckets, std::vector<uint32_t>* ids) {
+  ids->resize(rows);
+  for (uint32_t k = 0; k < rows; ++k, *p += 4) {
+    (*ids)[k] = GetLe<uint32_t>(*p);
+    if ((*ids)[k] >= buckets || (k > 0 && (*ids)[k] <= (*ids)[k - 1])) return false;
+  }
+  return true;
+}
+
+// `n` floats at *p (advancing it).
+inline void GetFloats(const char** p, uint64_t n, std::vector<float>* v) {
+  v->resize(n);
+  for (uint64_t k = 0; k < n; ++k, *p += 4) (*v)[k] = GetLe<float>(*p);
+}
+
 // Hashed ids in [0, buckets) of the character n-grams (min..max) of the
 // text's Latin words, each word marked "<word>"; with `skip_whole`, not the
 // n-gram that is the whole marked word (fasttext has it as a word feature).

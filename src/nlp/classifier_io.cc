@@ -4,6 +4,7 @@
 // the evaluation report.
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -13,6 +14,7 @@
 #include <set>
 
 #include "core/csv.h"
+#include "core/file.h"
 #include "core/strings.h"
 #include "nlp/classifier.h"
 #include "nlp/classifier_internal.h"
@@ -524,6 +526,18 @@ ClassifierOptions OptionsFrom(const json& j) {
   return o;
 }
 
+StatusOr<std::string> ReadWeightsFile(const std::string& path, const char* magic, uint32_t version, size_t header,
+                                      const std::string& kind) {
+  ASSIGN_OR_RETURN(std::string buf, ReadFile(path));
+  if (buf.size() < std::max<size_t>(header, 8) || std::memcmp(buf.data(), magic, 4) != 0) {
+    return InvalidArgument(path + ": not a " + kind + " weights file");
+  }
+  if (GetLe<uint32_t>(buf.data() + 4) != version) {
+    return InvalidArgument(path + ": unsupported version " + std::to_string(GetLe<uint32_t>(buf.data() + 4)));
+  }
+  return buf;
+}
+
 StatusOr<json> ReadModelJson(const std::string& dir) {
   std::ifstream f(dir + "/model.json");
   if (!f) return NotFound("no text model in " + dir + " (model.json missing)");
@@ -538,14 +552,7 @@ StatusOr<json> ReadModelJson(const std::string& dir) {
   return meta;
 }
 
-Status WriteModelJson(const std::string& dir, const json& meta) {
-  const std::string path = dir + "/model.json";
-  std::ofstream f(path + ".tmp", std::ios::trunc);
-  f << meta.dump(1);
-  f.close();
-  if (!f || std::rename((path + ".tmp").c_str(), path.c_str()) != 0) return Internal("cannot write " + path);
-  return Status::Ok();
-}
+Status WriteModelJson(const std::string& dir, const json& meta) { return WriteFileAtomic(dir + "/model.json", meta.dump(1)); }
 
 Status WriteMeta(const std::string& dir, const std::string& model, const ClassifierOptions& options,
                  const std::vector<std::string>& labels, float temperature, float threshold, const json& report) {

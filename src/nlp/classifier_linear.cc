@@ -11,9 +11,8 @@
 // the two blocks count equally however many character n-grams a word has.
 #include <algorithm>
 #include <cmath>
-#include <cstring>
-#include <fstream>
 
+#include "core/file.h"
 #include "nlp/classifier_internal.h"
 
 namespace opspilot::nlp::internal {
@@ -146,23 +145,13 @@ Status WriteLinearWeights(const LinearTextWeights& w, const std::string& path) {
   for (uint32_t id : w.ids) PutLe<uint32_t>(&buf, id);
   for (float v : lw.w) PutLe<float>(&buf, v);
   for (float v : lw.bias) PutLe<float>(&buf, v);
-  // Written beside, then renamed: a crash never leaves half a model.
-  const std::string tmp = path + ".tmp";
-  std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-  f.write(buf.data(), static_cast<std::streamsize>(buf.size()));
-  f.close();
-  if (!f || std::rename(tmp.c_str(), path.c_str()) != 0) return Internal("cannot write " + path);
-  return Status::Ok();
+  return WriteFileAtomic(path, buf);
 }
 
 StatusOr<LinearTextWeights> ReadLinearWeights(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) return NotFound("cannot open " + path);
-  const std::string buf((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  ASSIGN_OR_RETURN(const std::string buf, ReadWeightsFile(path, kMagic, kVersion, 28, "linear"));
   auto bad = [&](const std::string& why) { return InvalidArgument(path + ": " + why); };
-  if (buf.size() < 28 || std::memcmp(buf.data(), kMagic, 4) != 0) return bad("not a linear weights file");
   const char* p = buf.data() + 4;
-  if (GetLe<uint32_t>(p) != kVersion) return bad("unsupported version " + std::to_string(GetLe<uint32_t>(p)));
   LinearTextWeights w;
   const uint32_t classes = GetLe<uint32_t>(p + 4), rows = GetLe<uint32_t>(p + 20);
   w.buckets = GetLe<uint32_t>(p + 8);
@@ -172,18 +161,12 @@ StatusOr<LinearTextWeights> ReadLinearWeights(const std::string& path) {
   const uint64_t need = 28 + uint64_t{rows} * 4 * (1 + uint64_t{classes}) + uint64_t{classes} * 4;
   if (buf.size() != need) return bad("size " + std::to_string(buf.size()) + " bytes, the header says " + std::to_string(need));
   p = buf.data() + 28;
-  w.ids.resize(rows);
-  for (uint32_t k = 0; k < rows; ++k, p += 4) {
-    w.ids[k] = GetLe<uint32_t>(p);
-    if (w.ids[k] >= w.buckets || (k > 0 && w.ids[k] <= w.ids[k - 1])) return bad("bucket ids out of order or range");
-  }
+  if (!GetBucketIds(&p, rows, w.buckets, &w.ids)) return bad("bucket ids out of order or range");
   ml::LinearWeights& lw = w.weights;
   lw.features = static_cast<int32_t>(rows);
   lw.classes = static_cast<int32_t>(classes);
-  lw.w.resize(uint64_t{rows} * classes);
-  for (float& v : lw.w) v = GetLe<float>(p), p += 4;
-  lw.bias.resize(classes);
-  for (float& v : lw.bias) v = GetLe<float>(p), p += 4;
+  GetFloats(&p, uint64_t{rows} * classes, &lw.w);
+  GetFloats(&p, classes, &lw.bias);
   return w;
 }
 

@@ -10,6 +10,7 @@
 #include <tuple>
 #include <unordered_map>
 
+#include "core/file.h"
 #include "nlp/text.h"
 
 namespace opspilot::nlp {
@@ -521,15 +522,10 @@ std::string Tokenizer::Decode(const std::vector<int32_t>& ids) const {
 Status Tokenizer::Save(const std::string& path) const {
   json merges = json::array();
   for (const auto& [a, b] : merges_) merges.push_back({a, b});
-  std::ofstream f(path, std::ios::trunc);
-  if (model_ == "unigram") {
-    f << json{{"format", kUnigramFormat}, {"pieces", pieces_}, {"scores", scores_}, {"split_cjk", split_cjk_}}.dump();
-  } else {
-    f << json{{"format", kFormat}, {"pieces", pieces_}, {"merges", merges}, {"split_cjk", split_cjk_}}.dump();
-  }
-  f.close();
-  if (!f) return Internal("cannot write " + path);
-  return Status::Ok();
+  const json j = model_ == "unigram"
+                     ? json{{"format", kUnigramFormat}, {"pieces", pieces_}, {"scores", scores_}, {"split_cjk", split_cjk_}}
+                     : json{{"format", kFormat}, {"pieces", pieces_}, {"merges", merges}, {"split_cjk", split_cjk_}};
+  return WriteFileAtomic(path, j.dump());
 }
 
 StatusOr<Tokenizer> Tokenizer::Load(const std::string& path) {

@@ -10,6 +10,8 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "core/file.h"
+
 namespace opspilot::nlp {
 
 using nlohmann::json;
@@ -147,11 +149,7 @@ StatusOr<WordPiece> WordPiece::Load(const std::string& path) {
 }
 
 Status WordPiece::Save(const std::string& path) const {
-  std::ofstream f(path, std::ios::trunc);
-  f << json{{"format", kFormat}, {"pieces", pieces_}, {"lower_case", lower_case_}}.dump();
-  f.close();
-  if (!f) return Internal("cannot write " + path);
-  return Status::Ok();
+  return WriteFileAtomic(path, json{{"format", kFormat}, {"pieces", pieces_}, {"lower_case", lower_case_}}.dump());
 }
 
 std::vector<std::string> WordPiece::Split(std::string_view text) const {

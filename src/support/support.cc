@@ -8,6 +8,7 @@
 #include <set>
 #include <unordered_map>
 
+#include "core/file.h"
 #include "core/strings.h"
 #include "core/time.h"
 #include "nlp/text.h"
@@ -793,16 +794,7 @@ Status ConversationStore::Save(const Conversation& c) const {
   std::error_code ec;
   std::filesystem::create_directories(dir_, ec);
   if (ec) return Internal("cannot create " + dir_ + ": " + ec.message());
-  const std::string path = dir_ + "/" + c.id + ".json", tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::trunc);
-    f << c.ToJson().dump();
-    f.close();
-    if (!f) return Internal("cannot write " + tmp);
-  }
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) return Internal("cannot rename " + tmp + ": " + ec.message());
-  return Status::Ok();
+  return WriteFileAtomic(dir_ + "/" + c.id + ".json", c.ToJson().dump());
 }
 
 // ---- Ticket analytics ----
