@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/file.h"
 #include "core/time.h"
 
 namespace opspilot::anomaly {
@@ -82,17 +83,7 @@ Status WriteResults(const std::string& dir, const std::string& detector, const N
     std::snprintf(buf, sizeof buf, ",%.10g,%.6f,%d\n", scores[i].value, scores[i].score, inside ? 1 : 0);
     text += buf;
   }
-  const fs::path tmp = target.string() + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) return Unavailable("cannot open '" + tmp.string() + "' for writing");
-    out.write(text.data(), static_cast<std::streamsize>(text.size()));
-    out.close();
-    if (!out) return Unavailable("error writing '" + tmp.string() + "'");
-  }
-  fs::rename(tmp, target, ec);
-  if (ec) return Unavailable("cannot rename '" + tmp.string() + "' to '" + target.string() + "': " + ec.message());
-  return Status::Ok();
+  return WriteFileAtomic(target.string(), text);
 }
 
 }  // namespace

@@ -9,11 +9,13 @@
 
 #include "core/context.h"
 #include "core/dictionary.h"
+#include "core/file.h"
 #include "core/logging.h"
 #include "core/progress.h"
 #include "core/status.h"
 #include "core/thread_pool.h"
 #include "core/time.h"
+#include "testing/temp_dir.h"
 
 namespace opspilot {
 namespace {
@@ -27,6 +29,33 @@ Status Quarter(int x, int* out) {
   ASSIGN_OR_RETURN(int h, Half(x));
   ASSIGN_OR_RETURN(*out, Half(h));
   return Status::Ok();
+}
+
+TEST(FileTest, WriteFileAtomicReplacesWholeFilesAndLeavesNoTemporary) {
+  testing::TempDir d;
+  const std::string path = d.file("model.json");
+  std::string big(3 << 20, 'x');  // several write() calls' worth
+  for (size_t i = 0; i < big.size(); i += 4097) big[i] = static_cast<char>('a' + i % 26);
+  ASSERT_TRUE(WriteFileAtomic(path, "old").ok());
+  ASSERT_TRUE(WriteFileAtomic(path, big).ok());
+  auto back = ReadFile(path);
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(*back, big);
+  EXPECT_FALSE(std::filesystem::exists(path + ".tmp"));
+
+  // A target whose temporary cannot be created: an error naming it, the old
+  // file untouched.
+  const std::string missing = d.file("no/such/dir/model.json");
+  const Status s = WriteFileAtomic(missing, "new");
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find(missing + ".tmp"), std::string::npos) << s.message();
+  // A directory in the way of the rename: the temporary is removed again.
+  std::filesystem::create_directory(d.file("taken"));
+  std::ofstream(d.file("taken/inside")) << "x";
+  EXPECT_FALSE(WriteFileAtomic(d.file("taken"), "new").ok());
+  EXPECT_FALSE(std::filesystem::exists(d.file("taken.tmp")));
+  EXPECT_EQ(ReadFile(d.file("taken/inside")).value(), "x");
+  EXPECT_EQ(ReadFile(d.file("absent")).status().code(), StatusCode::kNotFound);
 }
 
 TEST(StatusTest, CodesMessagesAndMacros) {
