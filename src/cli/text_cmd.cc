@@ -17,7 +17,10 @@ void AddTextCommands(CLI::App& app, TextFlags* f) {
   f->cmd->require_subcommand(1);
   f->train = f->cmd->add_subcommand("train", "Train on a CSV with text and label columns; write a model directory");
   f->train->add_option("--data", f->data, "CSV: text,label[,id] (other columns ignored)")->required()->check(CLI::ExistingFile);
-  f->train->add_option("--task", f->task, "intent | sentiment (a name kept with the model)")->capture_default_str();
+  f->train->add_option("--task", f->task,
+                       "intent | sentiment: a sentiment model never refuses; an intent model refuses unsure texts "
+                       "(label oos) when the data has oos rows, or with --oos / --target-precision")
+      ->capture_default_str();
   f->train->add_option("--model", f->model,
                        "auto (the mean of linear, fasttext and cnn, unless one of them or a smaller mean is clearly better on the hold-out) | linear | fasttext | cnn | transformer | ensemble")
       ->capture_default_str();
@@ -40,10 +43,17 @@ void AddTextCommands(CLI::App& app, TextFlags* f) {
   f->train->add_flag("--finetune-encoder", f->finetune_encoder,
                      "with --encoder: train its weights too (default: frozen; rate 5e-5 and 4 epochs unless given)");
   f->train->add_option("--cv", f->cv, "Also report K-fold cross-validation (before training on all the data)");
-  f->train->add_option("--target-precision", f->target_precision,
-                       "Out-of-scope threshold: the lowest confidence whose answers reach this precision on the hold-out")
+  f->target_precision_option =
+      f->train
+          ->add_option("--target-precision", f->target_precision,
+                       "Out-of-scope threshold: the lowest confidence whose answers reach this precision on the hold-out "
+                       "(giving it turns refusal on)")
+          ->capture_default_str();
+  f->train->add_option("--oos-share", f->oos_share,
+                       "Out-of-scope share of traffic the threshold assumes: the hold-out's oos rows are weighted up to it")
       ->capture_default_str();
-  f->train->add_flag("--no-oos", f->no_oos, "Never refuse (no out-of-scope threshold)");
+  CLI::Option* oos = f->train->add_flag("--oos", f->oos, "Refuse unsure texts even when the data has no oos rows");
+  f->train->add_flag("--no-oos", f->no_oos, "Never refuse (no out-of-scope threshold)")->excludes(oos);
   f->predict = f->cmd->add_subcommand("predict", "id,label,confidence[,label_2,confidence_2,...] on stdout");
   f->predict->add_option("--model", f->model_dir, "Model directory")->required();
   f->predict->add_option("--input", f->input, "CSV with a text column (id optional)")->required()->check(CLI::ExistingFile);

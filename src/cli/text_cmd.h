@@ -27,7 +27,9 @@ struct TextFlags {
   std::string tokenizer = "bpe";
   double learning_rate = 0;       // 0: the model's default
   double target_precision = 0.9;
-  bool no_oos = false;
+  double oos_share = 0.1;
+  bool no_oos = false, oos = false;
+  CLI::Option* target_precision_option = nullptr;  // given: refusal wanted
   bool finetune_encoder = false;
 };
 

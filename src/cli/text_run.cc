@@ -13,7 +13,7 @@ using nlohmann::json;
 
 namespace {
 
-nlp::ClassifierOptions Options(const TextFlags& f, const std::string& model) {
+nlp::ClassifierOptions Options(const TextFlags& f, const std::string& model, const std::vector<nlp::LabelledText>& data) {
   nlp::ClassifierOptions o;
   o.model = model;
   o.epochs = f.epochs;
@@ -27,7 +27,9 @@ nlp::ClassifierOptions Options(const TextFlags& f, const std::string& model) {
   o.vocab = f.vocab;
   o.finetune_encoder = f.finetune_encoder;
   o.target_precision = f.target_precision;
-  o.out_of_scope = !f.no_oos;
+  o.oos_share = f.oos_share;
+  const bool asked = f.oos || (f.target_precision_option != nullptr && f.target_precision_option->count() > 0);
+  o.out_of_scope = !f.no_oos && (asked || nlp::RefusesByDefault(f.task, data));
   return o;
 }
 
@@ -67,7 +69,7 @@ Status RunText(const Context& ctx, const TextFlags& f, bool json_out) {
   }
   if (*f.train) {
     ASSIGN_OR_RETURN(auto data, nlp::ReadTextCsv(f.data, true));
-    const nlp::ClassifierOptions o = Options(f, f.model);
+    const nlp::ClassifierOptions o = Options(f, f.model, data);
     json cv;
     if (f.cv > 0) {
       ASSIGN_OR_RETURN(cv, nlp::CrossValidateClassifier(ctx, data, o, f.cv));
@@ -91,7 +93,7 @@ Status RunText(const Context& ctx, const TextFlags& f, bool json_out) {
   if (*f.evaluate && f.cv > 0) {
     if (!f.model_dir.empty()) return InvalidArgument("text evaluate: --cv trains its own models; drop --model (use --kind)");
     ASSIGN_OR_RETURN(auto data, nlp::ReadTextCsv(f.data, true));
-    ASSIGN_OR_RETURN(json cv, nlp::CrossValidateClassifier(ctx, data, Options(f, f.kind), f.cv));
+    ASSIGN_OR_RETURN(json cv, nlp::CrossValidateClassifier(ctx, data, Options(f, f.kind, data), f.cv));
     if (json_out) {
       std::cout << cv.dump(2) << "\n";
     } else {

@@ -717,7 +717,7 @@ StatusOr<std::unique_ptr<TextClassifier>> TrainClassifier(const Context& ctx, co
     members.push_back(std::move(models[m]));
   }
   const float threshold =
-      options.out_of_scope && !chosen_preds.empty() ? internal::TuneThreshold(chosen_preds, truth, options.target_precision) : 0.f;
+      options.out_of_scope && !chosen_preds.empty() ? internal::TuneThreshold(chosen_preds, truth, options.target_precision, options.oos_share) : 0.f;
   json report = {{"valid_accuracy", chosen_accuracy}, {"threshold", threshold},
                  {"examples", data.size()}, {"members", names}};
   if (!always_ensemble) report["auto"] = tried;

@@ -184,9 +184,10 @@ float NoveltyFloor(const std::vector<float>& known, const std::vector<std::strin
 
 // The lowest confidence at which hold-out answers reach `target_precision`
 // (an answer is right when it names the true label; "oos" rows are never
-// right).
+// right). Rows whose truth is "oos" weigh as if they were `oos_share` of the
+// hold-out when they are fewer (never less than 1 each).
 float TuneThreshold(const std::vector<Prediction>& preds, const std::vector<std::string>& truth,
-                    double target_precision);
+                    double target_precision, double oos_share = 0);
 
 // `auto`'s choice among candidates scored on the same hold-out rows
 // (right[i][r]: candidate i got row r right): candidate 0 unless a later one

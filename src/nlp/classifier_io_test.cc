@@ -239,6 +239,33 @@ TEST(ClassifierIo, ThresholdIsTheLowestConfidenceThatKeepsPrecision) {
   EXPECT_FLOAT_EQ(internal::TuneThreshold(preds(rows), truth, 0.8), 0.5f);
   // Unreachable: answer everything rather than refuse nearly all.
   EXPECT_FLOAT_EQ(internal::TuneThreshold(preds(rows), std::vector<std::string>(10, "c"), 0.9), 0.f);
+
+  // Out-of-scope rows weigh as the share of traffic they are assumed to be:
+  // 98 right answers at 0.9 and 2 out-of-scope texts answered at 0.5. As they
+  // are (2%), answering both keeps 98% precision; as 20% of traffic (12.25
+  // each) it would fall to 80%, so they must be refused.
+  rows.assign(98, {0.9f, "a"});
+  rows.insert(rows.end(), 2, {0.5f, "a"});
+  truth.assign(98, "a");
+  truth.insert(truth.end(), 2, kOutOfScope);
+  EXPECT_FLOAT_EQ(internal::TuneThreshold(preds(rows), truth, 0.9), 0.5f);
+  EXPECT_FLOAT_EQ(internal::TuneThreshold(preds(rows), truth, 0.9, 0.2), 0.9f);
+  // A hold-out with more of them than the share is never weighted down.
+  rows.assign(50, {0.9f, "a"});
+  rows.insert(rows.end(), 50, {0.5f, "a"});
+  truth.assign(50, "a");
+  truth.insert(truth.end(), 50, kOutOfScope);
+  EXPECT_FLOAT_EQ(internal::TuneThreshold(preds(rows), truth, 0.9, 0.1), 0.9f);
+}
+
+TEST(ClassifierIo, OnlyOpenIntentSetsRefuseByDefault) {
+  std::vector<LabelledText> closed = {{"1", "where is my card", "card_arrival"}, {"2", "top up failed", "top_up_failed"}};
+  std::vector<LabelledText> open = closed;
+  open.push_back({"3", "what is the capital of peru", kOutOfScope});
+  EXPECT_FALSE(RefusesByDefault("intent", closed));
+  EXPECT_TRUE(RefusesByDefault("intent", open));
+  EXPECT_TRUE(RefusesByDefault("topic", open));
+  EXPECT_FALSE(RefusesByDefault("sentiment", open));  // every text has a sentiment
 }
 
 // Two hand-made fasttext members with opposite views of "refund": the
