@@ -681,6 +681,7 @@ StatusOr<std::unique_ptr<TextClassifier>> TrainClassifier(const Context& ctx, co
     const size_t c = models.front()->labels().size();
     std::vector<std::vector<char>> right;
     std::vector<std::vector<Prediction>> preds;
+    std::vector<std::vector<float>> means;
     for (uint32_t mask : choices) {
       std::vector<float> mean(texts.size() * c, 0.f);
       std::string name;
@@ -690,6 +691,7 @@ StatusOr<std::unique_ptr<TextClassifier>> TrainClassifier(const Context& ctx, co
         name += (name.empty() ? "" : "+") + candidates[m];
       }
       preds.push_back(internal::PredictionsFromProbabilities(mean, models.front()->labels(), 0.f, 1));
+      means.push_back(std::move(mean));
       right.emplace_back(texts.size());
       for (size_t r = 0; r < texts.size(); ++r) right.back()[r] = preds.back()[r].top[0].first == truth[r];
       if (std::popcount(mask) > 1) {
@@ -700,7 +702,10 @@ StatusOr<std::unique_ptr<TextClassifier>> TrainClassifier(const Context& ctx, co
     }
     const size_t pick = internal::ClearWinner(right);
     chosen = choices[pick];
-    chosen_preds = std::move(preds[pick]);
+    // Every label's probability when one is "oos": the threshold sets that
+    // class aside for the hold-out's out-of-scope rows.
+    const auto& labels = models.front()->labels();
+    chosen_preds = internal::PredictionsFromProbabilities(means[pick], labels, 0.f, internal::ThresholdTop(labels));
     chosen_accuracy = static_cast<double>(std::count(right[pick].begin(), right[pick].end(), 1)) / static_cast<double>(texts.size());
   }
   if (std::popcount(chosen) == 1) {

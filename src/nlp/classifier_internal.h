@@ -183,11 +183,18 @@ void MarkNovel(const std::vector<float>& known, float min_known, std::vector<Pre
 float NoveltyFloor(const std::vector<float>& known, const std::vector<std::string>& truth);
 
 // The lowest confidence at which hold-out answers reach `target_precision`
-// (an answer is right when it names the true label; "oos" rows are never
-// right). Rows whose truth is "oos" weigh as if they were `oos_share` of the
-// hold-out when they are fewer (never less than 1 each).
+// (an answer is right when it names the true label). A row whose truth is
+// "oos" is always an answer, and a wrong one, at the confidence of its best
+// in-scope label with the "oos" class set aside (p / (1 - p_oos)): the cut-off
+// must stop out-of-scope texts that class has not learnt. Such rows weigh as
+// if they were `oos_share` of the hold-out when they are fewer (never less
+// than 1 each). `preds` must list every label of a model with an "oos" class
+// (ThresholdTop), or the set-aside probability is unknown.
 float TuneThreshold(const std::vector<Prediction>& preds, const std::vector<std::string>& truth,
                     double target_precision, double oos_share = 0);
+// How many labels the hold-out predictions for TuneThreshold need: all of
+// them when one is "oos", else the best.
+int ThresholdTop(const std::vector<std::string>& labels);
 
 // `auto`'s choice among candidates scored on the same hold-out rows
 // (right[i][r]: candidate i got row r right): candidate 0 unless a later one

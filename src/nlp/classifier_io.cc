@@ -429,6 +429,11 @@ float NoveltyFloor(const std::vector<float>& known, const std::vector<std::strin
   return std::min(0.5f, in_scope[k]);
 }
 
+int ThresholdTop(const std::vector<std::string>& labels) {
+  const bool has_oos = std::find(labels.begin(), labels.end(), kOutOfScope) != labels.end();
+  return has_oos ? static_cast<int>(labels.size()) : 1;
+}
+
 float TuneThreshold(const std::vector<Prediction>& preds, const std::vector<std::string>& truth, double target_precision,
                     double oos_share) {
   // Training files hold far fewer out-of-scope examples than traffic does
@@ -443,8 +448,14 @@ float TuneThreshold(const std::vector<Prediction>& preds, const std::vector<std:
   if (n_oos > 0 && n_in > 0 && oos_share > 0 && oos_share < 1) {
     oos_weight = std::max(1.0, oos_share / (1 - oos_share) * static_cast<double>(n_in) / static_cast<double>(n_oos));
   }
-  // Answers only: a row whose best class is "oos" (trained as a class) is a
-  // refusal already, right or wrong, and says nothing about the cut-off.
+  // In-scope rows: answers only; a row whose best class is "oos" (trained as
+  // a class) is a refusal already and says nothing about the cut-off.
+  // Out-of-scope rows: always, at the confidence of their best in-scope answer
+  // with the "oos" class set aside (p / (1 - p_oos)). Traffic's out-of-scope
+  // messages are mostly unlike the few in the training file (CLINC150's test
+  // topics are not its training topics), so the cut-off must hold where the
+  // "oos" class does not catch them: the hold-out's out-of-scope rows, which
+  // that class has learnt from their siblings, stand in for those it has not.
   struct Scored {
     float confidence;
     bool right;
@@ -452,8 +463,24 @@ float TuneThreshold(const std::vector<Prediction>& preds, const std::vector<std:
   };
   std::vector<Scored> scored;
   for (size_t k = 0; k < preds.size(); ++k) {
-    if (preds[k].top[0].first == kOutOfScope) continue;
-    scored.push_back({preds[k].confidence, preds[k].top[0].first == truth[k], truth[k] == kOutOfScope ? oos_weight : 1.0});
+    const auto& top = preds[k].top;
+    if (truth[k] != kOutOfScope) {
+      if (top[0].first == kOutOfScope) continue;
+      scored.push_back({preds[k].confidence, top[0].first == truth[k], 1.0});
+      continue;
+    }
+    double p_oos = 0, p_best = -1;
+    for (const auto& [label, p] : top) {
+      if (label == kOutOfScope) {
+        p_oos = p;
+      } else if (p_best < 0) {
+        p_best = p;
+      }
+    }
+    if (p_best < 0) continue;  // only "oos" listed: nothing to answer with
+    const double rest = 1 - p_oos;
+    const auto confidence = static_cast<float>(rest > 1e-12 ? std::min(1.0, p_best / rest) : 1.0);
+    scored.push_back({confidence, false, oos_weight});
   }
   std::sort(scored.begin(), scored.end(), [](const Scored& a, const Scored& b) { return a.confidence > b.confidence; });
   // Walk from the most confident down: the last cut-off where precision still holds.
@@ -490,7 +517,7 @@ void FinishOnHoldOut(const std::vector<float>& logits, const std::vector<std::st
   for (const auto& t : truth) y.push_back(index.count(t) ? index[t] : -1);
   const int classes = static_cast<int>(labels.size());
   if (options.calibrate) *temperature = FitTemperature(logits, classes, y);
-  const auto preds = PredictionsFromLogits(logits, labels, *temperature, 0.f, 1);
+  const auto preds = PredictionsFromLogits(logits, labels, *temperature, 0.f, ThresholdTop(labels));
   int64_t right = 0;
   for (size_t k = 0; k < preds.size(); ++k) right += preds[k].top[0].first == truth[k];
   if (options.out_of_scope) *threshold = TuneThreshold(preds, truth, options.target_precision, options.oos_share);

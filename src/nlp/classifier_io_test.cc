@@ -256,6 +256,22 @@ TEST(ClassifierIo, ThresholdIsTheLowestConfidenceThatKeepsPrecision) {
   truth.assign(50, "a");
   truth.insert(truth.end(), 50, kOutOfScope);
   EXPECT_FLOAT_EQ(internal::TuneThreshold(preds(rows), truth, 0.9, 0.1), 0.9f);
+
+  // An out-of-scope row that the "oos" class catches still counts, at its best
+  // in-scope answer with that class set aside: 0.35 / (1 - 0.6) = 0.875.
+  std::vector<Prediction> caught = preds(std::vector<std::pair<float, std::string>>(98, {0.9f, "a"}));
+  truth.assign(98, "a");
+  for (int k = 0; k < 2; ++k) {
+    Prediction p;
+    p.top = {{kOutOfScope, 0.6f}, {"a", 0.35f}, {"b", 0.05f}};
+    p.label = kOutOfScope, p.confidence = 0.6f;
+    caught.push_back(p);
+    truth.push_back(kOutOfScope);
+  }
+  EXPECT_FLOAT_EQ(internal::TuneThreshold(caught, truth, 0.9), 0.875f);       // 98 of 100 right at 0.875
+  EXPECT_FLOAT_EQ(internal::TuneThreshold(caught, truth, 0.9, 0.2), 0.9f);    // as 20% of traffic: refused
+  EXPECT_EQ(internal::ThresholdTop({"a", "b", kOutOfScope}), 3);
+  EXPECT_EQ(internal::ThresholdTop({"a", "b"}), 1);
 }
 
 TEST(ClassifierIo, OnlyOpenIntentSetsRefuseByDefault) {
