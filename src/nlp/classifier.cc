@@ -680,8 +680,7 @@ StatusOr<std::unique_ptr<TextClassifier>> TrainClassifier(const Context& ctx, co
     for (const auto& m : models) probs.push_back(internal::MeanProbabilities({m.get()}, texts));
     const size_t c = models.front()->labels().size();
     std::vector<std::vector<char>> right;
-    std::vector<std::vector<Prediction>> preds;
-    std::vector<std::vector<float>> means;
+    std::vector<std::vector<float>> means;  // per choice: the hold-out's mean probabilities
     for (uint32_t mask : choices) {
       std::vector<float> mean(texts.size() * c, 0.f);
       std::string name;
@@ -690,10 +689,10 @@ StatusOr<std::unique_ptr<TextClassifier>> TrainClassifier(const Context& ctx, co
         for (size_t j = 0; j < mean.size(); ++j) mean[j] += probs[m][j] / static_cast<float>(std::popcount(mask));
         name += (name.empty() ? "" : "+") + candidates[m];
       }
-      preds.push_back(internal::PredictionsFromProbabilities(mean, models.front()->labels(), 0.f, 1));
+      const auto preds = internal::PredictionsFromProbabilities(mean, models.front()->labels(), 0.f, 1);
       means.push_back(std::move(mean));
       right.emplace_back(texts.size());
-      for (size_t r = 0; r < texts.size(); ++r) right.back()[r] = preds.back()[r].top[0].first == truth[r];
+      for (size_t r = 0; r < texts.size(); ++r) right.back()[r] = preds[r].top[0].first == truth[r];
       if (std::popcount(mask) > 1) {
         const double acc = static_cast<double>(std::count(right.back().begin(), right.back().end(), 1)) / static_cast<double>(texts.size());
         tried["ensemble(" + name + ")"] = {{"valid_accuracy", acc}};
