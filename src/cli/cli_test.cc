@@ -516,5 +516,53 @@ TEST(CliTest, TextTokenizePrintsWordPiecesPerText) {
   EXPECT_NE(Exec("text tokenize --vocab " + bad + " --input " + texts).code, 0);
 }
 
+
+// `text predict` streams its input in batches: 20,000 rows (three batches)
+// with planted intents come back in order with their ids and labels, from a
+// linear model trained by the same binary. A bad row at the end is reported
+// (file, line, field) before anything is written.
+TEST(CliTest, TextPredictStreamsBatchesAndChecksTheFileFirst) {
+  testing::TempDir d;
+  const std::vector<std::pair<std::string, std::vector<std::string>>> intents = {
+      {"refund", {"i want my money back for", "please refund", "refund the charge on"}},
+      {"track", {"where is my parcel", "track the package", "has my shipment left with"}},
+      {"cancel", {"cancel my order", "stop the order now", "please cancel the purchase of"}}};
+  const std::vector<std::string> things = {"shoes", "the lamp", "a phone case", "tea", "my jacket", "the desk"};
+  std::string train = "text,label\n";
+  for (int k = 0; k < 180; ++k) {
+    const auto& [label, texts] = intents[k % 3];
+    train += texts[(k / 3) % texts.size()] + " " + things[k % things.size()] + "," + label + "\n";
+  }
+  CmdResult r = Exec("-q text train --data " + d.Write("train.csv", train) + " --model linear --out " + d.file("m"),
+                     "OMP_WAIT_POLICY=PASSIVE");
+  ASSERT_EQ(r.code, 0) << r.out;
+  std::string input = "id,text\n";
+  std::vector<std::string> truth;
+  for (int k = 0; k < 20000; ++k) {
+    const auto& [label, texts] = intents[(k * 7) % 3];
+    input += "q" + std::to_string(k) + "," + texts[k % texts.size()] + " " + things[(k / 3) % things.size()] + "\n";
+    truth.push_back(label);
+  }
+  r = Exec("text predict --model " + d.file("m") + " --input " + d.Write("in.csv", input));
+  ASSERT_EQ(r.code, 0);
+  std::istringstream lines(r.out);
+  std::string line;
+  std::getline(lines, line);
+  EXPECT_EQ(line, "id,label,confidence");
+  int n = 0, right = 0;
+  while (std::getline(lines, line)) {
+    const auto c1 = line.find(','), c2 = line.find(',', c1 + 1);
+    ASSERT_LT(n, 20000);
+    EXPECT_EQ(line.substr(0, c1), "q" + std::to_string(n));
+    right += line.substr(c1 + 1, c2 - c1 - 1) == truth[static_cast<size_t>(n)];
+    ++n;
+  }
+  EXPECT_EQ(n, 20000);
+  EXPECT_EQ(right, 20000);
+  r = Exec("text predict --model " + d.file("m") + " --input " + d.Write("bad.csv", input + "\"never closed\n"));
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.out, "");
+}
+
 }  // namespace
 }  // namespace opspilot

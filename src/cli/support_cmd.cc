@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <iterator>
 
 #include "cli/text_cmd.h"
 #include "core/csv.h"
@@ -110,25 +111,29 @@ Status RunSupport(const Context& ctx, const SupportFlags& f, const SupportEnv& e
     if (resolved && resolved->valid[i]) t.has_resolved = true, t.resolved = resolved->ints[i] != 0;
     rows.push_back(std::move(t));
   }
-  std::vector<support::Analysis> analyses(texts.size());
+  // classify writes each batch as it is done; analytics keeps every analysis.
+  std::vector<support::Analysis> analyses;
+  if (*f.classify) std::cout << "ticket_id,intent,confidence,sentiment,sentiment_score,language,entities\n";
   constexpr size_t kBatch = 4096;
   for (size_t b = 0; b < texts.size(); b += kBatch) {
     const size_t e = std::min(texts.size(), b + kBatch);
     auto part = s.agent->Analyze(std::vector<std::string>(texts.begin() + static_cast<std::ptrdiff_t>(b), texts.begin() + static_cast<std::ptrdiff_t>(e)));
-    std::move(part.begin(), part.end(), analyses.begin() + static_cast<std::ptrdiff_t>(b));
-  }
-  if (*f.classify) {
-    std::cout << "ticket_id,intent,confidence,sentiment,sentiment_score,language,entities\n";
-    for (size_t k = 0; k < analyses.size(); ++k) {
-      const auto& a = analyses[k];
+    if (!*f.classify) {
+      std::move(part.begin(), part.end(), std::back_inserter(analyses));
+      continue;
+    }
+    std::string out;
+    for (size_t k = 0; k < part.size(); ++k) {
+      const auto& a = part[k];
       char conf[32], score[32];
       std::snprintf(conf, sizeof conf, "%.4f", a.intent_confidence);
       std::snprintf(score, sizeof score, "%.3f", a.sentiment.score);
-      std::cout << CsvLine({rows[k].ticket_id, a.intent, conf, a.sentiment.label, score, a.language,
-                            a.ToJson()["entities"].dump()}) << "\n";
+      out += CsvLine({rows[b + k].ticket_id, a.intent, conf, a.sentiment.label, score, a.language, a.ToJson()["entities"].dump()});
+      out += '\n';
     }
-    return Status::Ok();
+    std::cout << out;
   }
+  if (*f.classify) return Status::Ok();
   // Analytics: what the agent would have answered for each ticket, as a first contact.
   std::vector<support::Reply> replies;
   replies.reserve(texts.size());

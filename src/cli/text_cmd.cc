@@ -1,6 +1,7 @@
 #include "cli/text_cmd.h"
 
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
@@ -90,6 +91,67 @@ bool TextNeedsTorch(const TextFlags& f) {
   return nlp::ClassifierNeedsTorch(f.model_dir);
 }
 
+namespace {
+
+// `text predict`: streams the input in batches, so memory is bounded by a
+// batch whatever the file's size. A regular file is checked whole first, so
+// that a bad row is reported before any prediction is written (stdout never
+// holds half an answer); a pipe is read once, and a bad row stops it there.
+Status PredictFile(const nlp::TextClassifier& model, const std::string& input, int top) {
+  constexpr size_t kBatch = 8192;
+  std::error_code ec;
+  std::vector<nlp::LabelledText> batch;
+  int64_t rows = 0;
+  if (std::filesystem::is_regular_file(input, ec)) {
+    ASSIGN_OR_RETURN(auto check, nlp::TextCsvReader::Open(input, false));
+    do {
+      RETURN_IF_ERROR(check->Next(kBatch, &batch));
+    } while (!batch.empty());
+    rows = check->rows_read();
+    if (rows == 0) return InvalidArgument(input + ": no rows");
+  }
+  ASSIGN_OR_RETURN(auto reader, nlp::TextCsvReader::Open(input, false));
+  std::vector<std::string> header = {"id", "label", "confidence"};
+  for (int k = 2; k <= top; ++k) {
+    header.push_back("label_" + std::to_string(k));
+    header.push_back("confidence_" + std::to_string(k));
+  }
+  std::string out = CsvLine(header) + "\n";
+  std::vector<std::string> texts;
+  for (;;) {
+    RETURN_IF_ERROR(reader->Next(kBatch, &batch));
+    if (batch.empty()) break;
+    texts.clear();
+    for (const auto& r : batch) texts.push_back(r.text);
+    const auto preds = model.Predict(texts, top);
+    char conf[32];
+    for (size_t i = 0; i < batch.size(); ++i) {
+      std::snprintf(conf, sizeof conf, "%.4f", preds[i].confidence);
+      std::vector<std::string> line = {batch[i].id, preds[i].label, conf};
+      for (size_t k = 1; k < static_cast<size_t>(top); ++k) {
+        if (k < preds[i].top.size()) {
+          std::snprintf(conf, sizeof conf, "%.4f", preds[i].top[k].second);
+          line.push_back(preds[i].top[k].first);
+          line.push_back(conf);
+        } else {
+          line.push_back("");
+          line.push_back("");
+        }
+      }
+      out += CsvLine(line);
+      out += '\n';
+    }
+    std::cout << out;
+    out.clear();
+  }
+  std::cout.flush();
+  if (!std::cout) return Internal("text predict: writing to stdout failed");
+  if (reader->rows_read() == 0) return InvalidArgument(input + ": no rows");
+  return Status::Ok();
+}
+
+}  // namespace
+
 Status RunTextInference(const Context& ctx, const TextFlags& f, bool json_out) {
   if (*f.tokenize) {
     ASSIGN_OR_RETURN(nlp::WordPiece wp, nlp::WordPiece::FromVocab(f.vocab));
@@ -108,35 +170,7 @@ Status RunTextInference(const Context& ctx, const TextFlags& f, bool json_out) {
   }
   if (f.model_dir.empty()) return InvalidArgument("text " + std::string(*f.predict ? "predict" : "evaluate") + ": --model DIR is required");
   ASSIGN_OR_RETURN(auto model, nlp::LoadClassifier(f.model_dir));
-  if (*f.predict) {
-    ASSIGN_OR_RETURN(auto rows, nlp::ReadTextCsv(f.input, false));
-    std::vector<std::string> texts;
-    for (const auto& r : rows) texts.push_back(r.text);
-    const auto preds = model->Predict(texts, f.top);
-    std::vector<std::string> header = {"id", "label", "confidence"};
-    for (int k = 2; k <= f.top; ++k) {
-      header.push_back("label_" + std::to_string(k));
-      header.push_back("confidence_" + std::to_string(k));
-    }
-    std::cout << CsvLine(header) << "\n";
-    for (size_t i = 0; i < rows.size(); ++i) {
-      char conf[32];
-      std::snprintf(conf, sizeof conf, "%.4f", preds[i].confidence);
-      std::vector<std::string> line = {rows[i].id, preds[i].label, conf};
-      for (size_t k = 1; k < static_cast<size_t>(f.top); ++k) {
-        if (k < preds[i].top.size()) {
-          std::snprintf(conf, sizeof conf, "%.4f", preds[i].top[k].second);
-          line.push_back(preds[i].top[k].first);
-          line.push_back(conf);
-        } else {
-          line.push_back("");
-          line.push_back("");
-        }
-      }
-      std::cout << CsvLine(line) << "\n";
-    }
-    return Status::Ok();
-  }
+  if (*f.predict) return PredictFile(*model, f.input, f.top);
   ASSIGN_OR_RETURN(auto data, nlp::ReadTextCsv(f.data, true));
   const json report = nlp::EvaluateClassifier(*model, data);
   if (json_out) {

@@ -1,5 +1,7 @@
 // Text classifiers for intents and sentiment (issue 9), trained through the
-// ML core. Three models:
+// ML core. Four models:
+//   linear       one-vs-rest linear SVMs (LIBLINEAR) over L2-normalised
+//                sublinear counts of word and character n-grams;
 //   fasttext     the mean of hashed word and character n-gram embeddings, a
 //                linear layer and a softmax, trained by sparse SGD with a
 //                linearly decaying learning rate (fastText's recipe);
@@ -32,6 +34,10 @@
 #include "core/status.h"
 #include "nlp/text.h"
 
+namespace opspilot {
+class CsvReader;
+}  // namespace opspilot
+
 namespace opspilot::nlp {
 
 inline constexpr const char* kOutOfScope = "oos";
@@ -44,6 +50,29 @@ struct LabelledText {
 // (the row number otherwise); other columns are ignored. Errors name the
 // file, line and field.
 StatusOr<std::vector<LabelledText>> ReadTextCsv(const std::string& path, bool need_label);
+
+// The same rows, streamed: memory is bounded by one batch, whatever the file's
+// size (`text predict` over millions of texts).
+class TextCsvReader {
+ public:
+  // Reads the header; errors when the file cannot be opened or lacks a column.
+  static StatusOr<std::unique_ptr<TextCsvReader>> Open(const std::string& path, bool need_label);
+  ~TextCsvReader();
+
+  // Replaces *batch with the next rows, at most max_rows of them; an empty
+  // batch at the end of the file. A bad row is an error naming its line and
+  // field, and the rows before it in this batch are dropped with it.
+  Status Next(size_t max_rows, std::vector<LabelledText>* batch);
+  int64_t rows_read() const { return row_; }
+
+ private:
+  TextCsvReader() = default;
+  std::string path_;
+  bool need_label_ = false;
+  int ctext_ = -1, clabel_ = -1, cid_ = -1;
+  int64_t row_ = 0;
+  std::unique_ptr<CsvReader> reader_;
+};
 
 // One text per line, or, when the first line is a CSV header with a `text`
 // column, that column (pre-training corpora). Empty lines are skipped.

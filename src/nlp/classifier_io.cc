@@ -23,41 +23,59 @@ namespace opspilot::nlp {
 
 using nlohmann::json;
 
-StatusOr<std::vector<LabelledText>> ReadTextCsv(const std::string& path, bool need_label) {
+StatusOr<std::unique_ptr<TextCsvReader>> TextCsvReader::Open(const std::string& path, bool need_label) {
   ASSIGN_OR_RETURN(auto src, OpenFileSource(path));
-  CsvReader reader(std::move(src));
+  std::unique_ptr<TextCsvReader> r(new TextCsvReader());
+  r->path_ = path;
+  r->need_label_ = need_label;
+  r->reader_ = std::make_unique<CsvReader>(std::move(src));
   CsvRecord rec;
-  if (!reader.Next(&rec)) return InvalidArgument(path + ": the file is empty");
-  int ctext = -1, clabel = -1, cid = -1;
+  if (!r->reader_->Next(&rec)) {
+    RETURN_IF_ERROR(r->reader_->status());
+    return InvalidArgument(path + ": the file is empty");
+  }
   for (size_t f = 0; f < rec.num_fields; ++f) {
     const std::string name = ToLower(Trim(rec.field(f)));
-    if (name == "text") ctext = static_cast<int>(f);
-    else if (name == "label") clabel = static_cast<int>(f);
-    else if (name == "id") cid = static_cast<int>(f);
+    if (name == "text") r->ctext_ = static_cast<int>(f);
+    else if (name == "label") r->clabel_ = static_cast<int>(f);
+    else if (name == "id") r->cid_ = static_cast<int>(f);
   }
-  if (ctext < 0) return InvalidArgument(path + ":1: the header needs a 'text' column");
-  if (need_label && clabel < 0) return InvalidArgument(path + ":1: the header needs a 'label' column");
-  std::vector<LabelledText> out;
-  int64_t row = 0;
-  while (reader.Next(&rec)) {
-    ++row;
-    const std::string where = path + ":" + std::to_string(rec.line);
+  if (r->ctext_ < 0) return InvalidArgument(path + ":1: the header needs a 'text' column");
+  if (need_label && r->clabel_ < 0) return InvalidArgument(path + ":1: the header needs a 'label' column");
+  return r;
+}
+
+TextCsvReader::~TextCsvReader() = default;
+
+Status TextCsvReader::Next(size_t max_rows, std::vector<LabelledText>* batch) {
+  batch->clear();
+  CsvRecord rec;
+  const int need = std::max({ctext_, clabel_, cid_});
+  while (batch->size() < max_rows) {
+    if (!reader_->Next(&rec)) return reader_->status();
+    ++row_;
+    const std::string where = path_ + ":" + std::to_string(rec.line);
     if (!rec.error.empty()) return InvalidArgument(where + ": " + rec.error);
-    const int need = std::max({ctext, clabel, cid});
     if (static_cast<int>(rec.num_fields) <= need) {
       return InvalidArgument(where + ": expected " + std::to_string(need + 1) + " fields, found " + std::to_string(rec.num_fields));
     }
     size_t bad = 0;
-    const std::string_view text = rec.field(static_cast<size_t>(ctext));
+    const std::string_view text = rec.field(static_cast<size_t>(ctext_));
     if (!ValidUtf8(text, &bad)) return InvalidArgument(where + ": field 'text': invalid UTF-8 at byte " + std::to_string(bad));
     LabelledText t;
     t.text = std::string(text);
-    t.id = cid >= 0 ? std::string(rec.field(static_cast<size_t>(cid))) : std::to_string(row);
-    if (clabel >= 0) t.label = std::string(Trim(rec.field(static_cast<size_t>(clabel))));
-    if (need_label && t.label.empty()) return InvalidArgument(where + ": field 'label': empty");
-    out.push_back(std::move(t));
+    t.id = cid_ >= 0 ? std::string(rec.field(static_cast<size_t>(cid_))) : std::to_string(row_);
+    if (clabel_ >= 0) t.label = std::string(Trim(rec.field(static_cast<size_t>(clabel_))));
+    if (need_label_ && t.label.empty()) return InvalidArgument(where + ": field 'label': empty");
+    batch->push_back(std::move(t));
   }
-  RETURN_IF_ERROR(reader.status());
+  return Status::Ok();
+}
+
+StatusOr<std::vector<LabelledText>> ReadTextCsv(const std::string& path, bool need_label) {
+  ASSIGN_OR_RETURN(auto reader, TextCsvReader::Open(path, need_label));
+  std::vector<LabelledText> out;
+  RETURN_IF_ERROR(reader->Next(SIZE_MAX, &out));
   if (out.empty()) return InvalidArgument(path + ": no rows");
   return out;
 }

@@ -771,5 +771,39 @@ TEST(TextClassifier, ReadsLabelledCsvWithClearErrors) {
   EXPECT_FALSE(ReadTextCsv(dir.Write("c.csv", "words\nhi\n"), false).ok());
 }
 
+
+// The streaming reader gives the same rows in batches, numbers rows without
+// an id across batches, and reports a bad row with its line.
+TEST(TextClassifier, TextCsvReaderStreamsInBatches) {
+  testing::TempDir dir;
+  std::string csv = "text,label\n";
+  for (int k = 0; k < 25; ++k) csv += "text " + std::to_string(k) + ",l" + std::to_string(k % 3) + "\n";
+  auto reader = TextCsvReader::Open(dir.Write("t.csv", csv), true);
+  ASSERT_TRUE(reader.ok()) << reader.status().message();
+  std::vector<LabelledText> batch, all;
+  std::vector<size_t> sizes;
+  for (;;) {
+    ASSERT_TRUE((*reader)->Next(10, &batch).ok());
+    if (batch.empty()) break;
+    sizes.push_back(batch.size());
+    all.insert(all.end(), batch.begin(), batch.end());
+  }
+  EXPECT_EQ(sizes, (std::vector<size_t>{10, 10, 5}));
+  ASSERT_EQ(all.size(), 25u);
+  EXPECT_EQ(all[17].id, "18");
+  EXPECT_EQ(all[17].text, "text 17");
+  EXPECT_EQ(all[17].label, "l2");
+  auto bad = TextCsvReader::Open(dir.Write("b.csv", csv + "\xff\xfe,l1\n"), true);
+  ASSERT_TRUE(bad.ok());
+  Status st;
+  do {
+    st = (*bad)->Next(10, &batch);
+  } while (st.ok() && !batch.empty());
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("b.csv:27: field 'text': invalid UTF-8"), std::string::npos) << st.message();
+  EXPECT_FALSE(TextCsvReader::Open(dir.Write("e.csv", ""), false).ok());
+  EXPECT_FALSE(TextCsvReader::Open(dir.file("missing.csv"), false).ok());
+}
+
 }  // namespace
 }  // namespace opspilot::nlp
