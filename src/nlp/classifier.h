@@ -79,8 +79,9 @@ class TextCsvReader {
 StatusOr<std::vector<std::string>> ReadCorpus(const std::string& path);
 
 struct ClassifierOptions {
-  std::string model = "fasttext";  // fasttext | cnn | transformer | ensemble (mean of fasttext and cnn) | auto (the best of
-                                   // fasttext, cnn and their ensemble on the hold-out)
+  std::string model = "fasttext";  // linear | fasttext | cnn | transformer | ensemble (the mean of linear, fasttext and
+                                   // cnn, and the transformer when an encoder is given) | auto (that mean, unless one
+                                   // model or a smaller mean is clearly better on the hold-out)
   // Fields left at 0 take the model's default (in brackets: fasttext / cnn / transformer).
   int dim = 0;                     // embedding size [64 / 128 / 128]
   int epochs = 0;                  // passes over the data [25 / 20 / 30]
