@@ -138,9 +138,10 @@ std::vector<float> ToVector(const torch::Tensor& t) {
   return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
 }
 
-class TorchFastText final : public TextClassifier {
+class TorchFastText final : public internal::SingleClassifier {
  public:
-  TorchFastText(ClassifierOptions o, std::vector<std::string> labels) : options_(std::move(o)), labels_(std::move(labels)) {}
+  TorchFastText(ClassifierOptions o, std::vector<std::string> labels)
+      : SingleClassifier("fasttext", std::move(o), std::move(labels)) {}
   // Epochs left to the model: the hold-out picks the schedule (Fit).
   void set_choose_epochs(bool v) { choose_epochs_ = v; }
 
@@ -265,15 +266,9 @@ class TorchFastText final : public TextClassifier {
   int embedding_dim() const override { return options_.dim; }
 
   Status Save(const std::string& dir) const override {
-    RETURN_IF_ERROR(internal::WriteMeta(dir, "fasttext", options_, labels_, temperature_, threshold_, report_));
+    RETURN_IF_ERROR(SaveMeta(dir));
     return internal::WriteFastTextWeights(Weights(), dir + "/fasttext.bin");
   }
-
-  const std::string& model() const override { return model_; }
-  const std::vector<std::string>& labels() const override { return labels_; }
-  float threshold() const override { return threshold_; }
-  float temperature() const override { return temperature_; }
-  json report() const override { return report_; }
 
  private:
   // The trainer's options, for validation and the log; the loop is here
@@ -395,14 +390,9 @@ class TorchFastText final : public TextClassifier {
     return w;
   }
 
-  const std::string model_ = "fasttext";
-  ClassifierOptions options_;
-  std::vector<std::string> labels_;
   FeatureTable table_;
   bool choose_epochs_ = false;
   mutable FastTextNet net_{nullptr};  // forward() is not const in libtorch; Predict only reads it
-  float temperature_ = 1, threshold_ = 0, min_known_ = 0;
-  json report_;
 };
 
 // The model `auto` chose, its report extended by what was tried.

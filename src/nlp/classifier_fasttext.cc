@@ -16,12 +16,12 @@ using nlohmann::json;
 constexpr char kMagic[4] = {'O', 'P', 'F', 'T'};
 constexpr uint32_t kVersion = 1;
 
-class NativeFastText final : public TextClassifier {
+class NativeFastText final : public SingleClassifier {
  public:
   NativeFastText(ClassifierOptions o, std::vector<std::string> labels, FastTextWeights w, float temperature,
                  float threshold, json report)
-      : options_(std::move(o)), labels_(std::move(labels)), w_(std::move(w)), temperature_(temperature),
-        threshold_(threshold), min_known_(report.value("min_known", 0.f)), report_(std::move(report)) {}
+      : SingleClassifier("fasttext", std::move(o), std::move(labels), temperature, threshold, std::move(report)),
+        w_(std::move(w)) {}
 
   std::vector<Prediction> Predict(const std::vector<std::string>& texts, int top) const override {
     std::vector<float> logits(texts.size() * labels_.size());
@@ -51,15 +51,9 @@ class NativeFastText final : public TextClassifier {
   int embedding_dim() const override { return w_.dim; }
 
   Status Save(const std::string& dir) const override {
-    RETURN_IF_ERROR(WriteMeta(dir, "fasttext", options_, labels_, temperature_, threshold_, report_));
+    RETURN_IF_ERROR(SaveMeta(dir));
     return WriteFastTextWeights(w_, dir + "/fasttext.bin");
   }
-
-  const std::string& model() const override { return model_; }
-  const std::vector<std::string>& labels() const override { return labels_; }
-  float threshold() const override { return threshold_; }
-  float temperature() const override { return temperature_; }
-  json report() const override { return report_; }
 
  private:
   // The mean of the text's feature rows: features outside the table (never
@@ -82,12 +76,7 @@ class NativeFastText final : public TextClassifier {
     return static_cast<float>(found) * inv;
   }
 
-  const std::string model_ = "fasttext";
-  ClassifierOptions options_;
-  std::vector<std::string> labels_;
   FastTextWeights w_;
-  float temperature_, threshold_, min_known_;
-  json report_;
 };
 
 }  // namespace

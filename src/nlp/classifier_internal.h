@@ -226,6 +226,35 @@ Status WriteMeta(const std::string& dir, const std::string& model, const Classif
                  const std::vector<std::string>& labels, float temperature, float threshold,
                  const nlohmann::json& report);
 
+// What every single (not ensemble) classifier keeps, and the accessors
+// TextClassifier asks for: its name, options, labels, calibration
+// temperature, out-of-scope threshold, novelty floor (report's "min_known")
+// and report. Training code fills the protected fields as it goes.
+class SingleClassifier : public TextClassifier {
+ public:
+  const std::string& model() const override { return model_; }
+  const std::vector<std::string>& labels() const override { return labels_; }
+  float threshold() const override { return threshold_; }
+  float temperature() const override { return temperature_; }
+  nlohmann::json report() const override { return report_; }
+
+ protected:
+  SingleClassifier(std::string model, ClassifierOptions options, std::vector<std::string> labels, float temperature = 1,
+                   float threshold = 0, nlohmann::json report = nlohmann::json::object())
+      : model_(std::move(model)), options_(std::move(options)), labels_(std::move(labels)), temperature_(temperature),
+        threshold_(threshold), min_known_(report.value("min_known", 0.f)), report_(std::move(report)) {}
+  // model.json from these fields.
+  Status SaveMeta(const std::string& dir) const {
+    return WriteMeta(dir, model_, options_, labels_, temperature_, threshold_, report_);
+  }
+
+  const std::string model_;
+  ClassifierOptions options_;
+  std::vector<std::string> labels_;
+  float temperature_, threshold_, min_known_;
+  nlohmann::json report_;
+};
+
 // The fasttext loader (torch-free) behind LoadClassifier.
 StatusOr<std::unique_ptr<TextClassifier>> LoadFastText(const std::string& dir, const nlohmann::json& meta);
 

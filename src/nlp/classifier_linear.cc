@@ -41,12 +41,12 @@ void AddBlock(std::vector<uint32_t> ids, std::vector<std::pair<uint32_t, float>>
   for (size_t k = first; k < out->size(); ++k) (*out)[k].second *= inv;
 }
 
-class NativeLinear final : public TextClassifier {
+class NativeLinear final : public SingleClassifier {
  public:
   NativeLinear(ClassifierOptions o, std::vector<std::string> labels, LinearTextWeights w, float temperature,
                float threshold, json report)
-      : options_(std::move(o)), labels_(std::move(labels)), w_(std::move(w)), temperature_(temperature),
-        threshold_(threshold), min_known_(report.value("min_known", 0.f)), report_(std::move(report)) {}
+      : SingleClassifier("linear", std::move(o), std::move(labels), temperature, threshold, std::move(report)),
+        w_(std::move(w)) {}
 
   std::vector<Prediction> Predict(const std::vector<std::string>& texts, int top) const override {
     std::vector<float> known(texts.size());
@@ -68,23 +68,12 @@ class NativeLinear final : public TextClassifier {
   int embedding_dim() const override { return static_cast<int>(labels_.size()); }
 
   Status Save(const std::string& dir) const override {
-    RETURN_IF_ERROR(WriteMeta(dir, "linear", options_, labels_, temperature_, threshold_, report_));
+    RETURN_IF_ERROR(SaveMeta(dir));
     return WriteLinearWeights(w_, dir + "/linear.bin");
   }
 
-  const std::string& model() const override { return model_; }
-  const std::vector<std::string>& labels() const override { return labels_; }
-  float threshold() const override { return threshold_; }
-  float temperature() const override { return temperature_; }
-  json report() const override { return report_; }
-
  private:
-  const std::string model_ = "linear";
-  ClassifierOptions options_;
-  std::vector<std::string> labels_;
   LinearTextWeights w_;
-  float temperature_, threshold_, min_known_;
-  json report_;
 };
 
 }  // namespace

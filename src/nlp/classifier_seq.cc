@@ -359,9 +359,10 @@ StatusOr<Pretrained> LoadPretrained(const std::string& dir) {
   return p;
 }
 
-class SeqClassifier final : public TextClassifier {
+class SeqClassifier final : public internal::SingleClassifier {
  public:
-  SeqClassifier(ClassifierOptions o, std::vector<std::string> labels) : options_(std::move(o)), labels_(std::move(labels)) {}
+  SeqClassifier(ClassifierOptions o, std::vector<std::string> labels)
+      : SingleClassifier(o.model, o, std::move(labels)) {}
 
   Status Fit(const Context& ctx, const std::vector<LabelledText>& data) {
     std::map<std::string, int64_t> index = internal::LabelIndex(labels_);
@@ -486,7 +487,7 @@ class SeqClassifier final : public TextClassifier {
   int embedding_dim() const override { return static_cast<int>(net_->width()); }
 
   Status Save(const std::string& dir) const override {
-    RETURN_IF_ERROR(internal::WriteMeta(dir, options_.model, options_, labels_, temperature_, threshold_, report_));
+    RETURN_IF_ERROR(SaveMeta(dir));
     RETURN_IF_ERROR(wp_ ? wp_->Save(dir + "/tokenizer.json") : tok_.Save(dir + "/tokenizer.json"));
     if (has_script_) {
       try {
@@ -497,12 +498,6 @@ class SeqClassifier final : public TextClassifier {
     }
     return nn::SaveModule(*net_, dir + "/weights.pt");
   }
-
-  const std::string& model() const override { return options_.model; }
-  const std::vector<std::string>& labels() const override { return labels_; }
-  float threshold() const override { return threshold_; }
-  float temperature() const override { return temperature_; }
-  json report() const override { return report_; }
 
  private:
   nn::SequenceOptions Options() const {
@@ -548,15 +543,11 @@ class SeqClassifier final : public TextClassifier {
     return ToVector(nn::Predict(*net_, [&](const torch::Tensor& x) { return net_->forward(x); }, tokens));
   }
 
-  ClassifierOptions options_;
-  std::vector<std::string> labels_;
   Tokenizer tok_;
   std::optional<WordPiece> wp_;  // the encoder's own vocabulary, when given
   torch::jit::Module script_;
   bool has_script_ = false;
   mutable SeqNet net_{nullptr};  // forward() is not const in libtorch; Predict only reads it
-  float temperature_ = 1, threshold_ = 0;
-  json report_;
 };
 
 }  // namespace
