@@ -1304,6 +1304,41 @@ TEST(RiskTest, VelocityAndBlocklistRulesCombineWithTheModel) {
   EXPECT_FALSE(ApplyRules(8, in, {v}, {b}).ok());
 }
 
+// Blocklists from a file (comments, blanks, an optional score, a path with a
+// colon) and from JSON, with errors that name what is wrong.
+TEST(RiskTest, BlocklistsReadFromFilesAndJson) {
+  testing::TempDir dir;
+  std::filesystem::create_directories(dir.file("a:b"));
+  const std::string path = dir.Write("a:b/cards.txt", "# stolen cards\nc9\n\n  c12  \n#c13\n");
+  auto rule = ReadBlocklist("card:" + path);
+  ASSERT_TRUE(rule.ok()) << rule.status().ToString();
+  EXPECT_EQ(rule->column, "card");
+  EXPECT_EQ(rule->name, "card_blocklist");
+  EXPECT_EQ(rule->values, (std::set<std::string>{"c9", "c12"}));
+  EXPECT_EQ(rule->score, 1.0);
+  rule = ReadBlocklist("card:" + path + ":0.65");
+  ASSERT_TRUE(rule.ok()) << rule.status().ToString();
+  EXPECT_EQ(rule->score, 0.65);
+  EXPECT_EQ(rule->values.size(), 2u);
+  EXPECT_FALSE(ReadBlocklist("card:" + path + ":1.5").ok());
+  EXPECT_FALSE(ReadBlocklist("card").ok());
+  EXPECT_FALSE(ReadBlocklist(":" + path).ok());
+  const auto missing = ReadBlocklist("card:" + dir.file("none.txt"));
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.status().message().find("none.txt"), std::string::npos);
+
+  auto j = BlocklistFromJson(nlohmann::json::parse(R"({"column": "email", "values": ["bad@y"], "score": 0.8})"), "b[0]");
+  ASSERT_TRUE(j.ok());
+  EXPECT_EQ(j->name, "email_blocklist");
+  EXPECT_EQ(j->score, 0.8);
+  EXPECT_EQ(j->values.count("bad@y"), 1u);
+  const auto bad = BlocklistFromJson(nlohmann::json::parse(R"({"column": "email", "values": [1]})"), "b[1]");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message().rfind("b[1]: field 'values'", 0), 0u) << bad.status().message();
+  EXPECT_FALSE(BlocklistFromJson(nlohmann::json::parse(R"({"values": []})"), "b[2]").ok());
+  EXPECT_FALSE(BlocklistFromJson(nlohmann::json::parse(R"({"column": "e", "values": [], "score": 2})"), "b[3]").ok());
+}
+
 TEST(RiskTest, SupervisedScoresAreOutOfFoldWithShapReasonsAndRulesAdd) {
   Context ctx(testing::QuietOptions());
   std::vector<int> label;

@@ -346,6 +346,22 @@ StatusOr<std::vector<OrderRisk>> ScoreOrderLines(const Context& ctx, const Snaps
     rules.time.push_back(l.time);
     users.push_back(l.user_id.empty() ? l.order_id : l.user_id);
   }
+  // Blocklist columns: user_id, order_id, or an order attribute (payment_method, email, ip, ...).
+  for (const BlocklistRule& rule : o.risk.blocklists) {
+    auto& values = rules.columns[rule.column];
+    if (values.size() == n) continue;  // "user" (above) or a column two lists share
+    values.clear();
+    for (const OrderLine& l : lines) {
+      if (rule.column == "user_id") {
+        values.push_back(l.user_id);
+      } else if (rule.column == "order_id") {
+        values.push_back(l.order_id);
+      } else {
+        const auto it = l.attributes.find(rule.column);
+        values.push_back(it == l.attributes.end() ? std::string() : it->second);
+      }
+    }
+  }
   RiskOptions ro = o.risk;
   if (o.user_max_orders > 0) {
     ro.velocity.push_back({"user_velocity", "user", o.user_window_seconds, o.user_max_orders, 0.7});

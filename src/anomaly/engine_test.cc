@@ -122,5 +122,61 @@ TEST_F(AnomalyEngineTest, RanksAPlantedFraudBurstFirst) {
   EXPECT_FALSE((*risky)[0].result.reasons.empty());
 }
 
+// Blocklists in engine mode: on user_id over the stored orders, and on an
+// attribute of posted lines (a device id the store has never seen). Only the
+// listed rows carry the rule, and they are flagged whatever the forest says.
+TEST_F(AnomalyEngineTest, BlocklistsFlagListedUsersAndAttributes) {
+  std::mt19937_64 rng(5);
+  std::uniform_int_distribution<int> user(0, 99), qty(1, 3), sec(0, 30 * 86400);
+  std::uniform_real_distribution<double> price(5, 80);
+  std::string orders = "order_id,user_id,item_id,quantity,unit_price,timestamp,payment_method,device\n";
+  int u7 = 0;
+  for (int i = 0; i < 1000; ++i) {
+    const int u = user(rng);
+    u7 += u == 7;
+    orders += "o" + std::to_string(i) + ",u" + std::to_string(u) + ",i1," + std::to_string(qty(rng)) + "," +
+              std::to_string(price(rng)) + "," + std::to_string(1735689600 + sec(rng)) + ",card,d" +
+              std::to_string(u) + "\n";
+  }
+  ASSERT_GT(u7, 3);
+  Load(Entity::kOrders, "orders.csv", orders);
+  const Snapshot snap = Snap({Entity::kOrders});
+  OrderRiskOptions o;
+  o.top = 0;
+  o.risk.blocklists.push_back({"user_id_blocklist", "user_id", {"u7"}, 1.0});
+  auto risky = ScoreOrders(ctx_, snap, o);
+  ASSERT_TRUE(risky.ok()) << risky.status().ToString();
+  int listed = 0;
+  for (const auto& r : *risky) {
+    const bool hit = !r.result.rules.empty();
+    EXPECT_EQ(hit, r.user_id == "u7") << r.order_id;
+    if (hit) {
+      EXPECT_EQ(r.result.rules[0].rule, "user_id_blocklist");
+      EXPECT_TRUE(r.result.flagged);
+      ++listed;
+    }
+  }
+  EXPECT_EQ(listed, u7);
+
+  std::vector<OrderLine> fresh(3);
+  for (size_t k = 0; k < fresh.size(); ++k) {
+    fresh[k].order_id = "n" + std::to_string(k);
+    fresh[k].user_id = "u" + std::to_string(20 + k);
+    fresh[k].quantity = 2;
+    fresh[k].unit_price = 30;
+    fresh[k].time = 1735689600 + 31 * 86400;
+    fresh[k].attributes = {{"payment_method", "card"}, {"device", k == 1 ? "d-bad" : "d3"}};
+  }
+  OrderRiskOptions po;
+  po.risk.blocklists.push_back({"device_blocklist", "device", {"d-bad"}, 1.0});
+  auto scored = ScoreNewOrders(ctx_, snap, fresh, po);
+  ASSERT_TRUE(scored.ok()) << scored.status().ToString();
+  ASSERT_EQ(scored->size(), 3u);
+  for (const auto& r : *scored) {
+    EXPECT_EQ(r.result.flagged, r.order_id == "n1") << r.order_id << " " << r.result.score;
+    EXPECT_EQ(r.result.rules.size(), r.order_id == "n1" ? 1u : 0u);
+  }
+}
+
 }  // namespace
 }  // namespace opspilot::anomaly

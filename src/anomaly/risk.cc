@@ -2,9 +2,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <fstream>
 #include <numeric>
 #include <random>
 #include <unordered_map>
+
+#include "core/csv.h"
+#include "core/strings.h"
 
 namespace opspilot::anomaly {
 namespace {
@@ -274,6 +279,65 @@ StatusOr<std::vector<std::vector<RuleHit>>> ApplyRules(int64_t rows, const RuleI
     }
   }
   return hits;
+}
+
+StatusOr<BlocklistRule> ReadBlocklist(const std::string& spec) {
+  const auto bad = [&] { return InvalidArgument("--blocklist must be COLUMN:FILE or COLUMN:FILE:SCORE, not '" + spec + "'"); };
+  const size_t colon = spec.find(':');
+  if (colon == 0 || colon == std::string::npos || colon + 1 == spec.size()) return bad();
+  BlocklistRule rule;
+  rule.column = spec.substr(0, colon);
+  rule.name = rule.column + "_blocklist";
+  std::string path = spec.substr(colon + 1);
+  // A trailing :SCORE when what follows the last colon is a number (a path may hold colons).
+  if (const size_t last = path.rfind(':'); last != std::string::npos && last + 1 < path.size()) {
+    const std::string tail = path.substr(last + 1);
+    char* end = nullptr;
+    const double v = std::strtod(tail.c_str(), &end);
+    if (end == tail.c_str() + tail.size()) {
+      if (!(v >= 0 && v <= 1)) return InvalidArgument("--blocklist '" + spec + "': the score must be in [0, 1]");
+      rule.score = v;
+      path.resize(last);
+    }
+  }
+  std::ifstream in(path);
+  if (!in) return NotFound("--blocklist " + rule.column + ": cannot open " + path);
+  int64_t line_no = 0;
+  for (std::string line; std::getline(in, line);) {
+    ++line_no;
+    const std::string v(Trim(line));
+    if (v.empty() || v[0] == '#') continue;
+    size_t at = 0;
+    if (!ValidUtf8(v, &at)) return InvalidArgument(path + ":" + std::to_string(line_no) + ": invalid UTF-8 at byte " + std::to_string(at));
+    rule.values.insert(v);
+  }
+  if (in.bad()) return InvalidArgument(path + ": read error");
+  return rule;
+}
+
+StatusOr<BlocklistRule> BlocklistFromJson(const nlohmann::json& j, const std::string& where) {
+  if (!j.is_object() || !j.contains("column") || !j["column"].is_string() || j["column"].get<std::string>().empty() ||
+      !j.contains("values") || !j["values"].is_array()) {
+    return InvalidArgument(where + ": expected {\"column\": \"...\", \"values\": [...]} (\"score\", \"name\" optional)");
+  }
+  BlocklistRule rule;
+  rule.column = j["column"].get<std::string>();
+  rule.name = rule.column + "_blocklist";
+  if (j.contains("name")) {
+    if (!j["name"].is_string() || j["name"].get<std::string>().empty()) return InvalidArgument(where + ": field 'name': a non-empty string");
+    rule.name = j["name"].get<std::string>();
+  }
+  if (j.contains("score")) {
+    if (!j["score"].is_number() || !(j["score"].get<double>() >= 0 && j["score"].get<double>() <= 1)) {
+      return InvalidArgument(where + ": field 'score': a number in [0, 1]");
+    }
+    rule.score = j["score"].get<double>();
+  }
+  for (const auto& v : j["values"]) {
+    if (!v.is_string()) return InvalidArgument(where + ": field 'values': every element must be a string");
+    rule.values.insert(v.get<std::string>());
+  }
+  return rule;
 }
 
 Status ValidateRiskOptions(const RiskOptions& o) {

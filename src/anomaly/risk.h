@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <string>
 #include <vector>
@@ -92,6 +93,15 @@ struct BlocklistRule {
   std::set<std::string> values;
   double score = 1.0;
 };
+
+// A blocklist from a file, `spec` COLUMN:FILE or COLUMN:FILE:SCORE (score in
+// [0, 1], default 1): one value a line, trimmed; blank lines and lines that
+// start with '#' are skipped. The rule is named COLUMN_blocklist. Errors name
+// the spec or the file.
+StatusOr<BlocklistRule> ReadBlocklist(const std::string& spec);
+// From JSON, {"column": C, "values": [strings], "score": 1, "name": N} (score
+// and name optional); errors start with `where`.
+StatusOr<BlocklistRule> BlocklistFromJson(const nlohmann::json& j, const std::string& where);
 
 struct RuleHit {
   std::string rule;

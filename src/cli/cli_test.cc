@@ -267,6 +267,27 @@ TEST(CliTest, AnomalyAndRiskFileModes) {
   }
   EXPECT_TRUE(velocity);
   EXPECT_EQ(Exec("risk score --input " + txf + " --velocity card:1:1").code, 2);
+
+  // A blocklist of cards: every row paid with c7 (an ordinary card, 40 rows) carries the rule and is flagged.
+  const std::string cards = d.Write("cards.txt", "# reported stolen\nc7\n");
+  r = Exec("--json risk score --input " + txf + " --id order_id --blocklist card:" + cards);
+  ASSERT_EQ(r.code, 0) << r.out;
+  rows = nlohmann::json::parse(r.out);
+  int listed = 0;
+  for (const auto& row : rows) {
+    const int i = std::stoi(row["id"].get<std::string>().substr(1));
+    const bool c7 = i % 100 != 0 && i % 50 == 7;
+    const bool hit = !row["rules"].empty() && row["rules"][0]["rule"] == "card_blocklist";
+    EXPECT_EQ(hit, c7) << row.dump();
+    if (c7) {
+      EXPECT_TRUE(row["flagged"].get<bool>()) << row.dump();
+    }
+    listed += hit;
+  }
+  EXPECT_EQ(listed, 40);
+  EXPECT_EQ(Exec("risk score --input " + txf + " --blocklist card").code, 2);
+  EXPECT_EQ(Exec("risk score --input " + txf + " --blocklist cvv:" + cards).code, 2);
+  EXPECT_NE(Exec("risk score --input " + txf + " --blocklist card:" + d.file("none.txt")).code, 0);
 }
 
 TEST(CliTest, EngineModeForecastInventoryAnomaliesAndRisk) {

@@ -529,6 +529,10 @@ int Main(int argc, char** argv) {
   rscore->add_option("--drop", risk_drop, "Columns that are not features (repeatable)");
   rscore->add_option("--time-col", risk_time_col, "Timestamp column for velocity rules");
   rscore->add_option("--velocity", risk_velocity, "Velocity rule KEY_COLUMN:WINDOW_SECONDS:MAX_COUNT (repeatable)");
+  std::vector<std::string> risk_blocklists;
+  rscore->add_option("--blocklist", risk_blocklists,
+                     "Blocklist COLUMN:FILE[:SCORE] (repeatable): a row whose COLUMN is one of FILE's values (one a line) "
+                     "scores at least SCORE (1); engine mode: user_id, order_id or an order attribute");
   rscore->add_option("--threshold", risk_opts.threshold, "Flag at this combined score")->capture_default_str();
 
   // recommend
@@ -1086,6 +1090,13 @@ int Main(int argc, char** argv) {
     if (g.json) std::cout << out.dump(2) << "\n";
     return 0;
   }
+  if (*risk_cmd) {
+    for (const auto& spec : risk_blocklists) {
+      auto rule = anomaly::ReadBlocklist(spec);
+      if (!rule.ok()) return Fail(rule.status(), g.json);
+      risk_opts.blocklists.push_back(std::move(*rule));
+    }
+  }
   if (*risk_cmd && risk_input.empty()) {
     auto store = OpenStore(g);
     if (!store.ok()) return Fail(store.status(), g.json);
@@ -1142,8 +1153,9 @@ int Main(int argc, char** argv) {
     if (!risk_opts.velocity.empty() && risk_time_col.empty()) {
       return Fail(InvalidArgument("--velocity needs --time-col"), g.json);
     }
-    if (!risk_opts.velocity.empty()) {
-      // The rule columns and times, read as text from the same file.
+    for (const auto& rule : risk_opts.blocklists) rules.columns[rule.column];
+    if (!rules.columns.empty()) {
+      // The rule columns (and times, for velocity), read as text from the same file.
       auto src = OpenFileSource(risk_input);
       if (!src.ok()) return Fail(src.status(), g.json);
       CsvReader reader(std::move(*src));
@@ -1153,19 +1165,31 @@ int Main(int argc, char** argv) {
         for (size_t i = 0; i < rec.num_fields; ++i) col[std::string(rec.field(i))] = i;
       }
       for (const auto& [name, values] : rules.columns) {
-        if (!col.count(name)) return Fail(InvalidArgument(risk_input + ":1: no column '" + name + "' for --velocity"), g.json);
+        if (!col.count(name)) return Fail(InvalidArgument(risk_input + ":1: no column '" + name + "' for a rule"), g.json);
       }
-      if (!col.count(risk_time_col)) return Fail(InvalidArgument(risk_input + ":1: no column '" + risk_time_col + "'"), g.json);
+      const bool timed = !risk_opts.velocity.empty();
+      if (timed && !col.count(risk_time_col)) return Fail(InvalidArgument(risk_input + ":1: no column '" + risk_time_col + "'"), g.json);
       while (reader.Next(&rec)) {
         const std::string where = risk_input + ":" + std::to_string(rec.line);
         if (!rec.error.empty()) return Fail(InvalidArgument(where + ": " + rec.error), g.json);
-        auto t = ParseTimestamp(rec.field(col[risk_time_col]));
-        if (!t.ok()) return Fail(InvalidArgument(where + ": field '" + risk_time_col + "': " + t.status().message()), g.json);
-        rules.time.push_back(*t);
-        for (auto& [name, values] : rules.columns) values.emplace_back(rec.field(col[name]));
+        for (const auto& [name, values] : rules.columns) {
+          if (col[name] >= rec.num_fields) {
+            return Fail(InvalidArgument(where + ": expected at least " + std::to_string(col[name] + 1) + " fields, found " +
+                                        std::to_string(rec.num_fields)), g.json);
+          }
+        }
+        if (timed && col[risk_time_col] >= rec.num_fields) {
+          return Fail(InvalidArgument(where + ": field '" + risk_time_col + "': missing"), g.json);
+        }
+        if (timed) {
+          auto t = ParseTimestamp(rec.field(col[risk_time_col]));
+          if (!t.ok()) return Fail(InvalidArgument(where + ": field '" + risk_time_col + "': " + t.status().message()), g.json);
+          rules.time.push_back(*t);
+        }
+        for (auto& [name, values] : rules.columns) values.emplace_back(Trim(rec.field(col[name])));
       }
-      ro.drop.insert(ro.drop.end(), risk_velocity.size(), "");
-      for (const auto& [name, values] : rules.columns) ro.drop.push_back(name);
+      // Velocity keys are identifiers, not features; blocklisted columns stay features unless --drop says otherwise.
+      for (const auto& rule : risk_opts.velocity) ro.drop.push_back(rule.key);
     }
     std::erase(ro.drop, std::string());
     auto data = ml::ReadTabularCsv(risk_input, ro);

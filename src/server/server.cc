@@ -744,7 +744,16 @@ struct Server::Impl {
       spec.tables = {Entity::kOrders, Entity::kUsers};
       auto snap = LoadSnapshot(ctx, store, spec);
       if (!snap.ok()) return SendError(res, snap.status());
-      auto scored = anomaly::ScoreNewOrders(ctx, *snap, lines, anomaly::OrderRiskOptions{});
+      anomaly::OrderRiskOptions oo;
+      if (body.is_object() && body.contains("blocklists")) {
+        if (!body["blocklists"].is_array()) return SendError(res, InvalidArgument("field 'blocklists': expected an array"));
+        for (size_t i = 0; i < body["blocklists"].size(); ++i) {
+          auto rule = anomaly::BlocklistFromJson(body["blocklists"][i], "blocklists[" + std::to_string(i) + "]");
+          if (!rule.ok()) return SendError(res, rule.status());
+          oo.risk.blocklists.push_back(std::move(*rule));
+        }
+      }
+      auto scored = anomaly::ScoreNewOrders(ctx, *snap, lines, oo);
       if (!scored.ok()) return SendError(res, scored.status());
       nlohmann::json out = nlohmann::json::array();
       for (const auto& r : *scored) {

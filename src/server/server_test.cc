@@ -281,6 +281,25 @@ TEST_F(ServerTest, AnomaliesAndRiskEndpoints) {
   auto bad = client_->Post("/v1/risk/score", Auth(reader_), "[{\"order_id\":\"x\",\"quantity\":\"two\"}]", "application/json");
   EXPECT_EQ(bad->status, 400);
   EXPECT_NE(bad->body.find("order line 1: field 'quantity'"), std::string::npos) << bad->body;
+  // A blocklist posted with the lines: the ordinary line from a listed device is flagged by the rule.
+  const std::string listed =
+      "{\"orders\": [{\"order_id\":\"n3\",\"quantity\":2,\"unit_price\":12,\"timestamp\":1738404000,\"device\":\"d-bad\"},"
+      "{\"order_id\":\"n4\",\"quantity\":2,\"unit_price\":12,\"timestamp\":1738404000,\"device\":\"d-ok\"}],"
+      "\"blocklists\": [{\"column\": \"device\", \"values\": [\"d-bad\"]}]}";
+  auto bl = client_->Post("/v1/risk/score", Auth(reader_), listed, "application/json");
+  ASSERT_EQ(bl->status, 200) << bl->body;
+  for (const auto& o : Body(bl)["orders"]) {
+    const bool n3 = o["order_id"] == "n3";
+    EXPECT_EQ(o["flagged"].get<bool>(), n3) << o.dump();
+    EXPECT_EQ(o["rules"].size(), n3 ? 1u : 0u) << o.dump();
+    if (n3) {
+      EXPECT_EQ(o["rules"][0]["rule"], "device_blocklist");
+    }
+  }
+  bad = client_->Post("/v1/risk/score", Auth(reader_), "{\"orders\": [{\"order_id\":\"n5\",\"quantity\":1,\"unit_price\":1,"
+                      "\"timestamp\":1738404000}], \"blocklists\": [{\"column\": \"device\"}]}", "application/json");
+  EXPECT_EQ(bad->status, 400);
+  EXPECT_NE(bad->body.find("blocklists[0]"), std::string::npos) << bad->body;
 }
 
 TEST_F(ServerTest, StreamingScoresKeepTheirStateAcrossRequests) {
