@@ -346,18 +346,22 @@ StatusOr<std::vector<OrderRisk>> ScoreOrderLines(const Context& ctx, const Snaps
     rules.time.push_back(l.time);
     users.push_back(l.user_id.empty() ? l.order_id : l.user_id);
   }
-  // Blocklist columns: user_id, order_id, or an order attribute (payment_method, email, ip, ...).
-  for (const BlocklistRule& rule : o.risk.blocklists) {
-    auto& values = rules.columns[rule.column];
-    if (values.size() == n) continue;  // "user" (above) or a column two lists share
+  // The columns of the caller's rules (velocity keys, blocklists): user_id,
+  // order_id, or an order attribute (payment_method, email, device, ...).
+  std::vector<std::string> rule_columns;
+  for (const VelocityRule& rule : o.risk.velocity) rule_columns.push_back(rule.key);
+  for (const BlocklistRule& rule : o.risk.blocklists) rule_columns.push_back(rule.column);
+  for (const std::string& name : rule_columns) {
+    auto& values = rules.columns[name];
+    if (values.size() == n) continue;  // "user" (above) or a column two rules share
     values.clear();
     for (const OrderLine& l : lines) {
-      if (rule.column == "user_id") {
+      if (name == "user_id") {
         values.push_back(l.user_id);
-      } else if (rule.column == "order_id") {
+      } else if (name == "order_id") {
         values.push_back(l.order_id);
       } else {
-        const auto it = l.attributes.find(rule.column);
+        const auto it = l.attributes.find(name);
         values.push_back(it == l.attributes.end() ? std::string() : it->second);
       }
     }

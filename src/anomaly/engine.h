@@ -68,8 +68,8 @@ struct OrderRisk {
   std::map<std::string, std::string> attributes;  // e.g. payment_method, country
 };
 
-// Isolation forest (and an optional velocity rule, and options.risk's
-// blocklists on user_id, order_id or any order attribute) over the order lines:
+// Isolation forest (and options.risk's velocity rules and blocklists, keyed on
+// user_id, order_id or any order attribute) over the order lines:
 // quantity, unit price, log amount, account age at the order, the payment
 // method's share of all lines, and the user's distinct orders in the previous 24 h.
 // REQUIRES: the snapshot loaded kOrders (and kUsers for account age).

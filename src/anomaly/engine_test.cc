@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <map>
 #include <random>
 
 #include "core/time.h"
@@ -131,9 +133,11 @@ TEST_F(AnomalyEngineTest, BlocklistsFlagListedUsersAndAttributes) {
   std::uniform_real_distribution<double> price(5, 80);
   std::string orders = "order_id,user_id,item_id,quantity,unit_price,timestamp,payment_method,device\n";
   int u7 = 0;
+  std::map<int, int> per_user;
   for (int i = 0; i < 1000; ++i) {
     const int u = user(rng);
     u7 += u == 7;
+    ++per_user[u];
     orders += "o" + std::to_string(i) + ",u" + std::to_string(u) + ",i1," + std::to_string(qty(rng)) + "," +
               std::to_string(price(rng)) + "," + std::to_string(1735689600 + sec(rng)) + ",card,d" +
               std::to_string(u) + "\n";
@@ -157,6 +161,23 @@ TEST_F(AnomalyEngineTest, BlocklistsFlagListedUsersAndAttributes) {
     }
   }
   EXPECT_EQ(listed, u7);
+
+  // A velocity rule on an attribute: more than m orders from one device in the
+  // whole period hits each order past the m-th (counted from the per-user tallies).
+  const int m = 12;
+  int expected = 0;
+  for (const auto& [u, c] : per_user) expected += std::max(0, c - m);
+  ASSERT_GT(expected, 0);
+  OrderRiskOptions vo;
+  vo.top = 0;
+  vo.risk.threshold = 0;  // every line returned
+  vo.risk.velocity.push_back({"device_velocity", "device", 31 * 86400, m, 0.7});
+  auto fast = ScoreOrders(ctx_, snap, vo);
+  ASSERT_TRUE(fast.ok()) << fast.status().ToString();
+  ASSERT_EQ(fast->size(), 1000u);
+  int hits = 0;
+  for (const auto& r : *fast) hits += !r.result.rules.empty() && r.result.rules[0].rule == "device_velocity";
+  EXPECT_EQ(hits, expected);
 
   std::vector<OrderLine> fresh(3);
   for (size_t k = 0; k < fresh.size(); ++k) {

@@ -1091,6 +1091,23 @@ int Main(int argc, char** argv) {
     return 0;
   }
   if (*risk_cmd) {
+    for (const auto& v : risk_velocity) {
+      std::vector<std::string> parts;
+      for (size_t start = 0, end; start <= v.size(); start = end + 1) {
+        end = v.find(':', start);
+        if (end == std::string::npos) end = v.size();
+        parts.push_back(v.substr(start, end - start));
+      }
+      if (parts.size() != 3 || parts[0].empty()) {
+        return Fail(InvalidArgument("--velocity must be KEY:WINDOW_SECONDS:MAX_COUNT, not '" + v + "'"), g.json);
+      }
+      anomaly::VelocityRule rule;
+      rule.name = parts[0] + "_velocity";
+      rule.key = parts[0];
+      rule.window_seconds = std::atoll(parts[1].c_str());
+      rule.max_count = std::atoi(parts[2].c_str());
+      risk_opts.velocity.push_back(rule);
+    }
     for (const auto& spec : risk_blocklists) {
       auto rule = anomaly::ReadBlocklist(spec);
       if (!rule.ok()) return Fail(rule.status(), g.json);
@@ -1134,22 +1151,7 @@ int Main(int argc, char** argv) {
     ro.drop = risk_drop;
     if (!risk_time_col.empty()) ro.drop.push_back(risk_time_col);
     anomaly::RuleInput rules;
-    for (const auto& v : risk_velocity) {
-      std::vector<std::string> parts;
-      for (size_t start = 0, end; start <= v.size(); start = end + 1) {
-        end = v.find(':', start);
-        if (end == std::string::npos) end = v.size();
-        parts.push_back(v.substr(start, end - start));
-      }
-      if (parts.size() != 3) return Fail(InvalidArgument("--velocity must be KEY:WINDOW_SECONDS:MAX_COUNT, not '" + v + "'"), g.json);
-      anomaly::VelocityRule rule;
-      rule.name = parts[0] + "_velocity";
-      rule.key = parts[0];
-      rule.window_seconds = std::atoll(parts[1].c_str());
-      rule.max_count = std::atoi(parts[2].c_str());
-      risk_opts.velocity.push_back(rule);
-      rules.columns[parts[0]];
-    }
+    for (const auto& rule : risk_opts.velocity) rules.columns[rule.key];
     if (!risk_opts.velocity.empty() && risk_time_col.empty()) {
       return Fail(InvalidArgument("--velocity needs --time-col"), g.json);
     }
