@@ -1339,6 +1339,27 @@ TEST(RiskTest, BlocklistsReadFromFilesAndJson) {
   EXPECT_FALSE(BlocklistFromJson(nlohmann::json::parse(R"({"column": "e", "values": [], "score": 2})"), "b[3]").ok());
 }
 
+TEST(RiskTest, VelocityRulesParseFromSpecsAndJson) {
+  auto v = ParseVelocityRule("card:3600:10");
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  EXPECT_EQ(v->name, "card_velocity");
+  EXPECT_EQ(v->key, "card");
+  EXPECT_EQ(v->window_seconds, 3600);
+  EXPECT_EQ(v->max_count, 10);
+  for (const char* bad : {"card", "card:3600", ":3600:10", "card:x:10", "card:3600:0", "card:0:10", "card:3600:10:1", "card:36s:10"}) {
+    EXPECT_FALSE(ParseVelocityRule(bad).ok()) << bad;
+  }
+  auto j = VelocityFromJson(nlohmann::json::parse(R"({"key": "user_id", "window_seconds": 600, "max_count": 3, "score": 0.9})"), "v[0]");
+  ASSERT_TRUE(j.ok()) << j.status().ToString();
+  EXPECT_EQ(j->name, "user_id_velocity");
+  EXPECT_EQ(j->max_count, 3);
+  EXPECT_EQ(j->score, 0.9);
+  const auto bad = VelocityFromJson(nlohmann::json::parse(R"({"key": "user_id", "window_seconds": 600})"), "v[1]");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message().rfind("v[1]: ", 0), 0u);
+  EXPECT_FALSE(VelocityFromJson(nlohmann::json::parse(R"({"key": "u", "window_seconds": 1, "max_count": 1, "score": 3})"), "v").ok());
+}
+
 TEST(RiskTest, SupervisedScoresAreOutOfFoldWithShapReasonsAndRulesAdd) {
   Context ctx(testing::QuietOptions());
   std::vector<int> label;

@@ -268,6 +268,7 @@ std::vector<OrderLine> OrderLines(const Snapshot& snap) {
   const Column& price = orders->col("unit_price");
   const Column& ts = orders->col("timestamp");
   const Column* attr = orders->find("attributes");
+  const Column* item = orders->find("item_id");
   const auto attrs_of = attr ? JsonStringFields(*attr) : std::vector<std::map<std::string, std::string>>{};
   lines.reserve(static_cast<size_t>(orders->rows()));
   for (int64_t r = 0; r < orders->rows(); ++r) {
@@ -279,6 +280,7 @@ std::vector<OrderLine> OrderLines(const Snapshot& snap) {
     l.unit_price = price.reals[i];
     l.time = ts.ints[i];
     if (attr && attr->valid[i] && attr->codes[i] >= 0) l.attributes = attrs_of[static_cast<size_t>(attr->codes[i])];
+    if (item && item->dict && item->valid[i] && item->codes[i] >= 0) l.attributes["item_id"] = item->dict->Key(item->codes[i]);
     lines.push_back(std::move(l));
   }
   return lines;

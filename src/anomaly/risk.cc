@@ -281,6 +281,48 @@ StatusOr<std::vector<std::vector<RuleHit>>> ApplyRules(int64_t rows, const RuleI
   return hits;
 }
 
+StatusOr<VelocityRule> ParseVelocityRule(const std::string& spec) {
+  std::vector<std::string> parts;
+  for (size_t start = 0, end; start <= spec.size(); start = end + 1) {
+    end = spec.find(':', start);
+    if (end == std::string::npos) end = spec.size();
+    parts.push_back(spec.substr(start, end - start));
+  }
+  const auto bad = [&] { return InvalidArgument("velocity rule must be KEY:WINDOW_SECONDS:MAX_COUNT, not '" + spec + "'"); };
+  if (parts.size() != 3 || parts[0].empty()) return bad();
+  VelocityRule rule;
+  rule.name = parts[0] + "_velocity";
+  rule.key = parts[0];
+  char* end = nullptr;
+  rule.window_seconds = std::strtoll(parts[1].c_str(), &end, 10);
+  if (parts[1].empty() || *end != '\0' || rule.window_seconds <= 0) return bad();
+  const long long max = std::strtoll(parts[2].c_str(), &end, 10);
+  if (parts[2].empty() || *end != '\0' || max < 1 || max > 1000000000) return bad();
+  rule.max_count = static_cast<int>(max);
+  return rule;
+}
+
+StatusOr<VelocityRule> VelocityFromJson(const nlohmann::json& j, const std::string& where) {
+  if (!j.is_object() || !j.contains("key") || !j["key"].is_string() || j["key"].get<std::string>().empty() ||
+      !j.contains("window_seconds") || !j["window_seconds"].is_number_integer() || j["window_seconds"].get<int64_t>() <= 0 ||
+      !j.contains("max_count") || !j["max_count"].is_number_integer() || j["max_count"].get<int64_t>() < 1) {
+    return InvalidArgument(where + ": expected {\"key\": \"...\", \"window_seconds\": > 0, \"max_count\": >= 1} "
+                           "(\"score\", \"name\" optional)");
+  }
+  VelocityRule rule;
+  rule.key = j["key"].get<std::string>();
+  rule.name = j.value("name", rule.key + "_velocity");
+  rule.window_seconds = j["window_seconds"].get<int64_t>();
+  rule.max_count = static_cast<int>(std::min<int64_t>(j["max_count"].get<int64_t>(), 1000000000));
+  if (j.contains("score")) {
+    if (!j["score"].is_number() || !(j["score"].get<double>() >= 0 && j["score"].get<double>() <= 1)) {
+      return InvalidArgument(where + ": field 'score': a number in [0, 1]");
+    }
+    rule.score = j["score"].get<double>();
+  }
+  return rule;
+}
+
 StatusOr<BlocklistRule> ReadBlocklist(const std::string& spec) {
   const auto bad = [&] { return InvalidArgument("--blocklist must be COLUMN:FILE or COLUMN:FILE:SCORE, not '" + spec + "'"); };
   const size_t colon = spec.find(':');
@@ -352,7 +394,9 @@ Status ValidateRiskOptions(const RiskOptions& o) {
 StatusOr<std::vector<RiskResult>> ScoreRisk(const Context& ctx, const ml::TabularData& data, const RuleInput& input,
                                             const RiskOptions& o) {
   RETURN_IF_ERROR(ValidateRiskOptions(o));
-  ASSIGN_OR_RETURN(IsolationForest forest, IsolationForest::Fit(data, o.forest));
+  IsolationForestOptions fo = o.forest;
+  fo.seed = ctx.seed();  // --seed: every random choice derives from it
+  ASSIGN_OR_RETURN(IsolationForest forest, IsolationForest::Fit(data, fo));
   ASSIGN_OR_RETURN(const std::vector<double> iso, forest.Score(data));
   ASSIGN_OR_RETURN(const auto hits, ApplyRules(data.rows, input, o.velocity, o.blocklists));
   std::vector<RiskResult> out(static_cast<size_t>(data.rows));

@@ -94,6 +94,12 @@ struct BlocklistRule {
   double score = 1.0;
 };
 
+// A velocity rule from KEY:WINDOW_SECONDS:MAX_COUNT (named KEY_velocity, score
+// 0.7), or from JSON {"key", "window_seconds", "max_count", "score", "name"}
+// (score and name optional). Errors name the spec or start with `where`.
+StatusOr<VelocityRule> ParseVelocityRule(const std::string& spec);
+StatusOr<VelocityRule> VelocityFromJson(const nlohmann::json& j, const std::string& where);
+
 // A blocklist from a file, `spec` COLUMN:FILE or COLUMN:FILE:SCORE (score in
 // [0, 1], default 1): one value a line, trimmed; blank lines and lines that
 // start with '#' are skipped. The rule is named COLUMN_blocklist. Errors name

@@ -288,6 +288,9 @@ TEST(CliTest, AnomalyAndRiskFileModes) {
   EXPECT_EQ(Exec("risk score --input " + txf + " --blocklist card").code, 2);
   EXPECT_EQ(Exec("risk score --input " + txf + " --blocklist cvv:" + cards).code, 2);
   EXPECT_NE(Exec("risk score --input " + txf + " --blocklist card:" + d.file("none.txt")).code, 0);
+  // Flags of the other mode are refused, not ignored.
+  EXPECT_EQ(Exec("risk score --input " + txf + " --top 5").code, 2);
+  EXPECT_EQ(Exec("risk score --input " + txf + " --velocity card:3600:x --time-col ts").code, 2);
 }
 
 TEST(CliTest, EngineModeForecastInventoryAnomaliesAndRisk) {
@@ -335,10 +338,26 @@ TEST(CliTest, EngineModeForecastInventoryAnomaliesAndRisk) {
   ASSERT_EQ(anj.size(), 1u) << an.out;
   EXPECT_EQ(anj[0]["peak_time"], FormatTimestamp(1735689600 + 60 * 86400));
   EXPECT_EQ(Exec(base + "anomaly score").code, 2);  // score needs a file
+  EXPECT_EQ(Exec(base + "anomaly alerts --value-col v").code, 2);  // a file-mode flag in engine mode
+  EXPECT_EQ(Exec(base + "anomaly alerts --weight conversion_rate").code, 2);
+  an = Exec(base + "--json anomaly alerts --metrics orders");  // only a metric that is not there: nothing
+  ASSERT_EQ(an.code, 0) << an.out;
+  EXPECT_EQ(nlohmann::json::parse(an.out).size(), 0u) << an.out;
+  EXPECT_EQ(Exec(base + "anomaly alerts --segments all --input " + d.Write("m.csv", "timestamp,value\n1,2\n")).code, 2);
   // Order risk from the store.
   CmdResult risk = Exec(base + "--json risk score --top 3");
   ASSERT_EQ(risk.code, 0) << risk.out;
   EXPECT_TRUE(nlohmann::json::parse(risk.out).contains("orders"));
+  // Engine mode takes velocity rules on order attributes (item_id: 56 lines of item a
+  // within 60 days, at most 50): the six latest carry the rule; file-mode flags are refused.
+  risk = Exec(base + "--json risk score --top 0 --threshold 0 --velocity item_id:5184000:50");
+  ASSERT_EQ(risk.code, 0) << risk.out;
+  int velocity = 0;
+  const nlohmann::json scored = nlohmann::json::parse(risk.out);
+  ASSERT_EQ(scored["orders"].size(), 56u);
+  for (const auto& o : scored["orders"]) velocity += !o["rules"].empty();
+  EXPECT_EQ(velocity, 6) << risk.out.substr(0, 1500);
+  EXPECT_EQ(Exec(base + "risk score --label is_fraud").code, 2);
 }
 
 TEST(CliTest, RecommendFileModeTrainPredictEvaluate) {
@@ -481,6 +500,9 @@ TEST(CliTest, SupportTrainsOnStoreTicketsAndAnswersFromTheStore) {
   EXPECT_EQ(nlohmann::json::parse(r.out)["faq_id"], "ship") << r.out;
   r = Exec(base + "--json support reply \"转人工\"");
   EXPECT_TRUE(nlohmann::json::parse(r.out)["handoff"].get<bool>()) << r.out;
+  // A known customer's first message is answered (no earlier tickets in the last week) ...
+  r = Exec(base + "--json support reply --user u5 \"where is my order O20257777\"");
+  EXPECT_FALSE(nlohmann::json::parse(r.out)["handoff"].get<bool>()) << r.out;
 
   // Every ticket classified: the planted intents come back.
   r = Exec(base + "support classify");
@@ -497,6 +519,16 @@ TEST(CliTest, SupportTrainsOnStoreTicketsAndAnswersFromTheStore) {
   }
   EXPECT_EQ(rows, 600);
   EXPECT_GT(right, 570);
+  // ... and handed off once the policy says one contact is already too many (--repeat-contacts 1).
+  r = Exec(base + "--threads 2 --json support train --repeat-contacts 1 --faq " + faq, "OMP_WAIT_POLICY=PASSIVE");
+  ASSERT_EQ(r.code, 0) << r.out;
+  j = nlohmann::json::parse(r.out);
+  ASSERT_EQ(Exec(base + "models promote " + j["task"].get<std::string>() + " " + j["version"].get<std::string>()).code, 0);
+  r = Exec(base + "--json support reply --user u5 \"where is my order O20257777\"");
+  j = nlohmann::json::parse(r.out);
+  EXPECT_TRUE(j["handoff"].get<bool>()) << r.out;
+  EXPECT_NE(j["handoff_reason"].get<std::string>().find("repeated contact"), std::string::npos) << r.out;
+  EXPECT_EQ(Exec(base + "support train --negative-score 0.5").code, 2);
   r = Exec(base + "--json support analytics");
   ASSERT_EQ(r.code, 0);
   j = nlohmann::json::parse(r.out);

@@ -477,7 +477,8 @@ int Main(int argc, char** argv) {
     sub->add_option("--timestamp-col", an_csv.timestamp_col, "Timestamp column (default timestamp|ds|date|time)");
     sub->add_option("--value-col", an_csv.value_col, "Value column (default value|y)");
     sub->add_option("--series-col", an_csv.id_col, "Series id column (default series_id|unique_id|id)");
-    sub->add_option("--detector", an_opts.detector, "ensemble | seasonal | changepoint | surprise")->capture_default_str();
+    sub->add_option("--detector", an_opts.detector, "ensemble | seasonal | changepoint | surprise | robust | bocpd | forecast")
+        ->capture_default_str();
   }
   std::string an_transform = "auto";
   ascore->add_option("--threshold", an_opts.threshold, "is_anomaly = score >= threshold")->capture_default_str();
@@ -511,6 +512,12 @@ int Main(int argc, char** argv) {
   aalerts->add_option("--segments", an_segments,
                       "Engine mode: segment series that alert: weighted (rates with a traffic weight), all, none")
       ->capture_default_str();
+  std::string an_metrics;
+  std::vector<std::string> an_weights;
+  aalerts->add_option("--metrics", an_metrics, "Engine mode: only these metrics (comma-separated; default all)");
+  aalerts->add_option("--weight", an_weights,
+                      "Engine mode: RATE=DENOMINATOR (repeatable): the rate metric's totals and drill-downs weigh its "
+                      "segments by that metric (default conversion_rate=sessions)");
 
   // risk (file mode)
   auto* risk_cmd = app.add_subcommand("risk", "Transaction risk: isolation forest, XGBoost with labels, rules");
@@ -985,6 +992,9 @@ int Main(int argc, char** argv) {
     if (Status st = anomaly::ValidateAlertOptions(alert_opts); !st.ok()) return Fail(st, g.json);
     if (an_input.empty()) {
       if (*ascore) return Fail(InvalidArgument("anomaly score needs --input (engine mode is `anomaly alerts`)"), g.json);
+      for (const char* name : {"--timestamp-col", "--value-col", "--series-col"}) {
+        if (aalerts->count(name) > 0) return Fail(InvalidArgument(std::string(name) + " is for file mode (--input)"), g.json);
+      }
       auto store = OpenStore(g);
       if (!store.ok()) return Fail(store.status(), g.json);
       SnapshotSpec spec;
@@ -998,6 +1008,14 @@ int Main(int argc, char** argv) {
       if (aalerts->count("--detector") > 0) mo.detector = an_opts.detector;
       mo.segments = an_segments;
       mo.alert = alert_opts;
+      if (!an_metrics.empty()) mo.metrics = analytics::SplitList(an_metrics);
+      for (const auto& w : an_weights) {
+        const size_t eq = w.find('=');
+        if (eq == 0 || eq == std::string::npos || eq + 1 == w.size()) {
+          return Fail(InvalidArgument("--weight must be RATE=DENOMINATOR, not '" + w + "'"), g.json);
+        }
+        mo.weights[w.substr(0, eq)] = w.substr(eq + 1);
+      }
       auto found = anomaly::MetricAlerts(ctx, *snap, mo);
       if (!found.ok()) return Fail(found.status(), g.json);
       if (g.json) {
@@ -1008,6 +1026,9 @@ int Main(int argc, char** argv) {
         for (const auto& a : *found) std::cout << a.summary << "\n";
       }
       return 0;
+    }
+    for (const char* name : {"--segments", "--metrics", "--weight"}) {
+      if (aalerts->count(name) > 0) return Fail(InvalidArgument(std::string(name) + " is for engine mode (no --input)"), g.json);
     }
     // A regular file whose series are each in time order streams through in
     // two passes (memory O(series)); anything else is read whole and sorted.
@@ -1092,21 +1113,18 @@ int Main(int argc, char** argv) {
   }
   if (*risk_cmd) {
     for (const auto& v : risk_velocity) {
-      std::vector<std::string> parts;
-      for (size_t start = 0, end; start <= v.size(); start = end + 1) {
-        end = v.find(':', start);
-        if (end == std::string::npos) end = v.size();
-        parts.push_back(v.substr(start, end - start));
+      auto rule = anomaly::ParseVelocityRule(v);
+      if (!rule.ok()) return Fail(InvalidArgument("--velocity: " + rule.status().message()), g.json);
+      risk_opts.velocity.push_back(std::move(*rule));
+    }
+    if (risk_input.empty()) {
+      for (const char* name : {"--label", "--id", "--drop", "--time-col"}) {
+        if (rscore->count(name) > 0) {
+          return Fail(InvalidArgument(std::string(name) + " is for file mode (--input); engine mode scores the store's orders"), g.json);
+        }
       }
-      if (parts.size() != 3 || parts[0].empty()) {
-        return Fail(InvalidArgument("--velocity must be KEY:WINDOW_SECONDS:MAX_COUNT, not '" + v + "'"), g.json);
-      }
-      anomaly::VelocityRule rule;
-      rule.name = parts[0] + "_velocity";
-      rule.key = parts[0];
-      rule.window_seconds = std::atoll(parts[1].c_str());
-      rule.max_count = std::atoi(parts[2].c_str());
-      risk_opts.velocity.push_back(rule);
+    } else if (rscore->count("--top") > 0) {
+      return Fail(InvalidArgument("--top is for engine mode; with --input every row is written"), g.json);
     }
     for (const auto& spec : risk_blocklists) {
       auto rule = anomaly::ReadBlocklist(spec);

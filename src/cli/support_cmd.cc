@@ -27,6 +27,23 @@ void AddSupportCommands(CLI::App& app, SupportFlags* f) {
   f->train->add_option("--model", f->model, "auto | linear | fasttext | cnn | transformer | ensemble")->capture_default_str();
   f->train->add_option("--epochs", f->epochs, "Training epochs (0 = the model's default)");
   AddTokenizerOption(f->train, &f->tokenizer);
+  f->train->add_option("--target-precision", f->target_precision,
+                       "Intent model: answered hold-out texts reach this precision; less confident ones are out of scope")
+      ->capture_default_str()->check(CLI::Range(0.01, 1.0));
+  f->train->add_option("--handoff-confidence", f->policy.min_intent_confidence,
+                       "Hand-off: an intent below this confidence is not trusted (FAQ, clarification or a human)")
+      ->capture_default_str()->check(CLI::Range(0.0, 1.0));
+  f->train->add_option("--negative-score", f->policy.negative_score,
+                       "Hand-off: sentiment at or below this score (-1 .. 0) goes to a human")
+      ->capture_default_str()->check(CLI::Range(-1.0, 0.0));
+  f->train->add_option("--repeat-contacts", f->policy.repeat_contacts,
+                       "Hand-off: this many contacts of one customer (earlier tickets + this one) ...")
+      ->capture_default_str()->check(CLI::Range(1, 1000));
+  f->train->add_option("--repeat-days", f->policy.repeat_days, "... within this many days")
+      ->capture_default_str()->check(CLI::Range(1, 3650));
+  f->train->add_option("--max-clarifications", f->policy.max_clarifications,
+                       "Hand-off: asking for the same missing detail more often than this")
+      ->capture_default_str()->check(CLI::Range(0, 100));
   f->reply = f->cmd->add_subcommand("reply", "Answer one customer message (with --conversation, continue a conversation)");
   f->reply->add_option("message", f->message, "The customer's message")->required();
   f->reply->add_option("--conversation", f->conversation, "Conversation id: its state is kept in the data directory");

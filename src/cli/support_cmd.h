@@ -22,6 +22,8 @@ struct SupportFlags {
   CLI::App *train = nullptr, *reply = nullptr, *classify = nullptr, *analytics = nullptr;
   std::string message, conversation, user, faq, templates, model = "fasttext", tokenizer = "bpe", out;
   int epochs = 0, limit = 0;
+  double target_precision = 0.9;  // train: the intent model's out-of-scope cut-off
+  support::HandoffPolicy policy;  // train: saved with the model
   support::LlmOptions llm;
 };
 

@@ -42,6 +42,7 @@ StatusOr<json> TrainSupport(const Context& ctx, Store& store, const std::string&
   o.model = f.model;
   o.epochs = f.epochs;
   o.tokenizer = f.tokenizer;
+  o.target_precision = f.target_precision;
   ASSIGN_OR_RETURN(auto intent_model, nlp::TrainClassifier(ctx, intents, o));
   std::unique_ptr<nlp::TextClassifier> sentiment_model;
   if (sentiments.size() >= 20) {
@@ -61,13 +62,17 @@ StatusOr<json> TrainSupport(const Context& ctx, Store& store, const std::string&
   json meta = {{"algorithm", "support:" + intent_model->model()}, {"intent_examples", intents.size()},
                {"sentiment_examples", sentiments.size()}, {"faq_entries", faq.size()},
                {"metrics", {{"intent_valid_accuracy", ir.value("valid_accuracy", 0.0)}}},
-               {"intent_report", ir}};
+               {"intent_report", ir}, {"handoff", {{"min_intent_confidence", f.policy.min_intent_confidence},
+                                                   {"negative_score", f.policy.negative_score},
+                                                   {"repeat_contacts", f.policy.repeat_contacts},
+                                                   {"repeat_days", f.policy.repeat_days},
+                                                   {"max_clarifications", f.policy.max_clarifications}}}};
   if (sentiment_model) meta["sentiment_report"] = sentiment_model->report();
   ml::ModelRegistry registry(models_dir);
   const std::string task = support::SupportTask(tenant);
   ASSIGN_OR_RETURN(ml::ModelInfo info, registry.Register(ctx, task, meta, [&](const std::string& dir) {
     return support::SaveSupportModel(dir + "/support", intent_model.get(), sentiment_model.get(), faq, templates,
-                                     support::HandoffPolicy{});
+                                     f.policy);
   }));
   return json{{"task", task}, {"version", info.version}, {"intent_model", intent_model->model()},
               {"intent_examples", intents.size()}, {"intent_accuracy", ir.value("valid_accuracy", 0.0)},

@@ -19,8 +19,9 @@ void AddTextCommands(CLI::App& app, TextFlags* f) {
   f->train = f->cmd->add_subcommand("train", "Train on a CSV with text and label columns; write a model directory");
   f->train->add_option("--data", f->data, "CSV: text,label[,id] (other columns ignored)")->required()->check(CLI::ExistingFile);
   f->train->add_option("--task", f->task,
-                       "intent | sentiment: a sentiment model never refuses; an intent model refuses unsure texts "
-                       "(label oos) when the data has oos rows, or with --oos / --target-precision")
+                       "intent | sentiment: a sentiment model refuses only when asked (--oos / --target-precision); an "
+                       "intent model refuses unsure texts (label oos) when the data has oos rows, or when asked")
+      ->check(CLI::IsMember({"intent", "sentiment"}))
       ->capture_default_str();
   f->train->add_option("--model", f->model,
                        "auto (the mean of linear, fasttext and cnn, unless one of them or a smaller mean is clearly better on the hold-out) | linear | fasttext | cnn | transformer | ensemble")
@@ -54,7 +55,7 @@ void AddTextCommands(CLI::App& app, TextFlags* f) {
                        "Out-of-scope share of traffic the threshold assumes: the hold-out's oos rows are weighted up to it")
       ->capture_default_str();
   CLI::Option* oos = f->train->add_flag("--oos", f->oos, "Refuse unsure texts even when the data has no oos rows");
-  f->train->add_flag("--no-oos", f->no_oos, "Never refuse (no out-of-scope threshold)")->excludes(oos);
+  f->train->add_flag("--no-oos", f->no_oos, "Never refuse (no out-of-scope threshold)")->excludes(oos)->excludes(f->target_precision_option);
   f->predict = f->cmd->add_subcommand("predict", "id,label,confidence[,label_2,confidence_2,...] on stdout");
   f->predict->add_option("--model", f->model_dir, "Model directory")->required();
   f->predict->add_option("--input", f->input, "CSV with a text column (id optional)")->required()->check(CLI::ExistingFile);

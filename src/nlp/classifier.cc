@@ -633,6 +633,10 @@ StatusOr<std::unique_ptr<TextClassifier>> TrainClassifier(const Context& ctx, co
   for (const auto& name : candidates) {
     ClassifierOptions o = options;
     o.model = name;
+    if (name != "transformer") {  // the pre-trained encoder is the transformer member's alone
+      o.encoder.clear(), o.vocab.clear(), o.pretrained.clear();
+      o.finetune_encoder = false;
+    }
     const auto start = std::chrono::steady_clock::now();
     std::unique_ptr<TextClassifier> model;
     if (name == "fasttext") {

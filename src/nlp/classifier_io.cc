@@ -238,6 +238,10 @@ Status ValidateClassifierOptions(const ClassifierOptions& o) {
   if (!o.vocab.empty() && !o.pretrained.empty()) {
     return InvalidArgument("token ids come from either the WordPiece vocab or the pre-trained directory's tokenizer, not both");
   }
+  if ((!o.encoder.empty() || !o.pretrained.empty()) && o.model != "transformer" && o.model != "auto" && o.model != "ensemble") {
+    return InvalidArgument("a pre-trained encoder (--encoder, --pretrained) is for the transformer model (or auto / ensemble, "
+                           "which add it as a member), not " + o.model);
+  }
   return Status::Ok();
 }
 

@@ -308,6 +308,25 @@ struct Server::Impl {
     return Status::Ok();
   }
 
+  // The query parameter `name`, when given, into *out: a number in [lo, hi], else an error naming it.
+  static Status NumberParam(const httplib::Request& req, const char* name, double* out, double lo, double hi) {
+    if (!req.has_param(name)) return Status::Ok();
+    const std::string v = req.get_param_value(name);
+    char* end = nullptr;
+    const double x = std::strtod(v.c_str(), &end);
+    if (v.empty() || *end != '\0' || !(x >= lo && x <= hi)) {
+      return InvalidArgument(std::string("query parameter '") + name + "' must be a number in [" + FormatNumber(lo) + ", " +
+                             FormatNumber(hi) + "]");
+    }
+    *out = x;
+    return Status::Ok();
+  }
+  static std::string FormatNumber(double x) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%g", x);
+    return buf;
+  }
+
   // Request options from the query (n, offset, category, exclude, max_per_category, include_seen).
   static StatusOr<recommend::Request> RecRequest(const httplib::Request& req) {
     recommend::Request r;
@@ -613,6 +632,14 @@ struct Server::Impl {
       if (risk) {
         anomaly::OrderRiskOptions o;
         if (req.has_param("top")) o.top = std::atoi(req.get_param_value("top").c_str());
+        if (Status st = NumberParam(req, "threshold", &o.risk.threshold, 0, 1); !st.ok()) return SendError(res, st);
+        if (req.has_param("velocity")) {  // KEY:SECONDS:MAX[,KEY:SECONDS:MAX...]
+          for (const auto& rule_spec : analytics::SplitList(req.get_param_value("velocity"))) {
+            auto rule = anomaly::ParseVelocityRule(rule_spec);
+            if (!rule.ok()) return SendError(res, InvalidArgument("query parameter 'velocity': " + rule.status().message()));
+            o.risk.velocity.push_back(std::move(*rule));
+          }
+        }
         int64_t flagged = 0;
         auto risky = anomaly::ScoreOrders(ctx, *snap, o, &flagged);
         if (!risky.ok()) return SendError(res, risky.status());
@@ -632,6 +659,19 @@ struct Server::Impl {
       if (Status st = IntegerParam(req, "habituate_after", &o.score.detector_options.habituate_after, 0, 1000000);
           !st.ok()) {
         return SendError(res, st);
+      }
+      if (Status st = NumberParam(req, "threshold", &o.alert.threshold, 0, 1); !st.ok()) return SendError(res, st);
+      double cooldown = static_cast<double>(o.alert.cooldown_seconds);
+      if (Status st = NumberParam(req, "cooldown", &cooldown, 0, 365 * 86400.0); !st.ok()) return SendError(res, st);
+      o.alert.cooldown_seconds = static_cast<int64_t>(cooldown);
+      if (req.has_param("weights")) {  // RATE=DENOMINATOR[,RATE=DENOMINATOR...]
+        for (const auto& w : analytics::SplitList(req.get_param_value("weights"))) {
+          const size_t eq = w.find('=');
+          if (eq == 0 || eq == std::string::npos || eq + 1 == w.size()) {
+            return SendError(res, InvalidArgument("query parameter 'weights': RATE=DENOMINATOR, not '" + w + "'"));
+          }
+          o.weights[w.substr(0, eq)] = w.substr(eq + 1);
+        }
       }
       auto alerts = anomaly::MetricAlerts(ctx, *snap, o);
       if (!alerts.ok()) return SendError(res, alerts.status());
@@ -745,6 +785,20 @@ struct Server::Impl {
       auto snap = LoadSnapshot(ctx, store, spec);
       if (!snap.ok()) return SendError(res, snap.status());
       anomaly::OrderRiskOptions oo;
+      if (body.is_object() && body.contains("threshold")) {
+        if (!body["threshold"].is_number() || !(body["threshold"].get<double>() >= 0 && body["threshold"].get<double>() <= 1)) {
+          return SendError(res, InvalidArgument("field 'threshold': a number in [0, 1]"));
+        }
+        oo.risk.threshold = body["threshold"].get<double>();
+      }
+      if (body.is_object() && body.contains("velocity")) {
+        if (!body["velocity"].is_array()) return SendError(res, InvalidArgument("field 'velocity': expected an array"));
+        for (size_t i = 0; i < body["velocity"].size(); ++i) {
+          auto rule = anomaly::VelocityFromJson(body["velocity"][i], "velocity[" + std::to_string(i) + "]");
+          if (!rule.ok()) return SendError(res, rule.status());
+          oo.risk.velocity.push_back(std::move(*rule));
+        }
+      }
       if (body.is_object() && body.contains("blocklists")) {
         if (!body["blocklists"].is_array()) return SendError(res, InvalidArgument("field 'blocklists': expected an array"));
         for (size_t i = 0; i < body["blocklists"].size(); ++i) {

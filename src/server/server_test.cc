@@ -253,6 +253,16 @@ TEST_F(ServerTest, AnomaliesAndRiskEndpoints) {
   EXPECT_EQ(j["alerts"][0]["metric"], "orders");
   EXPECT_EQ(j["alerts"][0]["peak_time"], FormatTimestamp(1735689600 + 50 * 86400));
   EXPECT_EQ(client_->Get("/v1/anomalies?segments=x", Auth(reader_))->status, 400);
+  // The alert level and cool-down from the query: above every score, nothing alerts.
+  auto fewer = client_->Get("/v1/anomalies?threshold=0.7&cooldown=60", Auth(reader_));
+  ASSERT_EQ(fewer->status, 200) << fewer->body;
+  EXPECT_LE(Body(fewer)["count"].get<int>(), 1) << fewer->body;
+  // Above the warning level (0.75 by default) the alert levels are out of order: the parameter reached them.
+  auto above = client_->Get("/v1/anomalies?threshold=0.95", Auth(reader_));
+  EXPECT_EQ(above->status, 400);
+  EXPECT_NE(above->body.find("alert levels"), std::string::npos) << above->body;
+  EXPECT_EQ(client_->Get("/v1/anomalies?threshold=2", Auth(reader_))->status, 400);
+  EXPECT_EQ(client_->Get("/v1/anomalies?weights=conversion_rate", Auth(reader_))->status, 400);
   // Risk over the store's orders: the one absurd order ranks first.
   std::string orders;
   for (int i = 0; i < 300; ++i) {
@@ -268,6 +278,13 @@ TEST_F(ServerTest, AnomaliesAndRiskEndpoints) {
   ASSERT_FALSE(rj["orders"].empty());
   EXPECT_EQ(rj["orders"][0]["order_id"], "big");
   EXPECT_EQ(client_->Get("/v1/risk/score", httplib::Headers{})->status, 401);
+  // A threshold of 0 flags every line; a velocity rule on order_id never fires (one line an order).
+  auto all = client_->Get("/v1/risk/score?top=0&threshold=0&velocity=order_id:3600:1", Auth(reader_));
+  ASSERT_EQ(all->status, 200) << all->body;
+  EXPECT_EQ(Body(all)["flagged"], 301);
+  EXPECT_EQ(Body(all)["orders"].size(), 301u);
+  EXPECT_EQ(client_->Get("/v1/risk/score?velocity=order_id:0:1", Auth(reader_))->status, 400);
+  EXPECT_EQ(client_->Get("/v1/risk/score?threshold=-1", Auth(reader_))->status, 400);
   // New lines scored against the stored ones: the absurd one scores above the ordinary one.
   const std::string fresh =
       "[{\"order_id\":\"n1\",\"quantity\":2,\"unit_price\":12,\"timestamp\":\"2025-02-01T10:00:00Z\"},"
@@ -288,7 +305,9 @@ TEST_F(ServerTest, AnomaliesAndRiskEndpoints) {
       "\"blocklists\": [{\"column\": \"device\", \"values\": [\"d-bad\"]}]}";
   auto bl = client_->Post("/v1/risk/score", Auth(reader_), listed, "application/json");
   ASSERT_EQ(bl->status, 200) << bl->body;
-  for (const auto& o : Body(bl)["orders"]) {
+  const json blj = Body(bl);
+  ASSERT_EQ(blj["orders"].size(), 2u);
+  for (const auto& o : blj["orders"]) {
     const bool n3 = o["order_id"] == "n3";
     EXPECT_EQ(o["flagged"].get<bool>(), n3) << o.dump();
     EXPECT_EQ(o["rules"].size(), n3 ? 1u : 0u) << o.dump();
@@ -300,6 +319,26 @@ TEST_F(ServerTest, AnomaliesAndRiskEndpoints) {
                       "\"timestamp\":1738404000}], \"blocklists\": [{\"column\": \"device\"}]}", "application/json");
   EXPECT_EQ(bad->status, 400);
   EXPECT_NE(bad->body.find("blocklists[0]"), std::string::npos) << bad->body;
+  // Velocity in the body: three posted lines of one user within an hour, at most two allowed:
+  // the third (by time) carries the rule. A threshold in the body too.
+  const std::string burst =
+      "{\"threshold\": 0.99, \"velocity\": [{\"key\": \"user_id\", \"window_seconds\": 3600, \"max_count\": 2}], \"orders\": ["
+      "{\"order_id\":\"v1\",\"user_id\":\"z\",\"quantity\":1,\"unit_price\":12,\"timestamp\":1738404000},"
+      "{\"order_id\":\"v2\",\"user_id\":\"z\",\"quantity\":1,\"unit_price\":12,\"timestamp\":1738404600},"
+      "{\"order_id\":\"v3\",\"user_id\":\"z\",\"quantity\":1,\"unit_price\":12,\"timestamp\":1738405200}]}";
+  auto vel = client_->Post("/v1/risk/score", Auth(reader_), burst, "application/json");
+  ASSERT_EQ(vel->status, 200) << vel->body;
+  const json velj = Body(vel);
+  ASSERT_EQ(velj["orders"].size(), 3u);
+  for (const auto& o : velj["orders"]) {
+    const bool third = o["order_id"] == "v3";
+    EXPECT_EQ(o["rules"].size(), third ? 1u : 0u) << o.dump();
+    EXPECT_FALSE(o["flagged"].get<bool>()) << o.dump();  // 0.7 from the rule stays under 0.99 unless the forest agrees
+  }
+  bad = client_->Post("/v1/risk/score", Auth(reader_), "{\"orders\": [{\"order_id\":\"n5\",\"quantity\":1,\"unit_price\":1,"
+                      "\"timestamp\":1738404000}], \"velocity\": [{\"key\": \"user_id\", \"max_count\": 2}]}", "application/json");
+  EXPECT_EQ(bad->status, 400);
+  EXPECT_NE(bad->body.find("velocity[0]"), std::string::npos) << bad->body;
 }
 
 TEST_F(ServerTest, StreamingScoresKeepTheirStateAcrossRequests) {
