@@ -261,6 +261,8 @@ int Main(int argc, char** argv) {
   serve->add_option("--llm-url", so.llm.base_url, "OpenAI-compatible endpoint for /v1/support replies (key: $OPSPILOT_LLM_API_KEY)");
   serve->add_option("--llm-model", so.llm.model, "Model name sent to the endpoint")->capture_default_str();
   serve->add_option("--llm-timeout-ms", so.llm.timeout_ms, "Per LLM attempt")->capture_default_str();
+  serve->add_option("--llm-retries", so.llm.retries, "Extra LLM attempts on timeouts, 429 and 5xx")->capture_default_str();
+  serve->add_option("--llm-max-tokens", so.llm.max_tokens, "Per LLM reply")->capture_default_str();
   serve->add_option("--llm-token-budget", so.llm.token_budget, "Tokens the server may spend on the LLM")->capture_default_str();
 
   // keys

@@ -138,6 +138,11 @@ struct Server::Impl {
   struct StreamState {
     std::unique_ptr<anomaly::Detector> detector;
     int64_t last_time = INT64_MIN;
+    // The settings the detector was made with (fixed at the series' first request).
+    std::string detector_name;
+    int64_t probation = 0;
+    anomaly::ValueTransform transform{};
+    int habituate_after = 0;
   };
   std::mutex stream_mu;
   std::map<std::pair<std::string, std::string>, StreamState> streams;
@@ -724,6 +729,25 @@ struct Server::Impl {
           return SendError(res, made.status());
         }
         st.detector = std::move(made).value();
+        st.detector_name = detector;
+        st.probation = o.probation;
+        st.transform = o.transform;
+        st.habituate_after = o.habituate_after;
+      } else {
+        // A later request may repeat the settings but not change them: a silent mismatch would
+        // leave the client believing a detector runs that does not.
+        std::string changed;
+        if (body.contains("detector") && detector != st.detector_name) changed = "detector";
+        if (body.contains("probation") && body.value("probation", int64_t{0}) != st.probation) changed = "probation";
+        if (body.contains("transform") && *transform != st.transform) changed = "transform";
+        if (body.contains("habituate_after") && body["habituate_after"].get<int64_t>() != st.habituate_after) {
+          changed = "habituate_after";
+        }
+        if (!changed.empty()) {
+          return SendError(res, FailedPrecondition("series '" + body["series_id"].get<std::string>() + "' was started with " +
+                                                   "other settings ('" + changed + "' differs); a series keeps the settings of " +
+                                                   "its first request (use a new series_id to change them)"));
+        }
       }
       // All or nothing: check the order before any point advances the detector.
       for (size_t i = 0; i < points.size(); ++i) {

@@ -367,6 +367,19 @@ TEST_F(ServerTest, StreamingScoresKeepTheirStateAcrossRequests) {
   EXPECT_EQ(late->status, 400);
   EXPECT_NE(late->body.find("time order"), std::string::npos);
   EXPECT_EQ(client_->Post("/v1/anomalies/score", Auth(reader_), body(0, 1, "x"), "application/json")->status, 403);
+  // A later request that changes the series' settings is refused, not silently run with the old ones.
+  json changed = json::parse(body(600, 601, "cpu"));
+  changed["points"][0]["timestamp"] = 1735689600 + 700 * 300;
+  changed["detector"] = "changepoint";
+  auto refused = client_->Post("/v1/anomalies/score", Auth(writer_), changed.dump(), "application/json");
+  EXPECT_EQ(refused->status, 412);
+  EXPECT_NE(refused->body.find("'detector' differs"), std::string::npos) << refused->body;
+  changed["detector"] = "seasonal";
+  changed["probation"] = 50;
+  EXPECT_EQ(client_->Post("/v1/anomalies/score", Auth(writer_), changed.dump(), "application/json")->status, 412);
+  changed.erase("probation");  // omitted settings keep the series' own
+  auto kept = client_->Post("/v1/anomalies/score", Auth(writer_), changed.dump(), "application/json");
+  EXPECT_EQ(kept->status, 200) << kept->body;
 }
 
 TEST_F(ServerTest, StreamingScoresTakeTheValueTransform) {
