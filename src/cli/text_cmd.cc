@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/csv.h"
+#include "core/thread_pool.h"
 #include "nlp/classifier.h"
 #include "nlp/wordpiece.h"
 
@@ -98,7 +99,7 @@ namespace {
 // batch whatever the file's size. A regular file is checked whole first, so
 // that a bad row is reported before any prediction is written (stdout never
 // holds half an answer); a pipe is read once, and a bad row stops it there.
-Status PredictFile(const nlp::TextClassifier& model, const std::string& input, int top) {
+Status PredictFile(const Context& ctx, const nlp::TextClassifier& model, bool parallel, const std::string& input, int top) {
   constexpr size_t kBatch = 8192;
   std::error_code ec;
   std::vector<nlp::LabelledText> batch;
@@ -124,7 +125,16 @@ Status PredictFile(const nlp::TextClassifier& model, const std::string& input, i
     if (batch.empty()) break;
     texts.clear();
     for (const auto& r : batch) texts.push_back(r.text);
-    const auto preds = model.Predict(texts, top);
+    // Torch-free models predict on the context's threads, a slice each (a
+    // classifier is immutable, Predict thread-safe); torch models use
+    // libtorch's own threads.
+    std::vector<nlp::Prediction> preds(texts.size());
+    ctx.pool().ParallelFor(static_cast<int64_t>(texts.size()), parallel ? 512 : static_cast<int64_t>(texts.size()),
+                           [&](int64_t lo, int64_t hi) {
+                             const std::vector<std::string> slice(texts.begin() + lo, texts.begin() + hi);
+                             auto part = model.Predict(slice, top);
+                             std::move(part.begin(), part.end(), preds.begin() + lo);
+                           });
     char conf[32];
     for (size_t i = 0; i < batch.size(); ++i) {
       std::snprintf(conf, sizeof conf, "%.4f", preds[i].confidence);
@@ -171,7 +181,7 @@ Status RunTextInference(const Context& ctx, const TextFlags& f, bool json_out) {
   }
   if (f.model_dir.empty()) return InvalidArgument("text " + std::string(*f.predict ? "predict" : "evaluate") + ": --model DIR is required");
   ASSIGN_OR_RETURN(auto model, nlp::LoadClassifier(f.model_dir));
-  if (*f.predict) return PredictFile(*model, f.input, f.top);
+  if (*f.predict) return PredictFile(ctx, *model, !nlp::ClassifierNeedsTorch(f.model_dir), f.input, f.top);
   ASSIGN_OR_RETURN(auto data, nlp::ReadTextCsv(f.data, true));
   const json report = nlp::EvaluateClassifier(*model, data);
   if (json_out) {
