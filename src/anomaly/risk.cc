@@ -382,6 +382,32 @@ StatusOr<BlocklistRule> BlocklistFromJson(const nlohmann::json& j, const std::st
   return rule;
 }
 
+Status RiskRulesFromJson(const nlohmann::json& body, RiskOptions* options) {
+  if (body.contains("threshold")) {
+    const auto& t = body["threshold"];
+    if (!t.is_number() || !(t.get<double>() >= 0 && t.get<double>() <= 1)) {
+      return InvalidArgument("field 'threshold': a number in [0, 1]");
+    }
+    options->threshold = t.get<double>();
+  }
+  for (const char* field : {"velocity", "blocklists"}) {
+    if (!body.contains(field)) continue;
+    const auto& list = body[field];
+    if (!list.is_array()) return InvalidArgument(std::string("field '") + field + "': expected an array");
+    for (size_t i = 0; i < list.size(); ++i) {
+      const std::string where = std::string(field) + "[" + std::to_string(i) + "]";
+      if (field == std::string("velocity")) {
+        ASSIGN_OR_RETURN(VelocityRule rule, VelocityFromJson(list[i], where));
+        options->velocity.push_back(std::move(rule));
+      } else {
+        ASSIGN_OR_RETURN(BlocklistRule rule, BlocklistFromJson(list[i], where));
+        options->blocklists.push_back(std::move(rule));
+      }
+    }
+  }
+  return Status::Ok();
+}
+
 Status ValidateRiskOptions(const RiskOptions& o) {
   RETURN_IF_ERROR(ValidateIsolationForestOptions(o.forest));
   RETURN_IF_ERROR(ml::ValidateGbmOptions(o.gbm));

@@ -109,6 +109,11 @@ StatusOr<BlocklistRule> ReadBlocklist(const std::string& spec);
 // and name optional); errors start with `where`.
 StatusOr<BlocklistRule> BlocklistFromJson(const nlohmann::json& j, const std::string& where);
 
+struct RiskOptions;
+// A request body's "threshold" (in [0, 1]), "velocity" and "blocklists"
+// arrays (each element as above), when present, into *options.
+Status RiskRulesFromJson(const nlohmann::json& body, RiskOptions* options);
+
 struct RuleHit {
   std::string rule;
   double score = 0;

@@ -809,27 +809,8 @@ struct Server::Impl {
       auto snap = LoadSnapshot(ctx, store, spec);
       if (!snap.ok()) return SendError(res, snap.status());
       anomaly::OrderRiskOptions oo;
-      if (body.is_object() && body.contains("threshold")) {
-        if (!body["threshold"].is_number() || !(body["threshold"].get<double>() >= 0 && body["threshold"].get<double>() <= 1)) {
-          return SendError(res, InvalidArgument("field 'threshold': a number in [0, 1]"));
-        }
-        oo.risk.threshold = body["threshold"].get<double>();
-      }
-      if (body.is_object() && body.contains("velocity")) {
-        if (!body["velocity"].is_array()) return SendError(res, InvalidArgument("field 'velocity': expected an array"));
-        for (size_t i = 0; i < body["velocity"].size(); ++i) {
-          auto rule = anomaly::VelocityFromJson(body["velocity"][i], "velocity[" + std::to_string(i) + "]");
-          if (!rule.ok()) return SendError(res, rule.status());
-          oo.risk.velocity.push_back(std::move(*rule));
-        }
-      }
-      if (body.is_object() && body.contains("blocklists")) {
-        if (!body["blocklists"].is_array()) return SendError(res, InvalidArgument("field 'blocklists': expected an array"));
-        for (size_t i = 0; i < body["blocklists"].size(); ++i) {
-          auto rule = anomaly::BlocklistFromJson(body["blocklists"][i], "blocklists[" + std::to_string(i) + "]");
-          if (!rule.ok()) return SendError(res, rule.status());
-          oo.risk.blocklists.push_back(std::move(*rule));
-        }
+      if (body.is_object()) {
+        if (Status st = anomaly::RiskRulesFromJson(body, &oo.risk); !st.ok()) return SendError(res, st);
       }
       auto scored = anomaly::ScoreNewOrders(ctx, *snap, lines, oo);
       if (!scored.ok()) return SendError(res, scored.status());
