@@ -9,6 +9,7 @@
 
 #include "analytics/profiles.h"
 #include "core/csv.h"
+#include "core/file.h"
 #include "core/strings.h"
 #include "ml/registry.h"
 #include "recommend/recommend.h"
@@ -170,7 +171,7 @@ Status Train(const Context& ctx, const RecommendFlags& f, const RecommendEnv& en
   json out = {{"algorithm", r.model().name()}, {"params", r.model().params()}, {"users", r.users().size()},
               {"items", r.items().size()}, {"interactions", n}};
   if (!f.out.empty()) {
-    RETURN_IF_ERROR(r.Save(f.out, extra));
+    RETURN_IF_ERROR(ReplaceDirAtomic(f.out, [&](const std::string& tmp) { return r.Save(tmp, extra); }));
     out["model_dir"] = f.out;
   }
   if (engine || !f.register_task.empty()) {

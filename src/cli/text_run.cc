@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/text_cmd.h"
+#include "core/file.h"
 #include "nlp/classifier.h"
 
 namespace opspilot::cli {
@@ -56,7 +57,11 @@ Status RunText(const Context& ctx, const TextFlags& f, bool json_out) {
     po.vocab_size = f.vocab_size;
     po.max_len = f.max_len;
     po.tokenizer = f.tokenizer;
-    ASSIGN_OR_RETURN(json report, nlp::PretrainEncoder(ctx, texts, po, f.out));
+    json report;
+    RETURN_IF_ERROR(ReplaceDirAtomic(f.out, [&](const std::string& tmp) -> Status {
+      ASSIGN_OR_RETURN(report, nlp::PretrainEncoder(ctx, texts, po, tmp));
+      return Status::Ok();
+    }));
     report.erase("epochs");
     if (json_out) {
       std::cout << json{{"encoder_dir", f.out}, {"report", report}}.dump(2) << "\n";
@@ -76,7 +81,7 @@ Status RunText(const Context& ctx, const TextFlags& f, bool json_out) {
       if (!json_out) PrintCv(cv);
     }
     ASSIGN_OR_RETURN(auto model, nlp::TrainClassifier(ctx, data, o));
-    RETURN_IF_ERROR(model->Save(f.out));
+    RETURN_IF_ERROR(ReplaceDirAtomic(f.out, [&](const std::string& tmp) { return model->Save(tmp); }));
     const json r = model->report();
     if (json_out) {
       json out = {{"model_dir", f.out}, {"task", f.task}, {"model", model->model()}, {"report", r}};

@@ -3,6 +3,9 @@
 #include <atomic>
 #include <cstdio>
 #include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <thread>
@@ -56,6 +59,43 @@ TEST(FileTest, WriteFileAtomicReplacesWholeFilesAndLeavesNoTemporary) {
   EXPECT_FALSE(std::filesystem::exists(d.file("taken.tmp")));
   EXPECT_EQ(ReadFile(d.file("taken/inside")).value(), "x");
   EXPECT_EQ(ReadFile(d.file("absent")).status().code(), StatusCode::kNotFound);
+}
+
+// A directory written as a whole: a failed write leaves the old one exactly as
+// it was (no file of the new one in it, none of the old missing), a good one
+// replaces it whole (no file of the old one left), and nothing temporary stays.
+TEST(FileTest, ReplaceDirAtomicKeepsTheOldDirectoryUntilTheNewOneIsWhole) {
+  testing::TempDir d;
+  const std::string dir = d.file("model");
+  auto write = [](const std::map<std::string, std::string>& files) {
+    return [files](const std::string& tmp) -> Status {
+      for (const auto& [name, text] : files) RETURN_IF_ERROR(WriteFileAtomic(tmp + "/" + name, text));
+      return Status::Ok();
+    };
+  };
+  ASSERT_TRUE(ReplaceDirAtomic(dir, write({{"model.json", "v1"}, {"fasttext.bin", "w1"}})).ok());
+  EXPECT_EQ(ReadFile(dir + "/model.json").value(), "v1");
+  // The second write fails after its first file: the old directory is intact.
+  const Status failed = ReplaceDirAtomic(dir, [](const std::string& tmp) -> Status {
+    RETURN_IF_ERROR(WriteFileAtomic(tmp + "/model.json", "v2"));
+    return Internal("disk full");
+  });
+  EXPECT_EQ(failed.message(), "disk full");
+  EXPECT_EQ(ReadFile(dir + "/model.json").value(), "v1");
+  EXPECT_EQ(ReadFile(dir + "/fasttext.bin").value(), "w1");
+  // A good write of another kind of model: no stale file of the old one.
+  ASSERT_TRUE(ReplaceDirAtomic(dir + "/", write({{"model.json", "v3"}, {"linear.bin", "w3"}})).ok());
+  EXPECT_EQ(ReadFile(dir + "/model.json").value(), "v3");
+  EXPECT_FALSE(std::filesystem::exists(dir + "/fasttext.bin"));
+  size_t entries = 0;
+  for (const auto& e : std::filesystem::directory_iterator(d.path())) entries += e.path().filename() != ".keep";
+  EXPECT_EQ(entries, 1u);  // only model/: no .model.tmp-* or .model.old-*
+  // A file in the way is an error before anything is written.
+  std::ofstream(d.file("afile")) << "x";
+  bool called = false;
+  const Status blocked = ReplaceDirAtomic(d.file("afile"), [&](const std::string&) { called = true; return Status::Ok(); });
+  EXPECT_EQ(blocked.code(), StatusCode::kInvalidArgument);
+  EXPECT_FALSE(called);
 }
 
 TEST(StatusTest, CodesMessagesAndMacros) {

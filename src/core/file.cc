@@ -56,6 +56,54 @@ Status WriteFileAtomic(const std::string& path, const std::string& content) {
   return Status::Ok();
 }
 
+Status ReplaceDirAtomic(const std::string& dir, const std::function<Status(const std::string& tmp)>& write) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::path target = fs::path(dir).lexically_normal();
+  if (target.has_filename() == false) target = target.parent_path();  // "out/" -> "out"
+  if (target.empty()) return InvalidArgument("an empty directory name");
+  if (fs::exists(target, ec) && !fs::is_directory(target, ec)) {
+    return InvalidArgument(target.string() + " exists and is not a directory");
+  }
+  fs::path parent = target.parent_path();
+  if (parent.empty()) parent = ".";
+  fs::create_directories(parent, ec);
+  if (ec) return FailedPrecondition("cannot create " + parent.string() + ": " + ec.message());
+  const std::string tag = std::to_string(::getpid());
+  const fs::path tmp = parent / ("." + target.filename().string() + ".tmp-" + tag);
+  const fs::path old = parent / ("." + target.filename().string() + ".old-" + tag);
+  fs::remove_all(tmp, ec);
+  fs::create_directories(tmp, ec);
+  if (ec) return FailedPrecondition("cannot create " + tmp.string() + ": " + ec.message());
+  if (Status st = write(tmp.string()); !st.ok()) {
+    fs::remove_all(tmp, ec);
+    return st;
+  }
+  const bool had = fs::exists(target, ec);
+  if (had) {
+    fs::remove_all(old, ec);
+    fs::rename(target, old, ec);
+    if (ec) {
+      fs::remove_all(tmp, ec);
+      return Internal("cannot move " + target.string() + " aside: " + ec.message());
+    }
+  }
+  fs::rename(tmp, target, ec);
+  if (ec) {
+    const std::string why = ec.message();
+    if (had) fs::rename(old, target, ec);  // put the old one back
+    fs::remove_all(tmp, ec);
+    return Internal("cannot rename " + tmp.string() + " to " + target.string() + ": " + why);
+  }
+  if (had) fs::remove_all(old, ec);
+  const int dfd = ::open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+  return Status::Ok();
+}
+
 StatusOr<std::string> ReadFile(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   if (!f) return NotFound("cannot open " + path);

@@ -2,6 +2,7 @@
 #ifndef OPSPILOT_CORE_FILE_H_
 #define OPSPILOT_CORE_FILE_H_
 
+#include <functional>
 #include <string>
 
 #include "core/status.h"
@@ -12,6 +13,13 @@ namespace opspilot {
 // (path + ".tmp"), fsync, then rename over `path`. A crash leaves either the
 // old file or the new one, never half of one.
 Status WriteFileAtomic(const std::string& path, const std::string& content);
+
+// Writes a directory as a whole: `write` fills a fresh temporary directory
+// beside `dir` (".<name>.tmp-<pid>"), which then takes `dir`'s place; an
+// older `dir` is moved aside first and removed after. A failed `write` (or a
+// crash) leaves the old directory as it was, never a mix of old and new
+// files. InvalidArgument when `dir` exists and is not a directory.
+Status ReplaceDirAtomic(const std::string& dir, const std::function<Status(const std::string& tmp)>& write);
 
 // The whole file, bytes as they are. NotFound when it cannot be opened.
 StatusOr<std::string> ReadFile(const std::string& path);

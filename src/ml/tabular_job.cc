@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "core/csv.h"
+#include "core/file.h"
 #include "core/hash.h"
 #include "ml/metrics.h"
 #include "ml/drift.h"
@@ -172,7 +173,7 @@ StatusOr<TabularTrainResult> TrainTabular(const Context& ctx, const TabularTrain
     return Status::Ok();
   };
   if (!o.out.empty()) {
-    RETURN_IF_ERROR(write(o.out));
+    RETURN_IF_ERROR(ReplaceDirAtomic(o.out, write));
     r.model_dir = o.out;
   }
   if (!o.register_task.empty()) {
