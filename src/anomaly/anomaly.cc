@@ -78,7 +78,7 @@ class MetricCsvRows {
     if (!status_.ok() || !reader_.Next(&rec_)) return false;
     const std::string where = path_ + ":" + std::to_string(rec_.line);
     if (!rec_.error.empty()) return Fail(where + ": " + rec_.error);
-    if (rec_.num_fields <= need_) return Fail(where + ": too few fields");
+    if (Status st = CheckCsvFieldCount(path_, rec_, fields_); !st.ok()) return Fail(st.message());
     auto t = ParseTimestamp(rec_.field(static_cast<size_t>(ts_col_)));
     if (!t.ok()) return Fail(where + ": field 'timestamp': " + t.status().message());
     const std::string& vs = rec_.fields[static_cast<size_t>(v_col_)];
@@ -103,6 +103,8 @@ class MetricCsvRows {
 
   Status ReadHeader(const MetricCsvOptions& o) {
     if (!reader_.Next(&rec_)) return InvalidArgument(path_ + ": empty file (expected a header row)");
+    RETURN_IF_ERROR(CheckCsvHeader(path_, rec_));
+    fields_ = rec_.num_fields;
     for (size_t i = 0; i < rec_.num_fields; ++i) {
       const std::string_view n = rec_.field(i);
       const int c = static_cast<int>(i);
@@ -117,7 +119,6 @@ class MetricCsvRows {
       return InvalidArgument(path_ + ":1: expected columns timestamp,value or series_id,timestamp,value" +
                              std::string(o.timestamp_col.empty() && o.value_col.empty() ? "" : " (as named)"));
     }
-    need_ = static_cast<size_t>(std::max({id_col_, ts_col_, v_col_}));
     return Status::Ok();
   }
   bool Fail(const std::string& message) {
@@ -130,7 +131,7 @@ class MetricCsvRows {
   CsvRecord rec_;
   std::string default_id_;
   int id_col_ = -1, ts_col_ = -1, v_col_ = -1;
-  size_t need_ = 0;
+  size_t fields_ = 0;  // the header's
   int64_t line_ = 0;
   Status status_ = Status::Ok();
 };

@@ -1309,7 +1309,7 @@ TEST(RiskTest, VelocityAndBlocklistRulesCombineWithTheModel) {
 TEST(RiskTest, BlocklistsReadFromFilesAndJson) {
   testing::TempDir dir;
   std::filesystem::create_directories(dir.file("a:b"));
-  const std::string path = dir.Write("a:b/cards.txt", "# stolen cards\nc9\n\n  c12  \n#c13\n");
+  const std::string path = dir.Write("a:b/cards.txt", "\xEF\xBB\xBF" "c9\n# stolen cards\n\n  c12  \n#c13\n");  // a BOM first
   auto rule = ReadBlocklist("card:" + path);
   ASSERT_TRUE(rule.ok()) << rule.status().ToString();
   EXPECT_EQ(rule->column, "card");

@@ -347,6 +347,7 @@ StatusOr<BlocklistRule> ReadBlocklist(const std::string& spec) {
   int64_t line_no = 0;
   for (std::string line; std::getline(in, line);) {
     ++line_no;
+    if (line_no == 1 && line.rfind("\xEF\xBB\xBF", 0) == 0) line.erase(0, 3);  // a UTF-8 byte-order mark
     const std::string v(Trim(line));
     if (v.empty() || v[0] == '#') continue;
     size_t at = 0;

@@ -293,6 +293,56 @@ TEST(CliTest, AnomalyAndRiskFileModes) {
   EXPECT_EQ(Exec("risk score --input " + txf + " --velocity card:3600:x --time-col ts").code, 2);
 }
 
+// Rows the readers cannot take as they are: an unquoted comma (one field too
+// many), a repeated header name, a stray word in a column of numbers, a
+// --drop of a column that is not there. Each exits 2 and names the file, line
+// and field (stderr), instead of cutting, shifting or re-typing the data.
+TEST(CliTest, BadRowsAreReportedNotGuessed) {
+  testing::TempDir d;
+  auto err = [](const std::string& args) {
+    const std::string cmd = std::string(OPSPILOT_BIN) + " " + args + " 2>&1 >/dev/null";
+    std::FILE* p = popen(cmd.c_str(), "r");
+    std::string out;
+    char buf[4096];
+    size_t n;
+    while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
+    const int status = pclose(p);
+    return std::make_pair(WIFEXITED(status) ? WEXITSTATUS(status) : -1, out);
+  };
+  auto expect = [&](const std::string& args, const std::string& message) {
+    const auto [code, text] = err(args);
+    EXPECT_EQ(code, 2) << args << "\n" << text;
+    EXPECT_NE(text.find(message), std::string::npos) << args << "\n" << text;
+  };
+  std::string series = "timestamp,value\n";
+  for (int t = 0; t < 40; ++t) series += std::to_string(1700000000 + t * 3600) + "," + std::to_string(10 + t % 5) + "\n";
+  const std::string extra = d.Write("extra.csv", series + std::to_string(1700000000 + 40 * 3600) + ",1,5\n");
+  expect("anomaly score --input " + extra, "extra.csv:42: expected 2 fields (as the header), found 3");
+  expect("forecast --input " + extra + " --horizon 3 --model naive", "extra.csv:42: expected 2 fields");
+  const std::string twice = d.Write("twice.csv", "timestamp,value,value\n1700000000,1,2\n");
+  expect("anomaly score --input " + twice, "twice.csv:1: column 'value' appears twice");
+  expect("forecast --input " + twice + " --horizon 3 --model naive", "twice.csv:1: column 'value' appears twice");
+  // A long-format file whose last series is too short: nothing is written, and the error names the file and series.
+  std::string two = "series_id,timestamp,value\n";
+  for (int t = 0; t < 30; ++t) two += "a," + std::to_string(1700000000 + t * 86400) + ",5\n";
+  const std::string short_in = d.Write("short.csv", two + "z,1700000000,5\n");
+  expect("forecast --input " + short_in + " --horizon 3 --model naive", "short.csv: series 'z' needs at least 2 points");
+  EXPECT_EQ(Exec("forecast --input " + short_in + " --horizon 3 --model naive").out, "");
+  const std::string texts = d.Write("texts.csv", "id,text,label\na,i want my money back,refund\nb,i want, my money back,refund\n");
+  expect("text train --model linear --out " + d.file("m") + " --data " + texts, "texts.csv:3: expected 3 fields (as the header), found 4");
+  expect("text train --model linear --out " + d.file("m") + " --data " + d.Write("dup.csv", "id,text,label,label\na,hi,x,y\n"),
+         "dup.csv:1: column 'label' appears twice");
+  std::string tx = "id,amount,items,channel\n";
+  for (int i = 0; i < 200; ++i) {
+    tx += "t" + std::to_string(i) + "," + (i == 77 ? std::string("abc") : std::to_string(10 + i % 9)) + "," +
+          std::to_string(1 + i % 4) + ",web\n";
+  }
+  const std::string txf = d.Write("tx.csv", tx);
+  expect("risk score --input " + txf + " --id id", "tx.csv:79: field 'amount': 'abc' is not a finite number");
+  expect("risk score --input " + txf + " --id id --drop amount --drop cvv", "tx.csv:1: no column 'cvv' to drop");
+  EXPECT_EQ(Exec("risk score --input " + txf + " --id id --drop amount").code, 0);  // dropping the dirty column is a way out
+}
+
 TEST(CliTest, EngineModeForecastInventoryAnomaliesAndRisk) {
   testing::TempDir d;
   const std::string base = "--data-dir " + d.file("data") + " -q ";

@@ -1389,11 +1389,14 @@ int Main(int argc, char** argv) {
         }
       });
     }
+    // Every series or none: a failure is reported before anything is written.
+    for (const auto& f : results) {
+      if (!f.ok()) return Fail(f.status().WithContext(fc_input), g.json);
+    }
     std::string header = "series_id,timestamp,mean";
     for (int l : fo.levels) header += ",lo_" + std::to_string(l) + ",hi_" + std::to_string(l);
     std::cout << header << ",model\n";
     for (const auto& f : results) {
-      if (!f.ok()) return Fail(f.status(), g.json);
       for (size_t k = 0; k < f->mean.size(); ++k) {
         char buf[64];
         std::vector<std::string> row = {f->series_id, FormatTimestamp(f->time[k])};

@@ -298,6 +298,25 @@ std::string CsvLine(const std::vector<std::string>& fields) {
   return out;
 }
 
+Status CheckCsvHeader(const std::string& path, const CsvRecord& header) {
+  for (size_t i = 0; i < header.num_fields; ++i) {
+    for (size_t j = 0; j < i; ++j) {
+      if (header.fields[i] == header.fields[j]) {
+        return InvalidArgument(path + ":" + std::to_string(header.line) + ": column '" + header.fields[i] +
+                               "' appears twice (fields " + std::to_string(j + 1) + " and " + std::to_string(i + 1) + ")");
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+Status CheckCsvFieldCount(const std::string& path, const CsvRecord& rec, size_t header_fields) {
+  if (rec.num_fields == header_fields) return Status::Ok();
+  return InvalidArgument(path + ":" + std::to_string(rec.line) + ": expected " + std::to_string(header_fields) +
+                         " fields (as the header), found " + std::to_string(rec.num_fields) +
+                         (rec.num_fields > header_fields ? " (quote a field that holds a comma)" : ""));
+}
+
 bool ValidUtf8(std::string_view s, size_t* bad_offset) {
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
   const size_t n = s.size();

@@ -101,6 +101,13 @@ std::string CsvLine(const std::vector<std::string>& fields);
 // True if `s` is valid UTF-8; otherwise sets *bad_offset to the first bad byte.
 bool ValidUtf8(std::string_view s, size_t* bad_offset);
 
+// A header row's names must be distinct: "PATH:LINE: column 'x' appears
+// twice (fields 2 and 4)" otherwise (a reader would silently take one).
+Status CheckCsvHeader(const std::string& path, const CsvRecord& header);
+// A data row must have as many fields as the header: more means an unquoted
+// delimiter inside a field, which would otherwise shift or cut it silently.
+Status CheckCsvFieldCount(const std::string& path, const CsvRecord& rec, size_t header_fields);
+
 }  // namespace opspilot
 
 #endif  // OPSPILOT_CORE_CSV_H_

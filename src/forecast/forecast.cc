@@ -1094,6 +1094,7 @@ StatusOr<std::vector<Series>> ReadSeriesCsv(const std::string& path, bool requir
   CsvReader reader(std::move(src));
   CsvRecord rec;
   if (!reader.Next(&rec)) return InvalidArgument(path + ": empty file (expected a header row)");
+  RETURN_IF_ERROR(CheckCsvHeader(path, rec));
   int id_col = -1, ts_col = -1, v_col = -1;
   std::vector<std::string> names;
   for (size_t i = 0; i < rec.num_fields; ++i) {
@@ -1130,7 +1131,7 @@ StatusOr<std::vector<Series>> ReadSeriesCsv(const std::string& path, bool requir
   while (reader.Next(&rec)) {
     const std::string where = path + ":" + std::to_string(rec.line);
     if (!rec.error.empty()) return InvalidArgument(where + ": " + rec.error);
-    if (rec.num_fields < need) return InvalidArgument(where + ": too few fields");
+    RETURN_IF_ERROR(CheckCsvFieldCount(path, rec, need));
     auto t = ParseTimestamp(rec.field(static_cast<size_t>(ts_col)));
     if (!t.ok()) return InvalidArgument(where + ": field '" + names[static_cast<size_t>(ts_col)] + "': " + t.status().message());
     Row row{*t, 0, {}};

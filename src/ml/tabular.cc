@@ -40,6 +40,9 @@ struct RawColumn {
   Dictionary dict;
   bool overflow = false;  // a numeric column with too many distinct values to intern
   bool always_intern = false;
+  int64_t numbers = 0, texts = 0;  // non-blank values that parse as numbers, and those that do not
+  int64_t first_text_line = 0;     // where the first of the latter is
+  std::string first_text;
 };
 
 // Numeric columns keep their distinct values only while few (the target's
@@ -53,6 +56,7 @@ Status ReadColumns(const std::string& path, const std::vector<std::string>& keep
   CsvReader reader(std::move(src));
   CsvRecord rec;
   if (!reader.Next(&rec)) return InvalidArgument(path + ": empty file (expected a header row)");
+  RETURN_IF_ERROR(CheckCsvHeader(path, rec));
   for (size_t i = 0; i < rec.num_fields; ++i) {
     RawColumn c;
     c.name = rec.field(i);
@@ -78,7 +82,10 @@ Status ReadColumns(const std::string& path, const std::vector<std::string>& keep
         c.code.push_back(-1);
         continue;
       }
-      if (c.numeric && !ParseNumber(v, &d)) {
+      const bool is_number = ParseNumber(v, &d);
+      is_number ? ++c.numbers : ++c.texts;
+      if (!is_number && c.texts == 1) c.first_text_line = rec.line, c.first_text = std::string(v.substr(0, 40));
+      if (c.numeric && !is_number) {
         c.numeric = false;
         if (c.overflow) {
           return InvalidArgument(path + ":" + std::to_string(rec.line) + ": field '" + c.name +
@@ -234,6 +241,11 @@ StatusOr<TabularData> ReadTabularCsv(const std::string& path, const TabularReadO
   if (!o.id.empty() && id < 0) return InvalidArgument(path + ":1: field '" + o.id + "': id column not in the header");
   d.schema.target = o.target;
   d.schema.id = o.id;
+  for (const std::string& name : o.drop) {
+    if (std::none_of(cols.begin(), cols.end(), [&](const RawColumn& c) { return c.name == name; })) {
+      return InvalidArgument(path + ":1: no column '" + name + "' to drop");
+    }
+  }
   std::vector<int> feature_cols;
   for (size_t i = 0; i < cols.size(); ++i) {
     const int ii = static_cast<int>(i);
@@ -241,6 +253,13 @@ StatusOr<TabularData> ReadTabularCsv(const std::string& path, const TabularReadO
     if (std::find(o.drop.begin(), o.drop.end(), cols[i].name) != o.drop.end()) continue;
     Feature f;
     f.name = cols[i].name;
+    // A feature of numbers with a stray word in it is dirty data, not a
+    // category: read as text it would silently turn every number into a label.
+    if (const RawColumn& c = cols[i]; c.texts > 0 && c.numbers >= 20 && c.texts <= std::max<int64_t>(1, c.numbers / 100)) {
+      return InvalidArgument(path + ":" + std::to_string(c.first_text_line) + ": field '" + c.name + "': '" + c.first_text +
+                             "' is not a finite number, in a column whose other " + std::to_string(c.numbers) +
+                             " values are (fix it, leave it blank for a missing value, or --drop the column)");
+    }
     if (!cols[i].numeric) {
       if (cols[i].dict.size() > o.max_categories) {
         return InvalidArgument(path + ": field '" + f.name + "' has " + std::to_string(cols[i].dict.size()) +

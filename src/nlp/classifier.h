@@ -70,6 +70,7 @@ class TextCsvReader {
   std::string path_;
   bool need_label_ = false;
   int ctext_ = -1, clabel_ = -1, cid_ = -1;
+  size_t fields_ = 0;  // the header's
   int64_t row_ = 0;
   std::unique_ptr<CsvReader> reader_;
 };

@@ -34,6 +34,8 @@ StatusOr<std::unique_ptr<TextCsvReader>> TextCsvReader::Open(const std::string& 
     RETURN_IF_ERROR(r->reader_->status());
     return InvalidArgument(path + ": the file is empty");
   }
+  RETURN_IF_ERROR(CheckCsvHeader(path, rec));
+  r->fields_ = rec.num_fields;
   for (size_t f = 0; f < rec.num_fields; ++f) {
     const std::string name = ToLower(Trim(rec.field(f)));
     if (name == "text") r->ctext_ = static_cast<int>(f);
@@ -50,22 +52,21 @@ TextCsvReader::~TextCsvReader() = default;
 Status TextCsvReader::Next(size_t max_rows, std::vector<LabelledText>* batch) {
   batch->clear();
   CsvRecord rec;
-  const int need = std::max({ctext_, clabel_, cid_});
   while (batch->size() < max_rows) {
     if (!reader_->Next(&rec)) return reader_->status();
     ++row_;
     const std::string where = path_ + ":" + std::to_string(rec.line);
     if (!rec.error.empty()) return InvalidArgument(where + ": " + rec.error);
-    if (static_cast<int>(rec.num_fields) <= need) {
-      return InvalidArgument(where + ": expected " + std::to_string(need + 1) + " fields, found " + std::to_string(rec.num_fields));
-    }
+    RETURN_IF_ERROR(CheckCsvFieldCount(path_, rec, fields_));
     size_t bad = 0;
     const std::string_view text = rec.field(static_cast<size_t>(ctext_));
     if (!ValidUtf8(text, &bad)) return InvalidArgument(where + ": field 'text': invalid UTF-8 at byte " + std::to_string(bad));
     LabelledText t;
     t.text = std::string(text);
     t.id = cid_ >= 0 ? std::string(rec.field(static_cast<size_t>(cid_))) : std::to_string(row_);
+    if (!ValidUtf8(t.id, &bad)) return InvalidArgument(where + ": field 'id': invalid UTF-8 at byte " + std::to_string(bad));
     if (clabel_ >= 0) t.label = std::string(Trim(rec.field(static_cast<size_t>(clabel_))));
+    if (!ValidUtf8(t.label, &bad)) return InvalidArgument(where + ": field 'label': invalid UTF-8 at byte " + std::to_string(bad));
     if (need_label_ && t.label.empty()) return InvalidArgument(where + ": field 'label': empty");
     batch->push_back(std::move(t));
   }
