@@ -332,6 +332,9 @@ TEST(CliTest, BadRowsAreReportedNotGuessed) {
   expect("text train --model linear --out " + d.file("m") + " --data " + texts, "texts.csv:3: expected 3 fields (as the header), found 4");
   expect("text train --model linear --out " + d.file("m") + " --data " + d.Write("dup.csv", "id,text,label,label\na,hi,x,y\n"),
          "dup.csv:1: column 'label' appears twice");
+  // An --out that is a file is refused before any training.
+  expect("text train --model linear --out " + extra + " --data " + d.Write("ok.csv", "text,label\nhi,a\nbye,b\n"),
+         "extra.csv exists and is not a directory");
   std::string tx = "id,amount,items,channel\n";
   for (int i = 0; i < 200; ++i) {
     tx += "t" + std::to_string(i) + "," + (i == 77 ? std::string("abc") : std::to_string(10 + i % 9)) + "," +

@@ -50,6 +50,7 @@ void PrintCv(const json& r) {
 
 Status RunText(const Context& ctx, const TextFlags& f, bool json_out) {
   if (*f.pretrain) {
+    RETURN_IF_ERROR(CheckDirTarget(f.out));
     ASSIGN_OR_RETURN(auto texts, nlp::ReadCorpus(f.corpus));
     nlp::PretrainOptions po;
     if (f.epochs > 0) po.epochs = f.epochs;
@@ -73,6 +74,7 @@ Status RunText(const Context& ctx, const TextFlags& f, bool json_out) {
     return Status::Ok();
   }
   if (*f.train) {
+    RETURN_IF_ERROR(CheckDirTarget(f.out));
     ASSIGN_OR_RETURN(auto data, nlp::ReadTextCsv(f.data, true));
     const nlp::ClassifierOptions o = Options(f, f.model, data);
     json cv;

@@ -56,15 +56,22 @@ Status WriteFileAtomic(const std::string& path, const std::string& content) {
   return Status::Ok();
 }
 
+Status CheckDirTarget(const std::string& dir) {
+  std::error_code ec;
+  if (dir.empty()) return InvalidArgument("an empty directory name");
+  if (std::filesystem::exists(dir, ec) && !std::filesystem::is_directory(dir, ec)) {
+    return InvalidArgument(dir + " exists and is not a directory");
+  }
+  return Status::Ok();
+}
+
 Status ReplaceDirAtomic(const std::string& dir, const std::function<Status(const std::string& tmp)>& write) {
   namespace fs = std::filesystem;
   std::error_code ec;
   fs::path target = fs::path(dir).lexically_normal();
   if (target.has_filename() == false) target = target.parent_path();  // "out/" -> "out"
   if (target.empty()) return InvalidArgument("an empty directory name");
-  if (fs::exists(target, ec) && !fs::is_directory(target, ec)) {
-    return InvalidArgument(target.string() + " exists and is not a directory");
-  }
+  RETURN_IF_ERROR(CheckDirTarget(target.string()));
   fs::path parent = target.parent_path();
   if (parent.empty()) parent = ".";
   fs::create_directories(parent, ec);

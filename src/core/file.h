@@ -20,6 +20,9 @@ Status WriteFileAtomic(const std::string& path, const std::string& content);
 // crash) leaves the old directory as it was, never a mix of old and new
 // files. InvalidArgument when `dir` exists and is not a directory.
 Status ReplaceDirAtomic(const std::string& dir, const std::function<Status(const std::string& tmp)>& write);
+// The same refusal, checked up front (before a long training): InvalidArgument
+// when `dir` exists and is not a directory.
+Status CheckDirTarget(const std::string& dir);
 
 // The whole file, bytes as they are. NotFound when it cannot be opened.
 StatusOr<std::string> ReadFile(const std::string& path);
