@@ -149,6 +149,7 @@ StatusOr<std::vector<forecast::Series>> ReadMetricCsv(const std::string& path, c
     series[it->second].second.emplace_back(row.time, row.value);
   }
   RETURN_IF_ERROR(rows->status());
+  if (series.empty()) return InvalidArgument(path + ": no rows after the header");
   std::vector<forecast::Series> out;
   for (auto& [id, points] : series) {
     std::stable_sort(points.begin(), points.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
@@ -188,6 +189,7 @@ StatusOr<MetricCsvScan> ScanMetricCsv(const std::string& path, const MetricCsvOp
     ++scan.rows;
   }
   RETURN_IF_ERROR(rows->status());
+  if (scan.rows == 0) return InvalidArgument(path + ": no rows after the header");
   return scan;
 }
 

@@ -332,6 +332,11 @@ TEST(CliTest, BadRowsAreReportedNotGuessed) {
   expect("text train --model linear --out " + d.file("m") + " --data " + texts, "texts.csv:3: expected 3 fields (as the header), found 4");
   expect("text train --model linear --out " + d.file("m") + " --data " + d.Write("dup.csv", "id,text,label,label\na,hi,x,y\n"),
          "dup.csv:1: column 'label' appears twice");
+  // A header and no rows is an error, not an empty answer.
+  expect("anomaly score --input " + d.Write("empty.csv", "timestamp,value\n"), "empty.csv: no rows after the header");
+  expect("forecast --input " + d.file("empty.csv") + " --horizon 3 --model naive", "empty.csv: no rows after the header");
+  expect("text train --model linear --out " + d.file("m1") + " --data " + d.Write("one.csv", "text,label\nhi,a\nbye,a\n"),
+         "one.csv: every row has the label 'a'");
   // An --out that is a file is refused before any training.
   expect("text train --model linear --out " + extra + " --data " + d.Write("ok.csv", "text,label\nhi,a\nbye,b\n"),
          "extra.csv exists and is not a directory");

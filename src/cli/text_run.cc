@@ -1,5 +1,6 @@
 // The text commands that need libtorch: training, pre-training and
 // cross-validation (predict and evaluate are in text_cmd.cc).
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -76,6 +77,9 @@ Status RunText(const Context& ctx, const TextFlags& f, bool json_out) {
   if (*f.train) {
     RETURN_IF_ERROR(CheckDirTarget(f.out));
     ASSIGN_OR_RETURN(auto data, nlp::ReadTextCsv(f.data, true));
+    if (std::all_of(data.begin(), data.end(), [&](const nlp::LabelledText& t) { return t.label == data.front().label; })) {
+      return InvalidArgument(f.data + ": every row has the label '" + data.front().label + "'; training needs at least two");
+    }
     const nlp::ClassifierOptions o = Options(f, f.model, data);
     json cv;
     if (f.cv > 0) {

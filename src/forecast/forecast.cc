@@ -1152,6 +1152,7 @@ StatusOr<std::vector<Series>> ReadSeriesCsv(const std::string& path, bool requir
     by_id[id_col >= 0 ? std::string(rec.field(static_cast<size_t>(id_col))) : default_id].push_back(std::move(row));
   }
   RETURN_IF_ERROR(reader.status());
+  if (by_id.empty()) return InvalidArgument(path + ": no rows after the header");
   std::vector<Series> out;
   for (auto& [id, rows] : by_id) {
     std::stable_sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.t < b.t; });
