@@ -214,6 +214,9 @@ TEST(CliTest, AnomalyAndRiskFileModes) {
   bool found = false;
   for (const auto& x : alerts) found |= x["peak_time"] == FormatTimestamp(1700000000 + 3000 * 300) && x["severity"] == "critical";
   EXPECT_TRUE(found) << a.out;
+  // The severity levels are the user's: out of order they are refused (so the flags reach the alerter).
+  EXPECT_EQ(Exec("anomaly alerts --input " + in + " --warning 0.95 --critical 0.9").code, 2);
+  EXPECT_EQ(Exec("anomaly alerts --input " + in + " --warning 0.7 --critical 0.8").code, 0);
   EXPECT_EQ(Exec("anomaly score --input " + d.Write("bad.csv", "timestamp,value\n2025-01-01,x\n")).code, 2);
 
   // The same spike of 20 every 100 points on a flat line at 0: habituated by

@@ -487,6 +487,8 @@ int Main(int argc, char** argv) {
   aalerts->add_option("--threshold", alert_opts.threshold, "Score that opens an alert")->capture_default_str();
   aalerts->add_option("--cooldown", alert_opts.cooldown_seconds, "Seconds that merge anomalous points into one alert")
       ->capture_default_str();
+  aalerts->add_option("--warning", alert_opts.warning, "Peak score of a warning (below: info)")->capture_default_str();
+  aalerts->add_option("--critical", alert_opts.critical, "Peak score of a critical alert")->capture_default_str();
   auto* anab = anomaly_cmd->add_subcommand(
       "nab", "Score a NAB checkout's corpus (data/, labels/combined_windows.json) and write NAB's results layout");
   std::string nab_root, nab_windows, nab_results, nab_name = "opspilot";

@@ -666,6 +666,8 @@ struct Server::Impl {
         return SendError(res, st);
       }
       if (Status st = NumberParam(req, "threshold", &o.alert.threshold, 0, 1); !st.ok()) return SendError(res, st);
+      if (Status st = NumberParam(req, "warning", &o.alert.warning, 0, 1); !st.ok()) return SendError(res, st);
+      if (Status st = NumberParam(req, "critical", &o.alert.critical, 0, 1); !st.ok()) return SendError(res, st);
       double cooldown = static_cast<double>(o.alert.cooldown_seconds);
       if (Status st = NumberParam(req, "cooldown", &cooldown, 0, 365 * 86400.0); !st.ok()) return SendError(res, st);
       o.alert.cooldown_seconds = static_cast<int64_t>(cooldown);

@@ -262,6 +262,8 @@ TEST_F(ServerTest, AnomaliesAndRiskEndpoints) {
   EXPECT_EQ(above->status, 400);
   EXPECT_NE(above->body.find("alert levels"), std::string::npos) << above->body;
   EXPECT_EQ(client_->Get("/v1/anomalies?threshold=2", Auth(reader_))->status, 400);
+  EXPECT_EQ(client_->Get("/v1/anomalies?warning=0.95&critical=0.9", Auth(reader_))->status, 400);
+  EXPECT_EQ(client_->Get("/v1/anomalies?threshold=0.9&warning=0.95&critical=0.97", Auth(reader_))->status, 200);
   EXPECT_EQ(client_->Get("/v1/anomalies?weights=conversion_rate", Auth(reader_))->status, 400);
   // Risk over the store's orders: the one absurd order ranks first.
   std::string orders;
