@@ -352,6 +352,10 @@ TEST(CliTest, BadRowsAreReportedNotGuessed) {
   expect("risk score --input " + txf + " --id id", "tx.csv:79: field 'amount': 'abc' is not a finite number");
   expect("risk score --input " + txf + " --id id --drop amount --drop cvv", "tx.csv:1: no column 'cvv' to drop");
   EXPECT_EQ(Exec("risk score --input " + txf + " --id id --drop amount").code, 0);  // dropping the dirty column is a way out
+  std::string labelled = "id,items,is_fraud\n";
+  for (int i = 0; i < 60; ++i) labelled += "t" + std::to_string(i) + "," + std::to_string(1 + i % 4) + "," + (i == 7 ? "yes" : i % 10 ? "0" : "1") + "\n";
+  expect("risk score --input " + d.Write("labelled.csv", labelled) + " --id id --label is_fraud",
+         "field 'is_fraud': a binary target needs two values, found 3 ('0', '1', 'yes')");
 }
 
 TEST(CliTest, EngineModeForecastInventoryAnomaliesAndRisk) {

@@ -305,7 +305,11 @@ StatusOr<TabularData> ReadTabularCsv(const std::string& path, const TabularReadO
       });
       if (classes.size() < 2) return InvalidArgument(path + ": target '" + o.target + "' has a single class");
       if (d.schema.task == TaskKind::kBinary && classes.size() != 2) {
-        return InvalidArgument(path + ": binary task but target has " + std::to_string(classes.size()) + " classes");
+        std::string listed;
+        for (size_t k = 0; k < classes.size() && k < 6; ++k) listed += (k ? ", '" : "'") + classes[k].substr(0, 40) + "'";
+        if (classes.size() > 6) listed += ", ...";
+        return InvalidArgument(path + ": field '" + o.target + "': a binary target needs two values, found " +
+                               std::to_string(classes.size()) + " (" + listed + ")");
       }
       d.schema.classes = std::move(classes);
     }
