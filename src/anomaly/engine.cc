@@ -50,6 +50,15 @@ struct MetricSeries {
 
 }  // namespace
 
+Status AddRateWeight(const std::string& spec, MetricAlertOptions* options) {
+  const size_t eq = spec.find('=');
+  if (eq == 0 || eq == std::string::npos || eq + 1 == spec.size()) {
+    return InvalidArgument("a rate weight is RATE=DENOMINATOR, not '" + spec + "'");
+  }
+  options->weights[spec.substr(0, eq)] = spec.substr(eq + 1);
+  return Status::Ok();
+}
+
 StatusOr<std::vector<MetricAlert>> MetricAlerts(const Context& ctx, const Snapshot& snap, const MetricAlertOptions& o) {
   RETURN_IF_ERROR(ValidateScoreOptions(o.score));
   RETURN_IF_ERROR(ValidateAlertOptions(o.alert));

@@ -39,6 +39,10 @@ struct MetricAlertOptions {
   std::string segments = "weighted";
 };
 
+// A --weight / ?weights= spec RATE=DENOMINATOR into options->weights (the
+// denominator weighs the rate's segments); InvalidArgument naming the spec.
+Status AddRateWeight(const std::string& spec, MetricAlertOptions* options);
+
 struct MetricAlert {
   std::string metric;
   std::vector<std::pair<std::string, std::string>> dimensions;  // empty = the total

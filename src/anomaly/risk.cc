@@ -281,6 +281,20 @@ StatusOr<std::vector<std::vector<RuleHit>>> ApplyRules(int64_t rows, const RuleI
   return hits;
 }
 
+namespace {
+
+// A rule's optional "score" (in [0, 1]) into *score.
+Status RuleScoreFromJson(const nlohmann::json& j, const std::string& where, double* score) {
+  if (!j.contains("score")) return Status::Ok();
+  if (!j["score"].is_number() || !(j["score"].get<double>() >= 0 && j["score"].get<double>() <= 1)) {
+    return InvalidArgument(where + ": field 'score': a number in [0, 1]");
+  }
+  *score = j["score"].get<double>();
+  return Status::Ok();
+}
+
+}  // namespace
+
 StatusOr<VelocityRule> ParseVelocityRule(const std::string& spec) {
   std::vector<std::string> parts;
   for (size_t start = 0, end; start <= spec.size(); start = end + 1) {
@@ -314,12 +328,7 @@ StatusOr<VelocityRule> VelocityFromJson(const nlohmann::json& j, const std::stri
   rule.name = j.value("name", rule.key + "_velocity");
   rule.window_seconds = j["window_seconds"].get<int64_t>();
   rule.max_count = static_cast<int>(std::min<int64_t>(j["max_count"].get<int64_t>(), 1000000000));
-  if (j.contains("score")) {
-    if (!j["score"].is_number() || !(j["score"].get<double>() >= 0 && j["score"].get<double>() <= 1)) {
-      return InvalidArgument(where + ": field 'score': a number in [0, 1]");
-    }
-    rule.score = j["score"].get<double>();
-  }
+  RETURN_IF_ERROR(RuleScoreFromJson(j, where, &rule.score));
   return rule;
 }
 
@@ -370,12 +379,7 @@ StatusOr<BlocklistRule> BlocklistFromJson(const nlohmann::json& j, const std::st
     if (!j["name"].is_string() || j["name"].get<std::string>().empty()) return InvalidArgument(where + ": field 'name': a non-empty string");
     rule.name = j["name"].get<std::string>();
   }
-  if (j.contains("score")) {
-    if (!j["score"].is_number() || !(j["score"].get<double>() >= 0 && j["score"].get<double>() <= 1)) {
-      return InvalidArgument(where + ": field 'score': a number in [0, 1]");
-    }
-    rule.score = j["score"].get<double>();
-  }
+  RETURN_IF_ERROR(RuleScoreFromJson(j, where, &rule.score));
   for (const auto& v : j["values"]) {
     if (!v.is_string()) return InvalidArgument(where + ": field 'values': every element must be a string");
     rule.values.insert(v.get<std::string>());

@@ -1014,11 +1014,7 @@ int Main(int argc, char** argv) {
       mo.alert = alert_opts;
       if (!an_metrics.empty()) mo.metrics = analytics::SplitList(an_metrics);
       for (const auto& w : an_weights) {
-        const size_t eq = w.find('=');
-        if (eq == 0 || eq == std::string::npos || eq + 1 == w.size()) {
-          return Fail(InvalidArgument("--weight must be RATE=DENOMINATOR, not '" + w + "'"), g.json);
-        }
-        mo.weights[w.substr(0, eq)] = w.substr(eq + 1);
+        if (Status st = anomaly::AddRateWeight(w, &mo); !st.ok()) return Fail(st.WithContext("--weight"), g.json);
       }
       auto found = anomaly::MetricAlerts(ctx, *snap, mo);
       if (!found.ok()) return Fail(found.status(), g.json);
@@ -1185,7 +1181,10 @@ int Main(int argc, char** argv) {
       CsvReader reader(std::move(*src));
       CsvRecord rec;
       std::map<std::string, size_t> col;
+      size_t header_fields = 0;
       if (reader.Next(&rec)) {
+        if (Status st = CheckCsvHeader(risk_input, rec); !st.ok()) return Fail(st, g.json);
+        header_fields = rec.num_fields;
         for (size_t i = 0; i < rec.num_fields; ++i) col[std::string(rec.field(i))] = i;
       }
       for (const auto& [name, values] : rules.columns) {
@@ -1196,15 +1195,7 @@ int Main(int argc, char** argv) {
       while (reader.Next(&rec)) {
         const std::string where = risk_input + ":" + std::to_string(rec.line);
         if (!rec.error.empty()) return Fail(InvalidArgument(where + ": " + rec.error), g.json);
-        for (const auto& [name, values] : rules.columns) {
-          if (col[name] >= rec.num_fields) {
-            return Fail(InvalidArgument(where + ": expected at least " + std::to_string(col[name] + 1) + " fields, found " +
-                                        std::to_string(rec.num_fields)), g.json);
-          }
-        }
-        if (timed && col[risk_time_col] >= rec.num_fields) {
-          return Fail(InvalidArgument(where + ": field '" + risk_time_col + "': missing"), g.json);
-        }
+        if (Status st = CheckCsvFieldCount(risk_input, rec, header_fields); !st.ok()) return Fail(st, g.json);
         if (timed) {
           auto t = ParseTimestamp(rec.field(col[risk_time_col]));
           if (!t.ok()) return Fail(InvalidArgument(where + ": field '" + risk_time_col + "': " + t.status().message()), g.json);

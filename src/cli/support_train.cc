@@ -62,11 +62,7 @@ StatusOr<json> TrainSupport(const Context& ctx, Store& store, const std::string&
   json meta = {{"algorithm", "support:" + intent_model->model()}, {"intent_examples", intents.size()},
                {"sentiment_examples", sentiments.size()}, {"faq_entries", faq.size()},
                {"metrics", {{"intent_valid_accuracy", ir.value("valid_accuracy", 0.0)}}},
-               {"intent_report", ir}, {"handoff", {{"min_intent_confidence", f.policy.min_intent_confidence},
-                                                   {"negative_score", f.policy.negative_score},
-                                                   {"repeat_contacts", f.policy.repeat_contacts},
-                                                   {"repeat_days", f.policy.repeat_days},
-                                                   {"max_clarifications", f.policy.max_clarifications}}}};
+               {"intent_report", ir}, {"handoff", f.policy.ToJson()}};
   if (sentiment_model) meta["sentiment_report"] = sentiment_model->report();
   ml::ModelRegistry registry(models_dir);
   const std::string task = support::SupportTask(tenant);

@@ -103,14 +103,12 @@ Status PredictFile(const Context& ctx, const nlp::TextClassifier& model, bool pa
   constexpr size_t kBatch = 8192;
   std::error_code ec;
   std::vector<nlp::LabelledText> batch;
-  int64_t rows = 0;
   if (std::filesystem::is_regular_file(input, ec)) {
     ASSIGN_OR_RETURN(auto check, nlp::TextCsvReader::Open(input, false));
     do {
       RETURN_IF_ERROR(check->Next(kBatch, &batch));
     } while (!batch.empty());
-    rows = check->rows_read();
-    if (rows == 0) return InvalidArgument(input + ": no rows");
+    if (check->rows_read() == 0) return InvalidArgument(input + ": no rows");
   }
   ASSIGN_OR_RETURN(auto reader, nlp::TextCsvReader::Open(input, false));
   std::vector<std::string> header = {"id", "label", "confidence"};

@@ -673,11 +673,7 @@ struct Server::Impl {
       o.alert.cooldown_seconds = static_cast<int64_t>(cooldown);
       if (req.has_param("weights")) {  // RATE=DENOMINATOR[,RATE=DENOMINATOR...]
         for (const auto& w : analytics::SplitList(req.get_param_value("weights"))) {
-          const size_t eq = w.find('=');
-          if (eq == 0 || eq == std::string::npos || eq + 1 == w.size()) {
-            return SendError(res, InvalidArgument("query parameter 'weights': RATE=DENOMINATOR, not '" + w + "'"));
-          }
-          o.weights[w.substr(0, eq)] = w.substr(eq + 1);
+          if (Status st = anomaly::AddRateWeight(w, &o); !st.ok()) return SendError(res, st.WithContext("query parameter 'weights'"));
         }
       }
       auto alerts = anomaly::MetricAlerts(ctx, *snap, o);

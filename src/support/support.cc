@@ -717,11 +717,13 @@ Status SaveSupportModel(const std::string& dir, const nlp::TextClassifier* inten
   }
   RETURN_IF_ERROR(WriteText(dir + "/faq.jsonl", lines));
   RETURN_IF_ERROR(WriteText(dir + "/templates.json", TemplatesToJson(templates).dump(1)));
-  const json p = {{"min_intent_confidence", policy.min_intent_confidence}, {"min_faq_confidence", policy.min_faq_confidence},
-                  {"strong_faq_confidence", policy.strong_faq_confidence},
-                  {"negative_score", policy.negative_score}, {"repeat_contacts", policy.repeat_contacts},
-                  {"repeat_days", policy.repeat_days}, {"max_clarifications", policy.max_clarifications}};
-  return WriteText(dir + "/policy.json", p.dump(1));
+  return WriteText(dir + "/policy.json", policy.ToJson().dump(1));
+}
+
+json HandoffPolicy::ToJson() const {
+  return {{"min_intent_confidence", min_intent_confidence}, {"min_faq_confidence", min_faq_confidence},
+          {"strong_faq_confidence", strong_faq_confidence}, {"negative_score", negative_score},
+          {"repeat_contacts", repeat_contacts}, {"repeat_days", repeat_days}, {"max_clarifications", max_clarifications}};
 }
 
 StatusOr<SupportAgent::Parts> LoadSupportModel(const std::string& dir) {

@@ -113,6 +113,7 @@ struct HandoffPolicy {
   int repeat_contacts = 3;             // this many contacts (earlier tickets + this conversation)...
   int repeat_days = 7;                 // ...within this many days
   int max_clarifications = 2;          // asking for the same slot more often hands off
+  nlohmann::json ToJson() const;       // policy.json's fields
 };
 
 struct Turn {
