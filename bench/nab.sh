@@ -10,9 +10,9 @@
 #
 # For each detector D it prints our NAB-rules score of the run (nab.h; the best
 # threshold per profile over the corpus, as NAB's optimizer finds it) and
-# writes NAB's results layout to bench/out/nab/results/opspilot_D/. With
+# writes NAB's results layout to bench/out/nab/results/opspilotD/ (D capitalised: opspilotEnsemble). With
 # NAB_SCORER=1 that directory is copied into NAB_DIR/results/ and NAB's
-# `run.py -d opspilot_D --optimize --score --normalize --skipConfirmation`
+# `run.py -d opspilotD --optimize --score --normalize --skipConfirmation`
 # runs there (it writes NAB_DIR/results/final_results.json and
 # config/thresholds.json, as it does for its own detectors).
 set -euo pipefail
@@ -22,7 +22,7 @@ DETECTORS=${DETECTORS:-ensemble}
 OUT=bench/out/nab
 mkdir -p "$OUT"
 for d in $DETECTORS; do
-  name="opspilot_$d"
+  name="opspilot${d^}"   # camelCase: NAB's scorer takes a name to end at its first '_' 
   rm -rf "$OUT/results/$name"
   "$BUILD/opspilot" anomaly nab --corpus "$NAB" --detector "$d" --name "$name" --results "$OUT/results" \
     | tee "$OUT/$name.txt"

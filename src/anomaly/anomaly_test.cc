@@ -52,7 +52,8 @@ TEST(NabTest, ProbationAndWindowsFollowNabRules) {
   EXPECT_EQ(w[1].end, 999);  // clipped to the file
   EXPECT_NEAR(NabSigmoid(-1), 0.98661, 1e-5);
   EXPECT_NEAR(NabSigmoid(0), 0.0, 1e-12);
-  EXPECT_EQ(NabSigmoid(3), -1.0);
+  EXPECT_NEAR(NabSigmoid(3), 2.0 / (1.0 + std::exp(15.0)) - 1.0, 1e-15);  // NAB cuts to -1 only past 3
+  EXPECT_EQ(NabSigmoid(3.0001), -1.0);
 }
 
 TEST(NabTest, HandComputedTinyFile) {
@@ -1518,7 +1519,7 @@ TEST(NabCorpusTest, ReadsACheckoutScoresItAsTheScorerDoesAndWritesNabResults) {
     ASSERT_EQ(fields.size(), 4u) << line;
     const size_t i = static_cast<size_t>(rows);
     EXPECT_EQ(fields[0], NabTimeForTest(r2.series.time[i]));
-    EXPECT_NEAR(std::stod(fields[2]), direct[3].scores[i], 1e-6);
+    EXPECT_EQ(std::stod(fields[2]), direct[3].scores[i]);  // full precision: NAB's sweep sees our ties, no more
     labelled += fields[3] == "1";
     ++rows;
   }
@@ -1526,6 +1527,14 @@ TEST(NabCorpusTest, ReadsACheckoutScoresItAsTheScorerDoesAndWritesNabResults) {
   EXPECT_EQ(labelled, expect_labelled);
   EXPECT_GT(labelled, 0);
   EXPECT_FALSE(std::filesystem::exists(nab.dir.file("results/opspilot/realFake/opspilot_r2.csv.tmp")));
+
+  // NAB's runner.normalize files a detector under the text before its first
+  // '_' (opspilot_ensemble as "opspilot"): such a name is refused, saying why.
+  ro.detector_name = "opspilot_ensemble";
+  auto underscored = RunNabCorpus(ctx, *corpus, ro);
+  ASSERT_FALSE(underscored.ok());
+  EXPECT_NE(underscored.status().message().find("camelCase"), std::string::npos) << underscored.status().ToString();
+  EXPECT_FALSE(std::filesystem::exists(nab.dir.file("results/opspilot_ensemble")));
 }
 
 TEST(NabCorpusTest, ADataFileWithoutWindowsAndABadWindowAreNamed) {

@@ -187,7 +187,7 @@ const std::vector<NabProfile>& NabProfiles() {
 }
 
 double NabSigmoid(double x) {
-  if (x >= 3.0) return -1.0;
+  if (x > 3.0) return -1.0;  // as NAB's sweeper (> 3); at 3 itself the formula gives -0.9999994
   return 2.0 / (1.0 + std::exp(5.0 * x)) - 1.0;
 }
 

@@ -80,7 +80,9 @@ Status WriteResults(const std::string& dir, const std::string& detector, const N
     while (w < f.windows.size() && f.windows[w].end < row) ++w;
     const bool inside = w < f.windows.size() && f.windows[w].begin <= row;
     text += NabTime(scores[i].timestamp);
-    std::snprintf(buf, sizeof buf, ",%.10g,%.6f,%d\n", scores[i].value, scores[i].score, inside ? 1 : 0);
+    // Scores at full precision: rounded to 6 decimals, hundreds of rows of a run
+    // printed as 1.000000, and NAB's threshold sweep would see ties ours does not.
+    std::snprintf(buf, sizeof buf, ",%.10g,%.17g,%d\n", scores[i].value, scores[i].score, inside ? 1 : 0);
     text += buf;
   }
   return WriteFileAtomic(target.string(), text);
@@ -144,6 +146,13 @@ StatusOr<NabRun> RunNabCorpus(const Context& ctx, const std::vector<NabCorpusFil
   RETURN_IF_ERROR(ValidateScoreOptions(so));
   if (options.detector_name.empty() || options.detector_name.find_first_of("/\\") != std::string::npos) {
     return InvalidArgument("detector name '" + options.detector_name + "' must be a plain name");
+  }
+  if (options.detector_name.find('_') != std::string::npos) {
+    // runner.normalize files a detector under the text before its first '_'
+    // and replaces that entry on each run: opspilot_a and opspilot_b would
+    // both land, one over the other, under "opspilot".
+    return InvalidArgument("detector name '" + options.detector_name +
+                           "' has a '_': NAB's scorer takes a name to end at its first '_' (use camelCase, e.g. opspilotEnsemble)");
   }
   const auto t0 = std::chrono::steady_clock::now();
   std::vector<std::vector<Score>> scores(corpus.size());

@@ -498,7 +498,8 @@ int Main(int argc, char** argv) {
   anab->add_option("--results", nab_results,
                    "Write NAB's results layout here: <dir>/<name>/<category>/<name>_<file>.csv "
                    "(timestamp,value,anomaly_score,label) for NAB's own scorer");
-  anab->add_option("--name", nab_name, "Detector name in the results layout")->capture_default_str();
+  anab->add_option("--name", nab_name, "Detector name in the results layout (no '_': NAB's scorer cuts names there)")
+      ->capture_default_str();
   anab->add_option("--detector", an_opts.detector, "ensemble | seasonal | changepoint | surprise | robust | bocpd | forecast")
       ->capture_default_str();
   for (auto* sub : {ascore, aalerts, anab}) {
@@ -986,7 +987,8 @@ int Main(int argc, char** argv) {
                   static_cast<long long>(c.false_positives));
     }
     if (!nab_results.empty()) {
-      std::printf("results: %s/%s (copy it into NAB's results/ and run: python run.py -d %s --optimize --score --normalize)\n",
+      std::printf("results: %s/%s (copy it into NAB's results/ and run: python run.py -d %s --optimize --score --normalize;"
+                  " the baseline is NAB's own results/null)\n",
                   nab_results.c_str(), nab_name.c_str(), nab_name.c_str());
     }
     return 0;
