@@ -563,7 +563,7 @@ StatusOr<std::unique_ptr<TextClassifier>> TrainLinear(const Context& ctx, const 
   for (double c : kLinearC) {
     ASSIGN_OR_RETURN(auto w, FitLinear(ctx, train, train_y, classes, c, o.features.buckets));
     std::vector<float> known(valid_texts.size());
-    std::vector<float> scores = internal::LinearScores(w, o, valid_texts, &known);
+    std::vector<float> scores = internal::LinearScores(w, internal::BucketRows(w.ids), o, valid_texts, &known);
     int64_t right = 0;
     for (size_t r = 0; r < valid_texts.size(); ++r) {
       const float* s = &scores[r * labels.size()];

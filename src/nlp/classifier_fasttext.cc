@@ -21,7 +21,7 @@ class NativeFastText final : public SingleClassifier {
   NativeFastText(ClassifierOptions o, std::vector<std::string> labels, FastTextWeights w, float temperature,
                  float threshold, json report)
       : SingleClassifier("fasttext", std::move(o), std::move(labels), temperature, threshold, std::move(report)),
-        w_(std::move(w)) {}
+        w_(std::move(w)), rows_of_(w_.ids) {}
 
   std::vector<Prediction> Predict(const std::vector<std::string>& texts, int top) const override {
     std::vector<float> logits(texts.size() * labels_.size());
@@ -65,7 +65,7 @@ class NativeFastText final : public SingleClassifier {
     if (ids.empty()) return 0.f;
     size_t found = 0;
     for (uint32_t id : ids) {
-      const int64_t k = RowOf(w_.ids, id);
+      const int64_t k = rows_of_.Find(id);
       if (k < 0) continue;
       ++found;
       const float* row = &w_.rows[static_cast<size_t>(k) * static_cast<size_t>(w_.dim)];
@@ -77,6 +77,7 @@ class NativeFastText final : public SingleClassifier {
   }
 
   FastTextWeights w_;
+  BucketRows rows_of_;  // of w_.ids
 };
 
 }  // namespace
@@ -91,16 +92,22 @@ bool LatinWord(const std::string& t) {
 
 }  // namespace
 
-void LatinCharNgrams(const std::string& text, int min, int max, uint32_t buckets, bool skip_whole,
+void LatinCharNgrams(const std::vector<std::string>& tokens, int min, int max, uint32_t buckets, bool skip_whole,
                      std::vector<uint32_t>* ids) {
   if (min <= 0 || max <= 0) return;
-  for (const std::string& t : Tokenize(Normalize(text))) {
+  // Fnv1a("g:" + w.substr(i, n)) for every n at once: the hash of "g:" and
+  // the n-gram's bytes, extended a byte at a time (no string per n-gram).
+  const uint32_t prefix = Fnv1a("g:");
+  std::string w;
+  for (const std::string& t : tokens) {
     if (!LatinWord(t)) continue;
-    const std::string w = "<" + t + ">";
+    w.assign(1, '<').append(t).push_back('>');
     for (size_t i = 0; i < w.size(); ++i) {
-      for (size_t n = static_cast<size_t>(min); n <= static_cast<size_t>(max) && i + n <= w.size(); ++n) {
-        if (skip_whole && n == w.size()) continue;
-        ids->push_back(Fnv1a("g:" + w.substr(i, n)) % buckets);
+      uint32_t h = prefix;
+      for (size_t n = 1; n <= static_cast<size_t>(max) && i + n <= w.size(); ++n) {
+        h = (h ^ static_cast<unsigned char>(w[i + n - 1])) * 16777619u;
+        if (n < static_cast<size_t>(min) || (skip_whole && n == w.size())) continue;
+        ids->push_back(h % buckets);
       }
     }
   }
@@ -115,8 +122,10 @@ StatusOr<std::unique_ptr<TextClassifier>> LoadFromMeta(const std::string& dir, c
 }
 
 std::vector<uint32_t> FastTextFeatures(const std::string& text, const ClassifierOptions& o) {
-  std::vector<uint32_t> ids = Features(text, o.features);
-  LatinCharNgrams(text, o.char_ngrams_min, o.char_ngrams_max, o.features.buckets, /*skip_whole=*/true, &ids);
+  const std::vector<std::string> tokens = Tokenize(Normalize(text));
+  std::vector<uint32_t> ids;
+  TokenFeatures(tokens, o.features, &ids);
+  LatinCharNgrams(tokens, o.char_ngrams_min, o.char_ngrams_max, o.features.buckets, /*skip_whole=*/true, &ids);
   if (ids.size() > static_cast<size_t>(o.max_features)) ids.resize(static_cast<size_t>(o.max_features));
   return ids;
 }

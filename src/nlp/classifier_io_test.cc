@@ -6,9 +6,11 @@
 #include <cmath>
 #include <filesystem>
 #include <random>
+#include <set>
 
 #include "nlp/classifier.h"
 #include "nlp/classifier_internal.h"
+#include "nlp/text.h"
 #include "testing/temp_dir.h"
 
 namespace opspilot::nlp {
@@ -70,6 +72,43 @@ TEST(ClassifierIo, FastTextRuntimeComputesTheMeanOfKnownRowsOverAllFeatures) {
 // (words and Chinese characters; Latin character n-grams) is L2-normalised
 // sublinear counts, and the probabilities are the softmax of W x + b over
 // the temperature.
+// The hashed row lookup of prediction agrees with the binary search it
+// replaced, for ids in and out of the table (and an empty table).
+TEST(ClassifierIo, BucketRowsFindsWhatRowOfFinds) {
+  std::mt19937 rng(5);
+  for (size_t n : {size_t{0}, size_t{1}, size_t{7}, size_t{1000}, size_t{20000}}) {
+    std::set<uint32_t> pick;
+    while (pick.size() < n) pick.insert(static_cast<uint32_t>(rng() % 2000000));
+    const std::vector<uint32_t> ids(pick.begin(), pick.end());
+    const internal::BucketRows rows(ids);
+    for (size_t k = 0; k < ids.size(); ++k) ASSERT_EQ(rows.Find(ids[k]), static_cast<int64_t>(k));
+    for (int q = 0; q < 20000; ++q) {
+      const auto id = static_cast<uint32_t>(rng() % 2000000);
+      ASSERT_EQ(rows.Find(id), internal::RowOf(ids, id)) << id;
+    }
+  }
+  EXPECT_EQ(internal::BucketRows().Find(42), -1);
+}
+
+// The character n-grams, hashed as they grow, are the hashes of "g:" + each
+// n-gram of each marked Latin word ("<word>"), whole word skipped on request.
+TEST(ClassifierIo, LatinCharNgramsHashEveryNgramOfTheMarkedWords) {
+  const std::vector<std::string> tokens = Tokenize(Normalize("Refund 退款 it"));
+  for (bool skip : {false, true}) {
+    std::vector<uint32_t> ids;
+    internal::LatinCharNgrams(tokens, 2, 4, 1000003, skip, &ids);
+    std::vector<uint32_t> want;
+    for (const std::string w : {"<refund>", "<it>"}) {
+      for (size_t i = 0; i < w.size(); ++i) {
+        for (size_t n = 2; n <= 4 && i + n <= w.size(); ++n) {
+          if (!(skip && n == w.size())) want.push_back(Fnv1a("g:" + w.substr(i, n)) % 1000003);
+        }
+      }
+    }
+    EXPECT_EQ(ids, want) << skip;
+  }
+}
+
 TEST(ClassifierIo, LinearRuntimeScoresNormalisedFeatureBlocks) {
   ClassifierOptions o;
   const auto f = internal::LinearFeatures("refund refund", o, 2, 5);

@@ -32,7 +32,7 @@ void AddBlock(std::vector<uint32_t> ids, std::vector<std::pair<uint32_t, float>>
   for (size_t i = 0; i < ids.size();) {
     size_t j = i;
     while (j < ids.size() && ids[j] == ids[i]) ++j;
-    const float v = 1.f + std::log(static_cast<float>(j - i));
+    const float v = j - i == 1 ? 1.f : 1.f + std::log(static_cast<float>(j - i));
     out->emplace_back(ids[i], v);
     norm += static_cast<double>(v) * v;
     i = j;
@@ -46,11 +46,11 @@ class NativeLinear final : public SingleClassifier {
   NativeLinear(ClassifierOptions o, std::vector<std::string> labels, LinearTextWeights w, float temperature,
                float threshold, json report)
       : SingleClassifier("linear", std::move(o), std::move(labels), temperature, threshold, std::move(report)),
-        w_(std::move(w)) {}
+        w_(std::move(w)), rows_(w_.ids) {}
 
   std::vector<Prediction> Predict(const std::vector<std::string>& texts, int top) const override {
     std::vector<float> known(texts.size());
-    const std::vector<float> scores = LinearScores(w_, options_, texts, &known);
+    const std::vector<float> scores = LinearScores(w_, rows_, options_, texts, &known);
     auto preds = PredictionsFromLogits(scores, labels_, temperature_, threshold_, top);
     MarkNovel(known, min_known_, &preds);
     return preds;
@@ -58,7 +58,7 @@ class NativeLinear final : public SingleClassifier {
 
   // The class scores, L2-normalised: texts the model would label alike lie close.
   std::vector<std::vector<float>> Embed(const std::vector<std::string>& texts) const override {
-    const std::vector<float> scores = LinearScores(w_, options_, texts, nullptr);
+    const std::vector<float> scores = LinearScores(w_, rows_, options_, texts, nullptr);
     const size_t c = labels_.size();
     std::vector<std::vector<float>> out(texts.size());
     for (size_t r = 0; r < texts.size(); ++r) out[r].assign(scores.begin() + static_cast<std::ptrdiff_t>(r * c), scores.begin() + static_cast<std::ptrdiff_t>((r + 1) * c));
@@ -74,11 +74,12 @@ class NativeLinear final : public SingleClassifier {
 
  private:
   LinearTextWeights w_;
+  BucketRows rows_;  // of w_.ids
 };
 
 }  // namespace
 
-std::vector<float> LinearScores(const LinearTextWeights& w, const ClassifierOptions& o,
+std::vector<float> LinearScores(const LinearTextWeights& w, const BucketRows& rows, const ClassifierOptions& o,
                                 const std::vector<std::string>& texts, std::vector<float>* known) {
   const auto c = static_cast<size_t>(w.weights.classes);
   std::vector<float> out(texts.size() * c);
@@ -88,7 +89,7 @@ std::vector<float> LinearScores(const LinearTextWeights& w, const ClassifierOpti
     const auto features = LinearFeatures(texts[r], o, w.char_min, w.char_max);
     index.clear(), value.clear();
     for (const auto& [id, v] : features) {
-      if (const int64_t row = RowOf(w.ids, id); row >= 0) index.push_back(static_cast<int32_t>(row)), value.push_back(v);
+      if (const int64_t row = rows.Find(id); row >= 0) index.push_back(static_cast<int32_t>(row)), value.push_back(v);
     }
     w.weights.Scores(index.data(), value.data(), index.size(), &out[r * c]);
     if (known) (*known)[r] = features.empty() ? 0.f : static_cast<float>(index.size()) / static_cast<float>(features.size());
@@ -99,12 +100,16 @@ std::vector<float> LinearScores(const LinearTextWeights& w, const ClassifierOpti
 std::vector<std::pair<uint32_t, float>> LinearFeatures(const std::string& text, const ClassifierOptions& o, int char_min,
                                                        int char_max) {
   std::vector<std::pair<uint32_t, float>> out;
-  AddBlock(Features(text, o.features), &out);
+  const std::vector<std::string> tokens = Tokenize(Normalize(text));
   std::vector<uint32_t> ids;
-  LatinCharNgrams(text, char_min, char_max, o.features.buckets, /*skip_whole=*/false, &ids);
+  TokenFeatures(tokens, o.features, &ids);
   AddBlock(std::move(ids), &out);
-  // The two blocks may share an id (a hash collision): merge, keep sorted.
-  std::sort(out.begin(), out.end());
+  const auto second = static_cast<std::ptrdiff_t>(out.size());
+  ids.clear();
+  LatinCharNgrams(tokens, char_min, char_max, o.features.buckets, /*skip_whole=*/false, &ids);
+  AddBlock(std::move(ids), &out);
+  // Each block is sorted; the two may share an id (a hash collision): merge, keep sorted.
+  std::inplace_merge(out.begin(), out.begin() + second, out.end());
   size_t k = 0;
   for (size_t i = 0; i < out.size(); ++i) {
     if (k > 0 && out[k - 1].first == out[i].first) {

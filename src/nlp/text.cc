@@ -61,15 +61,6 @@ char32_t FoldWidth(char32_t cp) {
   }
 }
 
-uint32_t Fnv1a(std::string_view s) {
-  uint32_t h = 2166136261u;
-  for (char c : s) {
-    h ^= static_cast<unsigned char>(c);
-    h *= 16777619u;
-  }
-  return h;
-}
-
 namespace {
 
 bool WordChar(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '\''; }
@@ -233,28 +224,46 @@ std::string DetectLanguage(std::string_view text) {
   return cjk > 0 ? "zh" : "";
 }
 
-std::vector<std::string> FeatureStrings(std::string_view text, const FeatureOptions& o) {
-  const std::string norm = Normalize(text);
-  const std::vector<std::string> toks = Tokenize(norm);
-  std::vector<std::string> out;
-  std::vector<std::string> words, run;
+namespace {
+
+// A feature as it grows: its readable string (FeatureStrings) or only its
+// FNV-1a hash (Features: no string is built per feature).
+struct StringGram {
+  std::string s;
+  explicit StringGram(std::string_view prefix) : s(prefix) {}
+  void Add(std::string_view more) { s.append(more); }
+};
+struct HashGram {
+  uint32_t h;
+  explicit HashGram(std::string_view prefix) : h(Fnv1a(prefix)) {}
+  void Add(std::string_view more) { h = Fnv1aExtend(h, more); }
+};
+
+// Calls emit(gram) for each feature of normalised tokens, in order: word
+// n-grams "w:a_b" of runs of Latin words, character n-grams "c:xyz" of runs
+// of CJK characters, "s:" + any other non-ASCII symbol.
+template <typename Gram, typename Emit>
+void VisitFeatures(const std::vector<std::string>& toks, const FeatureOptions& o, Emit&& emit) {
+  std::vector<const std::string*> words, run;
   auto flush_words = [&] {
     for (size_t k = 0; k < words.size(); ++k) {
-      std::string g = "w:" + words[k];
-      out.push_back(g);
+      Gram g("w:");
+      g.Add(*words[k]);
+      emit(g);
       for (int n = 2; n <= o.word_ngrams && k + static_cast<size_t>(n) <= words.size(); ++n) {
-        g += "_" + words[k + static_cast<size_t>(n) - 1];
-        out.push_back(g);
+        g.Add("_");
+        g.Add(*words[k + static_cast<size_t>(n) - 1]);
+        emit(g);
       }
     }
     words.clear();
   };
   auto flush_run = [&] {
     for (size_t k = 0; k < run.size(); ++k) {
-      std::string g = "c:";
+      Gram g("c:");
       for (int n = 1; n <= o.cjk_ngrams && k + static_cast<size_t>(n) <= run.size(); ++n) {
-        g += run[k + static_cast<size_t>(n) - 1];
-        out.push_back(g);
+        g.Add(*run[k + static_cast<size_t>(n) - 1]);
+        emit(g);
       }
     }
     run.clear();
@@ -264,25 +273,40 @@ std::vector<std::string> FeatureStrings(std::string_view text, const FeatureOpti
     const char32_t cp = NextCodePoint(t, &i);
     if (IsCjk(cp)) {
       flush_words();
-      run.push_back(t);
+      run.push_back(&t);
     } else if (static_cast<unsigned char>(t[0]) < 0x80 && (WordChar(t[0]) || t[0] == '<')) {
       flush_run();
-      words.push_back(t);
+      words.push_back(&t);
     } else {
       // Punctuation and symbols end a run or phrase; emoji and the like count as words.
       flush_words();
       flush_run();
-      if (static_cast<unsigned char>(t[0]) >= 0x80) out.push_back("s:" + t);
+      if (static_cast<unsigned char>(t[0]) >= 0x80) {
+        Gram g("s:");
+        g.Add(t);
+        emit(g);
+      }
     }
   }
   flush_words();
   flush_run();
+}
+
+}  // namespace
+
+std::vector<std::string> FeatureStrings(std::string_view text, const FeatureOptions& o) {
+  std::vector<std::string> out;
+  VisitFeatures<StringGram>(Tokenize(Normalize(text)), o, [&](const StringGram& g) { out.push_back(g.s); });
   return out;
+}
+
+void TokenFeatures(const std::vector<std::string>& tokens, const FeatureOptions& o, std::vector<uint32_t>* ids) {
+  VisitFeatures<HashGram>(tokens, o, [&](const HashGram& g) { ids->push_back(g.h % o.buckets); });
 }
 
 std::vector<uint32_t> Features(std::string_view text, const FeatureOptions& o) {
   std::vector<uint32_t> ids;
-  for (const auto& f : FeatureStrings(text, o)) ids.push_back(Fnv1a(f) % o.buckets);
+  TokenFeatures(Tokenize(Normalize(text)), o, &ids);
   return ids;
 }
 

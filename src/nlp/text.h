@@ -40,8 +40,15 @@ void AppendUtf8(std::string* out, char32_t cp);
 // Full-width ASCII -> ASCII, the ideographic space -> ' ', 、。“”‘’ -> ,."'.
 char32_t FoldWidth(char32_t cp);
 
-// 32-bit FNV-1a: the hash behind the feature buckets.
-uint32_t Fnv1a(std::string_view s);
+// 32-bit FNV-1a: the hash behind the feature buckets. Fnv1aExtend(h, s)
+// continues a hash over more bytes: Fnv1a(a + b) == Fnv1aExtend(Fnv1a(a), b),
+// so n-grams can be hashed as they grow, without building their strings.
+inline constexpr uint32_t kFnv1aBasis = 2166136261u;
+inline uint32_t Fnv1aExtend(uint32_t h, std::string_view s) {
+  for (char c : s) h = (h ^ static_cast<unsigned char>(c)) * 16777619u;
+  return h;
+}
+inline uint32_t Fnv1a(std::string_view s) { return Fnv1aExtend(kFnv1aBasis, s); }
 
 // True for a code point in the CJK ideograph, kana or hangul ranges.
 bool IsCjk(char32_t cp);
@@ -57,8 +64,11 @@ struct FeatureOptions {
 };
 
 // Hashed feature ids in [0, buckets), in order of appearance (repeats kept:
-// bag-of-features models average them).
+// bag-of-features models average them): Fnv1a of each FeatureStrings string.
 std::vector<uint32_t> Features(std::string_view text, const FeatureOptions& options = {});
+// The same, of tokens already normalised and tokenized (Tokenize(Normalize(text))),
+// appended to `ids`: for callers that need the tokens for more features.
+void TokenFeatures(const std::vector<std::string>& tokens, const FeatureOptions& options, std::vector<uint32_t>* ids);
 
 // The readable features (for tests and explanations): "w:refund",
 // "w:my_order", "c:退款", ...

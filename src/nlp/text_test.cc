@@ -64,5 +64,22 @@ TEST(Text, FeaturesAreWordAndCharacterNgrams) {
   EXPECT_NE(Features("refund"), Features("invoice"));
 }
 
+// Features hashes each feature as it grows (no strings); it must equal the
+// FNV-1a of every readable feature, in order, on mixed text.
+TEST(Text, HashedFeaturesAreTheHashesOfTheReadableOnes) {
+  EXPECT_EQ(Fnv1a(""), kFnv1aBasis);
+  EXPECT_EQ(Fnv1a("w:ab_cd"), Fnv1aExtend(Fnv1aExtend(Fnv1a("w:ab"), "_"), "cd"));
+  EXPECT_EQ(Fnv1a("a"), (kFnv1aBasis ^ 'a') * 16777619u);  // the FNV-1a definition
+  FeatureOptions o;
+  o.word_ngrams = 3;
+  o.buckets = 1u << 31;
+  for (const char* text : {"我要退款, refund my order 123 now 😀 ok", "質量太差了！！ where is MY parcel #A-77?", "", "a"}) {
+    const auto strings = FeatureStrings(text, o);
+    const auto ids = Features(text, o);
+    ASSERT_EQ(ids.size(), strings.size()) << text;
+    for (size_t i = 0; i < ids.size(); ++i) EXPECT_EQ(ids[i], Fnv1a(strings[i]) % o.buckets) << strings[i];
+  }
+}
+
 }  // namespace
 }  // namespace opspilot::nlp
