@@ -973,7 +973,7 @@ int Main(int argc, char** argv) {
     }
     std::printf("%lld files, %lld rows, %lld windows; detector %s, %.1f s\n", static_cast<long long>(run->files),
                 static_cast<long long>(run->rows), static_cast<long long>(run->windows), an_opts.detector.c_str(), run->seconds);
-    std::printf("NAB rules, scored here (NAB's own scorer is the reference):\n");
+    std::printf("NAB rules, scored here (the same thresholds and scores as NAB's own scorer on the same files; docs/benchmarks.md):\n");
     for (size_t k = 0; k < run->profiles.size(); ++k) {
       const anomaly::NabResult& r = run->profiles[k];
       std::printf("  %-20s %6.1f  (threshold %.3f, windows %lld/%lld, false positives %lld)\n",
