@@ -51,6 +51,8 @@ StatusOr<std::vector<Score>> ScoreSeries(const forecast::Series& s, const ScoreO
     out[i].value = s.y[i];
     out[i].score = detector->Update(s.time[i], s.y[i]);
     out[i].is_anomaly = out[i].score >= o.threshold;
+    out[i].kind = detector->kind();
+    out[i].expected = detector->expected();
   }
   return out;
 }
@@ -220,8 +222,11 @@ Status StreamMetricCsv(const std::string& path, const MetricCsvOptions& o, const
         const auto lane = static_cast<int64_t>(series_of[i] % static_cast<size_t>(lanes));
         if (lane < b || lane >= e) continue;
         Score& p = batch[i];
-        p.score = detectors[series_of[i]]->Update(p.timestamp, p.value);
+        Detector& d = *detectors[series_of[i]];
+        p.score = d.Update(p.timestamp, p.value);
         p.is_anomaly = p.score >= options.threshold;
+        p.kind = d.kind();
+        p.expected = d.expected();
       }
     };
     if (lanes > 1 && scan.series.size() > 1) {
@@ -325,6 +330,8 @@ std::vector<Alert> MakeAlerts(const std::string& series_id, const std::vector<Sc
         a.peak_score = p.score;
         a.peak_time = p.timestamp;
         a.peak_value = p.value;
+        a.expected = p.expected;
+        a.kind = p.kind;
       }
     } else {
       Alert a;
@@ -332,6 +339,8 @@ std::vector<Alert> MakeAlerts(const std::string& series_id, const std::vector<Sc
       a.start = a.end = a.peak_time = p.timestamp;
       a.peak_score = p.score;
       a.peak_value = p.value;
+      a.expected = p.expected;
+      a.kind = p.kind;
       a.points = 1;
       out.push_back(std::move(a));
       open = true;

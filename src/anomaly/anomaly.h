@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,8 @@ struct Score {
   double value = 0;
   double score = 0;       // [0, 1], see detectors.h for the calibration
   bool is_anomaly = false;
+  ChangeKind kind = ChangeKind::kNone;  // what the score says changed (Detector::kind)
+  double expected = std::numeric_limits<double>::quiet_NaN();  // the detector's forecast (Detector::expected)
 };
 
 struct ScoreOptions {
@@ -110,6 +113,10 @@ struct Alert {
   int64_t start = 0, end = 0;  // first and last anomalous timestamps
   int64_t peak_time = 0;
   double peak_score = 0, peak_value = 0;
+  // At the peak: the value the detector expected there (NaN if it had no
+  // forecast) and the kind of change it saw ("spike", "level_shift", ...).
+  double expected = std::numeric_limits<double>::quiet_NaN();
+  ChangeKind kind = ChangeKind::kNone;
   int64_t points = 0;          // anomalous points merged into this alert
   Severity severity = Severity::kInfo;
 };

@@ -31,6 +31,8 @@ class StreamDetector : public Detector {
 
   double Update(int64_t t, double x) final {
     const int64_t index = seen_++;
+    expected_ = std::numeric_limits<double>::quiet_NaN();
+    kind_ = ChangeKind::kNone;
     if (!std::isfinite(x)) return 0;
     if (!ready_) {
       if (options_.spacing > 0 && options_.transform != ValueTransform::kAuto) {
@@ -52,18 +54,23 @@ class StreamDetector : public Detector {
         if (transform_ == ValueTransform::kAuto) transform_ = LooksLikeCounts() ? ValueTransform::kSqrt : ValueTransform::kNone;
         Start(spacing);
         for (const auto& [pt, px] : pending_) Score(pt, Seen(px), true);
+        expected_ = Unseen(expected_);  // the last replayed point is this one
+        kind_ = ChangeKind::kNone;
         return 0;
       }
     }
     const bool probation = index < options_.probation;
     const double s = Score(t, Seen(x), probation);
+    expected_ = Unseen(expected_);
+    if (probation || s <= 0) kind_ = ChangeKind::kNone;
     return probation ? 0 : s;
   }
 
  protected:
   virtual void Init(int64_t spacing) = 0;
   // Learns from (t, x) and returns its score; `probation` points are learnt
-  // but their score is discarded.
+  // but their score is discarded. It may set expected_ (on the scale it
+  // sees, x's) and kind_.
   virtual double Score(int64_t t, double x, bool probation) = 0;
 
   DetectorOptions options_;
@@ -92,6 +99,14 @@ class StreamDetector : public Detector {
       default: return x;
     }
   }
+  // Seen's inverse (NaN stays NaN).
+  double Unseen(double y) const {
+    switch (transform_) {
+      case ValueTransform::kSqrt: return std::copysign(y * y, y);
+      case ValueTransform::kLog: return std::copysign(std::expm1(std::fabs(y)), y);
+      default: return y;
+    }
+  }
   bool ready_ = false;
   ValueTransform transform_ = ValueTransform::kNone;  // never kAuto once ready_
   int64_t seen_ = 0;
@@ -109,7 +124,12 @@ class SeasonalDetector final : public StreamDetector {
   void Init(int64_t spacing) override {
     model_ = std::make_unique<ResidualModel>(spacing, options_.periods, options_, options_.level_alpha);
   }
-  double Score(int64_t t, double x, bool) override { return ScoreFromP(tail_.Step(model_->Step(t, x))); }
+  double Score(int64_t t, double x, bool) override {
+    const double s = ScoreFromP(tail_.Step(model_->Step(t, x)));
+    expected_ = model_->prediction();
+    kind_ = ChangeKind::kSpike;
+    return s;
+  }
 
  public:
   SeasonalDetector(const SeasonalDetector& o) : StreamDetector(o), tail_(o.tail_) {
@@ -152,6 +172,8 @@ class RobustDetector final : public StreamDetector {
       const double mad = std::max({1.4826 * scratch_[scratch_.size() / 2], std::sqrt(var),
                                    0.01 * std::abs(median) + 1e-12});
       score = ScoreFromP(NormalTwoSided((x - median) / mad));
+      expected_ = median;
+      kind_ = ChangeKind::kSpike;
     }
     // An anomalous point does not teach the window (its neighbours are judged against normal days).
     if (score < 0.5) {
@@ -496,9 +518,20 @@ class EnsembleDetector final : public StreamDetector {
       last_ = x;
       has_last_ = true;
     }
-    const double q = std::min({cal_spike_.Step(p_spike), cal_cusum_.Step(p_cusum), cal_slow_.Step(p_slow),
-                               cal_level_.Step(p_level), cal_diff_.Step(p_diff),
-                               p_record});
+    // The six tests' calibrated p; the smallest decides, and names the kind of change.
+    const std::array<double, 6> tests = {cal_spike_.Step(p_spike), cal_cusum_.Step(p_cusum), cal_slow_.Step(p_slow),
+                                         cal_level_.Step(p_level), cal_diff_.Step(p_diff),   p_record};
+    const size_t decided = static_cast<size_t>(std::min_element(tests.begin(), tests.end()) - tests.begin());
+    const double q = tests[decided];
+    expected_ = bank_[best].prediction();
+    switch (decided) {
+      case 0: kind_ = ChangeKind::kSpike; break;
+      case 1: kind_ = cusums_[best].variance_last() ? ChangeKind::kVarianceChange : ChangeKind::kLevelShift; break;
+      case 2: kind_ = cusums_[0].variance_last() ? ChangeKind::kVarianceChange : ChangeKind::kDrift; break;
+      case 3: kind_ = ChangeKind::kLevelShift; break;
+      case 4: kind_ = ChangeKind::kLevelShift; break;  // against the same hours of earlier periods
+      default: kind_ = ChangeKind::kNewExtreme; break;
+    }
     // Bonferroni over the six tests. (A seventh, the Numenta-style
     // likelihood of the spike scores, was never the smallest p where a
     // score crossed a threshold on either corpus: removing it changed no
@@ -759,6 +792,18 @@ Status ValidateDetectorOptions(const DetectorOptions& o) {
   return Status::Ok();
 }
 
+std::string_view ChangeKindName(ChangeKind kind) {
+  switch (kind) {
+    case ChangeKind::kNone: return "";
+    case ChangeKind::kSpike: return "spike";
+    case ChangeKind::kLevelShift: return "level_shift";
+    case ChangeKind::kVarianceChange: return "variance_change";
+    case ChangeKind::kDrift: return "drift";
+    case ChangeKind::kNewExtreme: return "new_extreme";
+  }
+  return "";
+}
+
 double ScoreFromP(double p) {
   if (!(p < 1)) return 0;
   if (!(p > 1e-7)) return 1;
@@ -814,7 +859,7 @@ ResidualModel::ResidualModel(int64_t spacing, const std::vector<int64_t>& period
 
 double ResidualModel::Step(int64_t t, double x) {
   if (n_ == 0) {
-    level_ = lo_ = hi_ = x;
+    level_ = lo_ = hi_ = pred_ = x;
     start_ = t;
     n_ = 1;
     return 0;
@@ -834,6 +879,7 @@ double ResidualModel::Step(int64_t t, double x) {
     f[k] = s.steps ? 0.0 : std::clamp(u - static_cast<double>(k0[k]), 0.0, 1.0);
     pred += (1 - f[k]) * s.value[k0[k]] + f[k] * s.value[k1[k]] - s.mean;
   }
+  pred_ = pred;
   const double r = x - pred;
   // A floor on the scale: a flat series would otherwise make any change
   // infinitely surprising; 0.1% of the range seen is "no change" for metrics.
@@ -932,6 +978,7 @@ double Cusum::Step(double z, double long_run_variance) {
     same_sign_ += r * (((z > 0) == (prev_ > 0) ? 1.0 : 0.0) - same_sign_);
   }
   prev_ = z;
+  variance_last_ = p_var < p_level && p_level > 1e-3;
   if (p_level < 1e-6) up_ = down_ = 0;
   if (p_var < 1e-6) var_ = 0;
   return std::min(1.0, 2 * std::min(p_level, p_var));

@@ -93,6 +93,7 @@
 
 #include <array>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -168,6 +169,19 @@ struct DetectorOptions {
 
 Status ValidateDetectorOptions(const DetectorOptions& options);
 
+// What made a point unusual, from the test with the smallest p behind the
+// ensemble's score: a spike (one value far from the forecast; a level
+// shift's first point looks the same), a level shift (a run of residuals on
+// one side: the best model's CUSUM, the window-mean test, or the mean
+// against the same hours of earlier days and weeks), a variance change (the
+// variance CUSUM while the level statistics see no shift: a shift inflates
+// the squared residuals too), a drift (the slowest model's CUSUM), a new
+// extreme (a value or a jump beyond the series' records). Detectors with a
+// single residual test call what they see a spike.
+enum class ChangeKind : uint8_t { kNone, kSpike, kLevelShift, kVarianceChange, kDrift, kNewExtreme };
+// "" | "spike" | "level_shift" | "variance_change" | "drift" | "new_extreme".
+std::string_view ChangeKindName(ChangeKind kind);
+
 // The common calibration: min(1, -log10(p) / 7), 0 for p >= 1.
 double ScoreFromP(double p);
 // Two-sided standard normal tail probability P(|Z| >= |z|).
@@ -181,6 +195,16 @@ class Detector {
   virtual double Update(int64_t t, double x) = 0;
   virtual std::string_view name() const = 0;
   virtual std::unique_ptr<Detector> Clone() const = 0;
+  // Of the point the last Update scored: the value the detector expected
+  // there, on the series' own scale (NaN while it has none: the warm-up, or
+  // a detector without a forecast), and the kind of change behind a score
+  // above 0 (kNone otherwise, and for detectors that do not tell).
+  double expected() const { return expected_; }
+  ChangeKind kind() const { return kind_; }
+
+ protected:
+  double expected_ = std::numeric_limits<double>::quiet_NaN();
+  ChangeKind kind_ = ChangeKind::kNone;
 };
 
 // "seasonal" | "changepoint" | "surprise" | "ensemble" | "robust" (trailing
@@ -210,6 +234,7 @@ class ResidualModel {
   // and 68.9 / 65.7 / 72.7.
   static constexpr double kErrorRate = 0.002;
   double mean_abs_error() const { return mae_; }
+  double prediction() const { return pred_; }  // what the last Step expected (its first point: that point)
   double scale() const { return scale_; }
 
  private:
@@ -231,7 +256,7 @@ class ResidualModel {
   int64_t spacing_;
   double alpha_, gamma_, beta_, clip_;
   std::vector<Season> seasons_;
-  double level_ = 0, scale_ = 0, mae_ = 0;
+  double level_ = 0, scale_ = 0, mae_ = 0, pred_ = 0;
   int64_t start_ = 0;  // the first point's time
   double lo_ = 0, hi_ = 0;  // running min and max (scale floor)
   int64_t n_ = 0;
@@ -259,12 +284,16 @@ class Cusum {
   // long_run_variance: a floor on v for the level statistics (0: none).
   double Step(double z, double long_run_variance = 0);
   double rho() const;  // the current lag-1 autocorrelation estimate
+  // Whether the variance statistic gave the last Step's p while the level
+  // statistics saw no shift (their p above 1e-3).
+  bool variance_last() const { return variance_last_; }
 
  private:
   double k_, vk_;
   double up_ = 0, down_ = 0, var_ = 0;
   double same_sign_ = 0.5, prev_ = 0;
   int64_t n_ = 0;
+  bool variance_last_ = false;
 };
 
 // Level-shift test: the sum of the last kWindow residuals (each clipped at

@@ -224,7 +224,10 @@ StatusOr<std::vector<MetricAlert>> MetricAlerts(const Context& ctx, const Snapsh
       const std::string where = SeriesName(s.metric, s.dims);
       ma.summary = where + " " + (a.peak_value < ma.baseline ? "fell to " : "rose to ") + Num(a.peak_value) + " at " +
                    FormatTimestamp(a.peak_time) + " (median of the " + std::to_string(o.baseline_seconds / 86400) +
-                   " days before: " + Num(ma.baseline) + "), " + std::string(SeverityName(a.severity));
+                   " days before: " + Num(ma.baseline);
+      if (!std::isnan(a.expected)) ma.summary += "; expected " + Num(a.expected);
+      ma.summary += "), " + std::string(SeverityName(a.severity));
+      if (a.kind != ChangeKind::kNone) ma.summary += ", " + std::string(ChangeKindName(a.kind));
       if (a.end > a.start) ma.summary += ", " + FormatTimestamp(a.start) + " .. " + FormatTimestamp(a.end);
       if (ma.cause) ma.summary += "; total " + s.metric + ": " + ma.cause->summary;
       out.push_back(std::move(ma));
@@ -250,6 +253,8 @@ json ToJson(const MetricAlert& a) {
             {"points", a.alert.points},
             {"severity", std::string(SeverityName(a.alert.severity))},
             {"baseline", std::isnan(a.baseline) ? json(nullptr) : json(a.baseline)},
+            {"expected", std::isnan(a.alert.expected) ? json(nullptr) : json(a.alert.expected)},
+            {"kind", std::string(ChangeKindName(a.alert.kind))},
             {"summary", a.summary}};
   if (a.cause) {
     json ranked = json::array();

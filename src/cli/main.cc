@@ -1091,21 +1091,30 @@ int Main(int argc, char** argv) {
       return 0;
     }
     json out = json::array();
-    if (!g.json) std::cout << "series_id,start,end,peak_time,peak_value,peak_score,points,severity\n";
+    if (!g.json) std::cout << "series_id,start,end,peak_time,peak_value,peak_score,points,severity,expected,kind\n";
     for (const auto& s : scored) {
       for (const auto& a : anomaly::MakeAlerts(s.series_id, s.scores, alert_opts)) {
         char buf[64];
         std::snprintf(buf, sizeof(buf), "%.4g", a.peak_value);
         const std::string peak_value = buf;
+        std::string expected;
+        if (!std::isnan(a.expected)) {
+          char e[64];
+          std::snprintf(e, sizeof(e), "%.4g", a.expected);
+          expected = e;
+        }
         std::snprintf(buf, sizeof(buf), "%.3f", a.peak_score);
         if (g.json) {
           out.push_back({{"series_id", a.series_id}, {"start", FormatTimestamp(a.start)}, {"end", FormatTimestamp(a.end)},
                          {"peak_time", FormatTimestamp(a.peak_time)}, {"peak_value", a.peak_value},
                          {"peak_score", a.peak_score}, {"points", a.points},
-                         {"severity", std::string(anomaly::SeverityName(a.severity))}});
+                         {"severity", std::string(anomaly::SeverityName(a.severity))},
+                         {"expected", std::isnan(a.expected) ? json(nullptr) : json(a.expected)},
+                         {"kind", std::string(anomaly::ChangeKindName(a.kind))}});
         } else {
           std::cout << CsvLine({a.series_id, FormatTimestamp(a.start), FormatTimestamp(a.end), FormatTimestamp(a.peak_time),
-                                peak_value, buf, std::to_string(a.points), std::string(anomaly::SeverityName(a.severity))})
+                                peak_value, buf, std::to_string(a.points), std::string(anomaly::SeverityName(a.severity)),
+                                expected, std::string(anomaly::ChangeKindName(a.kind))})
                     << "\n";
         }
       }
