@@ -127,7 +127,6 @@ class SeasonalDetector final : public StreamDetector {
   double Score(int64_t t, double x, bool) override {
     const double s = ScoreFromP(tail_.Step(model_->Step(t, x)));
     expected_ = model_->prediction();
-    kind_ = ChangeKind::kSpike;
     return s;
   }
 
@@ -173,7 +172,6 @@ class RobustDetector final : public StreamDetector {
                                    0.01 * std::abs(median) + 1e-12});
       score = ScoreFromP(NormalTwoSided((x - median) / mad));
       expected_ = median;
-      kind_ = ChangeKind::kSpike;
     }
     // An anomalous point does not teach the window (its neighbours are judged against normal days).
     if (score < 0.5) {

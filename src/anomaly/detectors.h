@@ -176,8 +176,8 @@ Status ValidateDetectorOptions(const DetectorOptions& options);
 // against the same hours of earlier days and weeks), a variance change (the
 // variance CUSUM while the level statistics see no shift: a shift inflates
 // the squared residuals too), a drift (the slowest model's CUSUM), a new
-// extreme (a value or a jump beyond the series' records). Detectors with a
-// single residual test call what they see a spike.
+// extreme (a value or a jump beyond the series' records). The other
+// detectors, one test each, cannot tell these apart and name none.
 enum class ChangeKind : uint8_t { kNone, kSpike, kLevelShift, kVarianceChange, kDrift, kNewExtreme };
 // "" | "spike" | "level_shift" | "variance_change" | "drift" | "new_extreme".
 std::string_view ChangeKindName(ChangeKind kind);
