@@ -271,19 +271,27 @@ Status StreamMetricCsv(const std::string& path, const MetricCsvOptions& o, const
   return Status::Ok();
 }
 
-void AppendScoreRow(std::string* out, const std::string& series_id, const Score& p) {
+void AppendScoreRow(std::string* out, const std::string& series_id, const Score& p, bool explain) {
   AppendCsvField(out, series_id);
   *out += ',';
   *out += FormatTimestamp(p.timestamp);
   char buf[96];
-  std::snprintf(buf, sizeof(buf), ",%.10g,%.6f,%d\n", p.value, p.score, p.is_anomaly ? 1 : 0);
+  std::snprintf(buf, sizeof(buf), explain ? ",%.10g,%.6f,%d," : ",%.10g,%.6f,%d\n", p.value, p.score, p.is_anomaly ? 1 : 0);
   *out += buf;
+  if (!explain) return;
+  if (!std::isnan(p.expected)) {
+    std::snprintf(buf, sizeof(buf), "%.10g", p.expected);
+    *out += buf;
+  }
+  *out += ',';
+  if (p.is_anomaly) *out += ChangeKindName(p.kind);  // below the threshold the deciding test is noise
+  *out += '\n';
 }
 
-std::string ScoresCsv(const std::vector<ScoredSeries>& scored) {
-  std::string out(kScoresCsvHeader);
+std::string ScoresCsv(const std::vector<ScoredSeries>& scored, bool explain) {
+  std::string out(explain ? kScoresCsvExplainHeader : kScoresCsvHeader);
   for (const ScoredSeries& s : scored) {
-    for (const Score& p : s.scores) AppendScoreRow(&out, s.series_id, p);
+    for (const Score& p : s.scores) AppendScoreRow(&out, s.series_id, p, explain);
   }
   return out;
 }

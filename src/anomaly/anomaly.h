@@ -81,8 +81,12 @@ Status StreamMetricCsv(const std::string& path, const MetricCsvOptions& options,
                        ThreadPool* pool = nullptr);
 
 inline constexpr const char* kScoresCsvHeader = "series_id,timestamp,value,score,is_anomaly\n";
+// With `explain`, two more columns: the detector's forecast (empty while it
+// has none) and, at anomalous points, the kind of change (empty for none):
+// `anomaly score --explain`.
+inline constexpr const char* kScoresCsvExplainHeader = "series_id,timestamp,value,score,is_anomaly,expected,kind\n";
 // Appends one row of ScoresCsv's format.
-void AppendScoreRow(std::string* out, const std::string& series_id, const Score& p);
+void AppendScoreRow(std::string* out, const std::string& series_id, const Score& p, bool explain = false);
 
 struct ScoredSeries {
   std::string series_id;
@@ -90,7 +94,7 @@ struct ScoredSeries {
 };
 // The CSV text `series_id,timestamp,value,score,is_anomaly` (ISO-8601 UTC
 // timestamps, scores with 6 decimals, is_anomaly 0/1), header included.
-std::string ScoresCsv(const std::vector<ScoredSeries>& scored);
+std::string ScoresCsv(const std::vector<ScoredSeries>& scored, bool explain = false);
 Status WriteScoresCsv(const std::string& path, const std::vector<ScoredSeries>& scored);
 
 // ---- Alerts -------------------------------------------------------------------

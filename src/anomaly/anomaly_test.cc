@@ -1003,6 +1003,13 @@ TEST(FileModeTest, ReadsNabLayoutAndLongFormatAndWritesScores) {
             "\"a,b\",2025-01-01T00:05:00Z,9,0.750000,1\n");
   ASSERT_TRUE(WriteScoresCsv(dir.file("scores.csv"), {out}).ok());
   EXPECT_EQ(testing::ReadFile(dir.file("scores.csv")), ScoresCsv({out}));
+  // --explain: the forecast (empty while there is none) and the kind of change.
+  out.scores[1].expected = 2.5;
+  out.scores[1].kind = ChangeKind::kLevelShift;
+  EXPECT_EQ(ScoresCsv({out}, /*explain=*/true),
+            "series_id,timestamp,value,score,is_anomaly,expected,kind\n"
+            "\"a,b\",2025-01-01T00:00:00Z,1.5,0.250000,0,,\n"
+            "\"a,b\",2025-01-01T00:05:00Z,9,0.750000,1,2.5,level_shift\n");
 }
 
 TEST(FileModeTest, StreamingScoresEqualTheInMemoryScores) {

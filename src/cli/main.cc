@@ -484,6 +484,10 @@ int Main(int argc, char** argv) {
   }
   std::string an_transform = "auto";
   ascore->add_option("--threshold", an_opts.threshold, "is_anomaly = score >= threshold")->capture_default_str();
+  bool an_explain = false;
+  ascore->add_flag("--explain", an_explain,
+                   "Two more columns: expected (the detector's forecast) and kind (spike, level_shift, variance_change, "
+                   "drift, new_extreme; the ensemble's, at anomalous points)");
   aalerts->add_option("--threshold", alert_opts.threshold, "Score that opens an alert")->capture_default_str();
   aalerts->add_option("--cooldown", alert_opts.cooldown_seconds, "Seconds that merge anomalous points into one alert")
       ->capture_default_str();
@@ -1042,13 +1046,13 @@ int Main(int argc, char** argv) {
       if (!scan.ok()) return Fail(scan.status(), g.json);
       if (scan->in_time_order) {
         std::string buf;
-        if (*ascore) buf = anomaly::kScoresCsvHeader;
+        if (*ascore) buf = an_explain ? anomaly::kScoresCsvExplainHeader : anomaly::kScoresCsvHeader;
         // alerts: only the points that can open or join one are kept (MakeAlerts ignores the rest).
         scored.resize(scan->series.size());
         for (size_t k = 0; k < scored.size(); ++k) scored[k].series_id = scan->series[k];
         Status st = anomaly::StreamMetricCsv(an_input, an_csv, *scan, an_opts, [&](size_t k, const anomaly::Score& p) {
           if (*ascore) {
-            anomaly::AppendScoreRow(&buf, scored[k].series_id, p);
+            anomaly::AppendScoreRow(&buf, scored[k].series_id, p, an_explain);
             if (buf.size() >= (1 << 16)) {
               std::cout.write(buf.data(), static_cast<std::streamsize>(buf.size()));
               buf.clear();
@@ -1087,7 +1091,7 @@ int Main(int argc, char** argv) {
       }
     }
     if (*ascore) {
-      std::cout << anomaly::ScoresCsv(scored);
+      std::cout << anomaly::ScoresCsv(scored, an_explain);
       return 0;
     }
     json out = json::array();
