@@ -1069,10 +1069,16 @@ TEST(FileModeTest, StreamingScoresEqualTheInMemoryScores) {
       ASSERT_EQ(streamed[k][i].timestamp, (*whole)[i].timestamp);
       ASSERT_EQ(streamed[k][i].value, (*whole)[i].value);
       ASSERT_EQ(streamed[k][i].score, (*whole)[i].score) << ids[k] << " point " << i;
+      ASSERT_EQ(streamed[k][i].kind, (*whole)[i].kind) << ids[k] << " point " << i;
+      const double e = streamed[k][i].expected, we = (*whole)[i].expected;
+      ASSERT_TRUE(e == we || (std::isnan(e) && std::isnan(we))) << ids[k] << " point " << i;
     }
+    // After the warm-up every point has the ensemble's forecast, and the spike a kind.
+    EXPECT_FALSE(std::isnan(streamed[k].back().expected)) << ids[k];
     // The planted spike is there to be found, after the series' own probation.
     const size_t spike = k == 2 ? (2000 + 100 * k) / 2 : 2000 + 100 * k;
     EXPECT_GE(streamed[k][spike].score, 0.5) << ids[k];
+    EXPECT_NE(streamed[k][spike].kind, ChangeKind::kNone) << ids[k];
     for (size_t i = 0; i < static_cast<size_t>(NabProbation(scan->points[k])); ++i) ASSERT_EQ(streamed[k][i].score, 0);
   }
   std::string rows = kScoresCsvHeader;
@@ -1157,6 +1163,29 @@ TEST(AlertTest, AlertsSayWhatWasExpectedAndWhatKindOfChangeItWas) {
     if (c.planted == AnomalyKind::kSpike) {
       EXPECT_GE(spikes_near, 10);
     }
+  }
+}
+
+// The forecast is reported on the series' own scale, whatever scale the
+// models see: a count series scored on the square-root (or log) scale
+// expects about its own level, not its root.
+TEST(AlertTest, ExpectedIsOnTheSeriesOwnScale) {
+  forecast::Series s;
+  s.id = "orders";
+  std::mt19937 rng(4);
+  std::poisson_distribution<int> pois(400);
+  for (int i = 0; i < 3000; ++i) {
+    s.time.push_back(1704067200 + 300 * i);
+    s.y.push_back(pois(rng));
+  }
+  for (ValueTransform tr : {ValueTransform::kAuto, ValueTransform::kNone, ValueTransform::kSqrt, ValueTransform::kLog}) {
+    ScoreOptions so;
+    so.detector_options.transform = tr;
+    const auto scores = ScoreSeries(s, so);
+    ASSERT_TRUE(scores.ok());
+    double sum = 0;
+    for (size_t i = 1000; i < scores->size(); ++i) sum += (*scores)[i].expected;
+    EXPECT_NEAR(sum / static_cast<double>(scores->size() - 1000), 400, 8) << static_cast<int>(tr);
   }
 }
 

@@ -201,7 +201,11 @@ class ChangePointDetector final : public StreamDetector {
   void Init(int64_t spacing) override {
     model_ = std::make_unique<ResidualModel>(spacing, options_.periods, options_, options_.level_alpha);
   }
-  double Score(int64_t t, double x, bool) override { return ScoreFromP(cusum_.Step(model_->Step(t, x))); }
+  double Score(int64_t t, double x, bool) override {
+    const double p = cusum_.Step(model_->Step(t, x));
+    expected_ = model_->prediction();
+    return ScoreFromP(p);
+  }
 
  private:
   std::unique_ptr<ResidualModel> model_;
@@ -224,6 +228,7 @@ class SurpriseDetector final : public StreamDetector {
   }
   double Score(int64_t t, double x, bool) override {
     const double raw = ScoreFromP(NormalTwoSided(model_->Step(t, x)));
+    expected_ = model_->prediction();
     return ScoreFromP(likelihood_.Step(raw));
   }
 
@@ -499,14 +504,16 @@ class EnsembleDetector final : public StreamDetector {
     // 66.3 / 73.3 -> 69.3 / 66.0 / 73.0: a seasonal model absorbs a small
     // level shift faster than its twin (its profiles learn the shift too),
     // so a few shifts lose their evidence (docs/benchmarks.md).
+    size_t cusum_from = best;  // the model whose CUSUM gives p_cusum
     if (p_diff >= kTwinDiffP) {
       const size_t twin_level = SeasonalTwin(best_slow), twin_cusum = SeasonalTwin(best);
       const double good_slow_mae = good_mae_factor() * bank_[best_slow].mean_abs_error();
       if (twin_level < bank_.size() && bank_[twin_level].mean_abs_error() <= good_slow_mae) {
         p_level = std::max(p_level, p_levels[twin_level]);
       }
-      if (twin_cusum < bank_.size() && bank_[twin_cusum].mean_abs_error() <= good_mae) {
-        p_cusum = std::max(p_cusum, p_cusums[twin_cusum]);
+      if (twin_cusum < bank_.size() && bank_[twin_cusum].mean_abs_error() <= good_mae && p_cusums[twin_cusum] > p_cusum) {
+        p_cusum = p_cusums[twin_cusum];
+        cusum_from = twin_cusum;
       }
     }
     double p_record = 1;
@@ -524,7 +531,7 @@ class EnsembleDetector final : public StreamDetector {
     expected_ = bank_[best].prediction();
     switch (decided) {
       case 0: kind_ = ChangeKind::kSpike; break;
-      case 1: kind_ = cusums_[best].variance_last() ? ChangeKind::kVarianceChange : ChangeKind::kLevelShift; break;
+      case 1: kind_ = cusums_[cusum_from].variance_last() ? ChangeKind::kVarianceChange : ChangeKind::kLevelShift; break;
       case 2: kind_ = cusums_[0].variance_last() ? ChangeKind::kVarianceChange : ChangeKind::kDrift; break;
       case 3: kind_ = ChangeKind::kLevelShift; break;
       case 4: kind_ = ChangeKind::kLevelShift; break;  // against the same hours of earlier periods
@@ -640,6 +647,7 @@ class BocpdDetector final : public StreamDetector {
   }
   double Score(int64_t t, double x, bool) override {
     const double z = model_->Step(t, x);
+    expected_ = model_->prediction();
     const double p = bocpd_.Step(z);
     return ++n_ <= kQuiet ? 0.0 : ScoreFromP(p);
   }
@@ -694,6 +702,7 @@ class ForecastDetector final : public StreamDetector {
     if (fitted_) {
       const int64_t k = std::clamp<int64_t>((t - fit_time_ + spacing_ / 2) / spacing_, 1, static_cast<int64_t>(mean_.size()));
       const double mean = mean_[static_cast<size_t>(k - 1)];
+      expected_ = mean;
       const double sd = std::max(sd_[static_cast<size_t>(k - 1)], 1e-9 * std::max(1.0, std::fabs(mean)));
       const double raw = (x - mean) / sd;
       // The model's sd is from in-sample errors (optimistic with 288 seasonal

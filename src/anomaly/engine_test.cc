@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include <algorithm>
 #include <map>
 #include <random>
@@ -79,6 +81,14 @@ TEST_F(AnomalyEngineTest, FindsAPlantedSegmentDropAndExplainsTheTotal) {
   const auto& best = top.cause->ranked.front();
   EXPECT_GT(best.share, 0.8);
   EXPECT_NE(top.summary.find("explained by"), std::string::npos);
+  // Daily series: the robust detector's forecast is the trailing median (the
+  // segment's normal rate, above the dropped value), and it names no kind.
+  ASSERT_FALSE(std::isnan(top.alert.expected));
+  EXPECT_GT(top.alert.expected, top.alert.peak_value);
+  EXPECT_NE(top.summary.find("expected"), std::string::npos) << top.summary;
+  const nlohmann::json j = ToJson(top);
+  EXPECT_DOUBLE_EQ(j.at("expected").get<double>(), top.alert.expected);
+  EXPECT_EQ(j.at("kind"), "");
   // Every alert is about the planted days: no alert on the 114 clean days of 7 series.
   for (const auto& a : *alerts) {
     EXPECT_GE(a.alert.peak_time, 1735689600 + 90 * 86400) << a.summary;

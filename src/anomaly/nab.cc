@@ -242,7 +242,8 @@ void SweepFile(const NabFile& f, const NabProfile& p, int64_t window_base, std::
     } else {
       const NabWindow& prev = f.windows[w - 1];
       const int64_t width = prev.end - prev.begin + 1;
-      const double pos = width > 1 ? static_cast<double>(i - prev.end) / static_cast<double>(width - 1) : 3.0;
+      // A one-row window has no width to scale by (NAB divides by zero): far past it, a full false positive.
+      const double pos = width > 1 ? static_cast<double>(i - prev.end) / static_cast<double>(width - 1) : 4.0;
       r.sweep = NabSigmoid(pos) * p.fp_weight;
     }
     rows->push_back(r);

@@ -103,7 +103,7 @@ NabResult ScoreNab(const std::vector<NabFile>& files, const NabProfile& profile,
 // Scores files at the threshold that maximizes the raw score (NAB's optimizer).
 NabResult ScoreNabBest(const std::vector<NabFile>& files, const NabProfile& profile);
 
-// NAB's scaled sigmoid S(x) = 2 / (1 + exp(5x)) - 1 (-1 for x >= 3).
+// NAB's scaled sigmoid S(x) = 2 / (1 + exp(5x)) - 1 (-1 for x > 3).
 double NabSigmoid(double relative_position);
 
 }  // namespace opspilot::anomaly

@@ -68,10 +68,6 @@ TEST(ClassifierIo, FastTextRuntimeComputesTheMeanOfKnownRowsOverAllFeatures) {
   EXPECT_NE(bad.status().message().find("fasttext.bin"), std::string::npos) << bad.status().message();
 }
 
-// The linear runtime over a hand-made weights file: each block of features
-// (words and Chinese characters; Latin character n-grams) is L2-normalised
-// sublinear counts, and the probabilities are the softmax of W x + b over
-// the temperature.
 // The hashed row lookup of prediction agrees with the binary search it
 // replaced, for ids in and out of the table (and an empty table).
 TEST(ClassifierIo, BucketRowsFindsWhatRowOfFinds) {
@@ -109,6 +105,36 @@ TEST(ClassifierIo, LatinCharNgramsHashEveryNgramOfTheMarkedWords) {
   }
 }
 
+// With a tiny hash space the two blocks share ids: they are merged into one
+// sorted list of distinct ids whose values add up, as the old sort did.
+TEST(ClassifierIo, LinearFeaturesMergeBlocksThatShareIds) {
+  ClassifierOptions o;
+  o.features.buckets = 3;
+  const auto f = internal::LinearFeatures("refund my order please, 我要退款", o, 2, 5);
+  ASSERT_FALSE(f.empty());
+  ASSERT_LE(f.size(), 3u);
+  for (size_t i = 1; i < f.size(); ++i) EXPECT_LT(f[i - 1].first, f[i].first);
+  // Each block has unit norm, so the merged values sum to what the blocks' values sum to.
+  const auto w = internal::LinearFeatures("refund my order please, 我要退款", o, 0, 0);  // the first block alone
+  const auto c = internal::LinearFeatures("refund my order please", o, 2, 5);
+  double total = 0, norm_w = 0;
+  for (const auto& [id, v] : f) total += v;
+  for (const auto& [id, v] : w) norm_w += static_cast<double>(v) * v;
+  EXPECT_NEAR(norm_w, 1.0, 1e-5);
+  double sum_w = 0;
+  for (const auto& [id, v] : w) sum_w += v;
+  const auto c_words = internal::LinearFeatures("refund my order please", o, 0, 0);
+  double sum_c = 0, sum_cw = 0;
+  for (const auto& [id, v] : c) sum_c += v;
+  for (const auto& [id, v] : c_words) sum_cw += v;
+  const double sum_chars = sum_c - sum_cw;  // the character block: the same Latin words
+  EXPECT_NEAR(total, sum_w + sum_chars, 1e-4);
+}
+
+// The linear runtime over a hand-made weights file: each block of features
+// (words and Chinese characters; Latin character n-grams) is L2-normalised
+// sublinear counts, and the probabilities are the softmax of W x + b over
+// the temperature.
 TEST(ClassifierIo, LinearRuntimeScoresNormalisedFeatureBlocks) {
   ClassifierOptions o;
   const auto f = internal::LinearFeatures("refund refund", o, 2, 5);

@@ -64,6 +64,14 @@ TEST(Text, FeaturesAreWordAndCharacterNgrams) {
   EXPECT_NE(Features("refund"), Features("invoice"));
 }
 
+// The readable features of a mixed text, exactly and in order (what the
+// string-building code before the hashed walk produced).
+TEST(Text, FeatureStringsOfAMixedTextInOrder) {
+  const std::vector<std::string> want = {"c:我", "c:我要", "c:我要退", "c:要", "c:要退", "c:要退款", "c:退", "c:退款", "c:款",
+                                         "w:refund", "w:refund_my", "w:my", "w:my_order", "w:order", "s:😀"};
+  EXPECT_EQ(FeatureStrings("我要退款, refund my order 😀"), want);
+}
+
 // Features hashes each feature as it grows (no strings); it must equal the
 // FNV-1a of every readable feature, in order, on mixed text.
 TEST(Text, HashedFeaturesAreTheHashesOfTheReadableOnes) {
