@@ -36,6 +36,16 @@ StatusOr<std::unique_ptr<Detector>> MakeSeriesDetector(const ScoreOptions& o, in
   if (o.nab_probation) d.probation = NabProbation(points);
   return MakeDetector(o.detector, d);
 }
+
+// Feeds p's point to the detector and fills in what it says of it: the
+// in-memory and the streaming path score alike.
+void ScorePoint(Detector* d, double threshold, Score* p) {
+  p->score = d->Update(p->timestamp, p->value);
+  p->is_anomaly = p->score >= threshold;
+  p->kind = d->kind();
+  p->expected = d->expected();
+}
+
 }  // namespace
 
 StatusOr<std::vector<Score>> ScoreSeries(const forecast::Series& s, const ScoreOptions& o) {
@@ -49,10 +59,7 @@ StatusOr<std::vector<Score>> ScoreSeries(const forecast::Series& s, const ScoreO
     }
     out[i].timestamp = s.time[i];
     out[i].value = s.y[i];
-    out[i].score = detector->Update(s.time[i], s.y[i]);
-    out[i].is_anomaly = out[i].score >= o.threshold;
-    out[i].kind = detector->kind();
-    out[i].expected = detector->expected();
+    ScorePoint(detector.get(), o.threshold, &out[i]);
   }
   return out;
 }
@@ -222,11 +229,7 @@ Status StreamMetricCsv(const std::string& path, const MetricCsvOptions& o, const
         const auto lane = static_cast<int64_t>(series_of[i] % static_cast<size_t>(lanes));
         if (lane < b || lane >= e) continue;
         Score& p = batch[i];
-        Detector& d = *detectors[series_of[i]];
-        p.score = d.Update(p.timestamp, p.value);
-        p.is_anomaly = p.score >= options.threshold;
-        p.kind = d.kind();
-        p.expected = d.expected();
+        ScorePoint(detectors[series_of[i]].get(), options.threshold, &p);
       }
     };
     if (lanes > 1 && scan.series.size() > 1) {
@@ -328,27 +331,25 @@ std::vector<Alert> MakeAlerts(const std::string& series_id, const std::vector<Sc
                               const AlertOptions& o) {
   std::vector<Alert> out;
   bool open = false;
+  auto take_peak = [](Alert* a, const Score& p) {
+    a->peak_score = p.score;
+    a->peak_time = p.timestamp;
+    a->peak_value = p.value;
+    a->expected = p.expected;
+    a->kind = p.kind;
+  };
   for (const Score& p : scores) {
     if (!(p.score >= o.threshold)) continue;
     if (open && p.timestamp - out.back().end <= o.cooldown_seconds) {
       Alert& a = out.back();
       a.end = p.timestamp;
       ++a.points;
-      if (p.score > a.peak_score) {
-        a.peak_score = p.score;
-        a.peak_time = p.timestamp;
-        a.peak_value = p.value;
-        a.expected = p.expected;
-        a.kind = p.kind;
-      }
+      if (p.score > a.peak_score) take_peak(&a, p);
     } else {
       Alert a;
       a.series_id = series_id;
-      a.start = a.end = a.peak_time = p.timestamp;
-      a.peak_score = p.score;
-      a.peak_value = p.value;
-      a.expected = p.expected;
-      a.kind = p.kind;
+      a.start = a.end = p.timestamp;
+      take_peak(&a, p);
       a.points = 1;
       out.push_back(std::move(a));
       open = true;

@@ -533,8 +533,10 @@ class EnsembleDetector final : public StreamDetector {
       case 0: kind_ = ChangeKind::kSpike; break;
       case 1: kind_ = cusums_[cusum_from].variance_last() ? ChangeKind::kVarianceChange : ChangeKind::kLevelShift; break;
       case 2: kind_ = cusums_[0].variance_last() ? ChangeKind::kVarianceChange : ChangeKind::kDrift; break;
-      case 3: kind_ = ChangeKind::kLevelShift; break;
-      case 4: kind_ = ChangeKind::kLevelShift; break;  // against the same hours of earlier periods
+      case 3:  // the window-mean test
+      case 4:  // the mean against the same hours of earlier periods
+        kind_ = ChangeKind::kLevelShift;
+        break;
       default: kind_ = ChangeKind::kNewExtreme; break;
     }
     // Bonferroni over the six tests. (A seventh, the Numenta-style

@@ -22,8 +22,10 @@ struct CmdResult {
   std::string out;
 };
 
-CmdResult Exec(const std::string& args, const std::string& env = "") {
-  const std::string cmd = env + " " + std::string(OPSPILOT_BIN) + " " + args + " 2>/dev/null";
+// Runs opspilot with `args` through the shell; `redirect` says which stream
+// comes back (default stdout, stderr dropped).
+CmdResult Exec(const std::string& args, const std::string& env = "", const std::string& redirect = "2>/dev/null") {
+  const std::string cmd = env + " " + std::string(OPSPILOT_BIN) + " " + args + " " + redirect;
   std::FILE* p = popen(cmd.c_str(), "r");
   std::string out;
   char buf[4096];
@@ -302,18 +304,8 @@ TEST(CliTest, AnomalyAndRiskFileModes) {
 // and field (stderr), instead of cutting, shifting or re-typing the data.
 TEST(CliTest, BadRowsAreReportedNotGuessed) {
   testing::TempDir d;
-  auto err = [](const std::string& args) {
-    const std::string cmd = std::string(OPSPILOT_BIN) + " " + args + " 2>&1 >/dev/null";
-    std::FILE* p = popen(cmd.c_str(), "r");
-    std::string out;
-    char buf[4096];
-    size_t n;
-    while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
-    const int status = pclose(p);
-    return std::make_pair(WIFEXITED(status) ? WEXITSTATUS(status) : -1, out);
-  };
   auto expect = [&](const std::string& args, const std::string& message) {
-    const auto [code, text] = err(args);
+    const auto [code, text] = Exec(args, "", "2>&1 >/dev/null");  // stderr only
     EXPECT_EQ(code, 2) << args << "\n" << text;
     EXPECT_NE(text.find(message), std::string::npos) << args << "\n" << text;
   };

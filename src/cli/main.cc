@@ -81,6 +81,15 @@ int Fail(const Status& st, bool as_json) {
   return ExitCode(st.code());
 }
 
+// The first of `flags` given to `cmd`, refused: "<flag> is for <is_for>" (a
+// flag of the other mode is an error, not ignored).
+Status RefuseFlags(CLI::App* cmd, std::initializer_list<const char*> flags, const std::string& is_for) {
+  for (const char* f : flags) {
+    if (cmd->count(f) > 0) return InvalidArgument(std::string(f) + " is for " + is_for);
+  }
+  return Status::Ok();
+}
+
 StatusOr<std::unique_ptr<Store>> OpenStore(const GlobalFlags& g) {
   std::error_code ec;
   std::filesystem::create_directories(g.data_dir, ec);
@@ -1002,8 +1011,8 @@ int Main(int argc, char** argv) {
     if (Status st = anomaly::ValidateAlertOptions(alert_opts); !st.ok()) return Fail(st, g.json);
     if (an_input.empty()) {
       if (*ascore) return Fail(InvalidArgument("anomaly score needs --input (engine mode is `anomaly alerts`)"), g.json);
-      for (const char* name : {"--timestamp-col", "--value-col", "--series-col"}) {
-        if (aalerts->count(name) > 0) return Fail(InvalidArgument(std::string(name) + " is for file mode (--input)"), g.json);
+      if (Status st = RefuseFlags(aalerts, {"--timestamp-col", "--value-col", "--series-col"}, "file mode (--input)"); !st.ok()) {
+        return Fail(st, g.json);
       }
       auto store = OpenStore(g);
       if (!store.ok()) return Fail(store.status(), g.json);
@@ -1033,8 +1042,8 @@ int Main(int argc, char** argv) {
       }
       return 0;
     }
-    for (const char* name : {"--segments", "--metrics", "--weight"}) {
-      if (aalerts->count(name) > 0) return Fail(InvalidArgument(std::string(name) + " is for engine mode (no --input)"), g.json);
+    if (Status st = RefuseFlags(aalerts, {"--segments", "--metrics", "--weight"}, "engine mode (no --input)"); !st.ok()) {
+      return Fail(st, g.json);
     }
     // A regular file whose series are each in time order streams through in
     // two passes (memory O(series)); anything else is read whole and sorted.
@@ -1132,15 +1141,11 @@ int Main(int argc, char** argv) {
       if (!rule.ok()) return Fail(InvalidArgument("--velocity: " + rule.status().message()), g.json);
       risk_opts.velocity.push_back(std::move(*rule));
     }
-    if (risk_input.empty()) {
-      for (const char* name : {"--label", "--id", "--drop", "--time-col"}) {
-        if (rscore->count(name) > 0) {
-          return Fail(InvalidArgument(std::string(name) + " is for file mode (--input); engine mode scores the store's orders"), g.json);
-        }
-      }
-    } else if (rscore->count("--top") > 0) {
-      return Fail(InvalidArgument("--top is for engine mode; with --input every row is written"), g.json);
-    }
+    const Status other_mode =
+        risk_input.empty()
+            ? RefuseFlags(rscore, {"--label", "--id", "--drop", "--time-col"}, "file mode (--input); engine mode scores the store's orders")
+            : RefuseFlags(rscore, {"--top"}, "engine mode; with --input every row is written");
+    if (!other_mode.ok()) return Fail(other_mode, g.json);
     for (const auto& spec : risk_blocklists) {
       auto rule = anomaly::ReadBlocklist(spec);
       if (!rule.ok()) return Fail(rule.status(), g.json);

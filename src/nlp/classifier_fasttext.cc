@@ -105,7 +105,7 @@ void LatinCharNgrams(const std::vector<std::string>& tokens, int min, int max, u
     for (size_t i = 0; i < w.size(); ++i) {
       uint32_t h = prefix;
       for (size_t n = 1; n <= static_cast<size_t>(max) && i + n <= w.size(); ++n) {
-        h = (h ^ static_cast<unsigned char>(w[i + n - 1])) * 16777619u;
+        h = Fnv1aExtend(h, std::string_view(&w[i + n - 1], 1));
         if (n < static_cast<size_t>(min) || (skip_whole && n == w.size())) continue;
         ids->push_back(h % buckets);
       }
