@@ -760,8 +760,13 @@ struct Server::Impl {
       for (size_t i = 0; i < points.size(); ++i) {
         st.last_time = points[i].first;
         const double score = st.detector->Update(points[i].first, points[i].second);
+        const double expected = st.detector->expected();
+        const bool anomalous = score >= threshold;
+        // As `anomaly score --explain`: the forecast, and the kind of change at anomalous points.
         scores.push_back({{"timestamp", FormatTimestamp(points[i].first)}, {"value", points[i].second}, {"score", score},
-                          {"is_anomaly", score >= threshold}});
+                          {"is_anomaly", anomalous},
+                          {"expected", std::isnan(expected) ? nlohmann::json(nullptr) : nlohmann::json(expected)},
+                          {"kind", anomalous ? std::string(anomaly::ChangeKindName(st.detector->kind())) : std::string()}});
       }
       return SendJson(res, 200, {{"series_id", body["series_id"]}, {"detector", st.detector->name()}, {"scores", scores}});
     });

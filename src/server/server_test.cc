@@ -364,6 +364,9 @@ TEST_F(ServerTest, StreamingScoresKeepTheirStateAcrossRequests) {
     EXPECT_DOUBLE_EQ(split, w[static_cast<size_t>(i)]["score"].get<double>()) << i;
   }
   EXPECT_TRUE(b[200]["is_anomaly"].get<bool>());  // the planted spike at point 500
+  // Its forecast is the series' own level, not the spike; the seasonal detector names no kind.
+  EXPECT_NEAR(b[200]["expected"].get<double>(), v[500] - 40, 6) << b[200].dump();
+  EXPECT_EQ(b[200]["kind"], "");
   // Points must arrive in time order; readers cannot advance a detector.
   auto late = client_->Post("/v1/anomalies/score", Auth(writer_), body(10, 11, "cpu"), "application/json");
   EXPECT_EQ(late->status, 400);
