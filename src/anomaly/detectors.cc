@@ -7,6 +7,7 @@
 #include <optional>
 #include <utility>
 
+#include "anomaly/state_io.h"
 #include "core/time.h"
 #include "forecast/forecast.h"
 
@@ -21,6 +22,31 @@ double NormalUpper(double z) { return 0.5 * std::erfc(z * kSqrt1_2); }
 
 // Evidence of p in decades, -log10 p; 99 for p = 0, so that it stays finite.
 double Evidence(double p) { return p > 0 ? -std::log10(p) : 99.0; }
+
+// Every DetectorOptions field, so that a saved state carries the options it ran with.
+void SerializeOptions(StateIO& io, DetectorOptions* o) {
+  io(o->probation);
+  io(o->spacing);
+  io(o->periods);
+  io(o->season_knots);
+  io(o->level_alpha);
+  io(o->season_gamma);
+  io(o->scale_beta);
+  io(o->clip);
+  io(o->cusum_k);
+  io(o->variance_k);
+  io(o->short_window);
+  io(o->long_rate);
+  io(o->tail_rate);
+  io(o->suppress_above);
+  io(o->escalate_by);
+  io(o->escalate_at);
+  io(o->cooldown);
+  io(o->suppress_factor);
+  io(o->record_k);
+  io(o->habituate_after);
+  io(o->transform);
+}
 
 // Shared plumbing: spacing detection (buffer the first 9 points, then replay
 // them), non-finite values and the probation period. Subclasses implement
@@ -72,14 +98,38 @@ class StreamDetector : public Detector {
   // but their score is discarded. It may set expected_ (on the scale it
   // sees, x's) and kind_.
   virtual double Score(int64_t t, double x, bool probation) = 0;
+  // Saves or loads the subclass's own fields; on load, Init has just run
+  // with the saved spacing and options. Only called once the spacing is known.
+  virtual void SerializeState(StateIO& io) = 0;
 
   DetectorOptions options_;
 
  private:
+  void Serialize(StateIO& io) final {
+    SerializeOptions(io, &options_);
+    io(expected_);
+    io(kind_);
+    io(ready_);
+    io(transform_);
+    io(seen_);
+    io(pending_);
+    io(pending_n_);
+    io(spacing_);
+    if (io.loading()) {
+      if (!io.ok() || !ValidateDetectorOptions(options_).ok() || pending_n_ < 0 || pending_n_ > kWarmup ||
+          (ready_ && spacing_ < 1)) {
+        io.Fail();
+        return;
+      }
+      if (ready_) Init(spacing_);
+    }
+    if (ready_) SerializeState(io);
+  }
   static constexpr int kWarmup = 9;
   static constexpr double kCountMedian = 5;  // counts below it are too coarse to rescale
   void Start(int64_t spacing) {
     ready_ = true;
+    spacing_ = spacing;
     Init(spacing);
   }
   // The warm-up's values are whole numbers >= 0 with a median of at least kCountMedian.
@@ -112,6 +162,7 @@ class StreamDetector : public Detector {
   int64_t seen_ = 0;
   std::array<std::pair<int64_t, double>, kWarmup> pending_{};
   int pending_n_ = 0;
+  int64_t spacing_ = 0;  // what Init was given (0 until ready_)
 };
 
 class SeasonalDetector final : public StreamDetector {
@@ -128,6 +179,10 @@ class SeasonalDetector final : public StreamDetector {
     const double s = ScoreFromP(tail_.Step(model_->Step(t, x)));
     expected_ = model_->prediction();
     return s;
+  }
+  void SerializeState(StateIO& io) override {
+    io(*model_);
+    io(tail_);
   }
 
  public:
@@ -180,6 +235,10 @@ class RobustDetector final : public StreamDetector {
     }
     return score;
   }
+  void SerializeState(StateIO& io) override {
+    io(window_);
+    if (io.loading() && window_.size() > kWindow) io.Fail();
+  }
 
  private:
   static constexpr size_t kWindow = 28;
@@ -206,6 +265,10 @@ class ChangePointDetector final : public StreamDetector {
     expected_ = model_->prediction();
     return ScoreFromP(p);
   }
+  void SerializeState(StateIO& io) override {
+    io(*model_);
+    io(cusum_);
+  }
 
  private:
   std::unique_ptr<ResidualModel> model_;
@@ -230,6 +293,10 @@ class SurpriseDetector final : public StreamDetector {
     const double raw = ScoreFromP(NormalTwoSided(model_->Step(t, x)));
     expected_ = model_->prediction();
     return ScoreFromP(likelihood_.Step(raw));
+  }
+  void SerializeState(StateIO& io) override {
+    io(*model_);
+    io(likelihood_);
   }
 
  private:
@@ -268,12 +335,30 @@ class PeriodDifference {
     time_[here] = t;
     return p;
   }
+  void Serialize(StateIO& io) {
+    io(period_);
+    io(spacing_);
+    io(slots_);
+    io(value_);
+    io(time_);
+    io(one_);
+    io(two_);
+    io(ready_);
+    if (io.loading() && (period_ < 1 || spacing_ < 1 || slots_ < 1 || value_.size() != 2 * slots_ || time_.size() != 2 * slots_)) {
+      io.Fail();
+    }
+  }
 
  private:
   struct Test {
     WindowMeanTest window;
     double scale = 0;
     int64_t n = 0;
+    void Serialize(StateIO& io) {
+      io(window);
+      io(scale);
+      io(n);
+    }
     double Step(double d) {
       const double sc = scale > 0 ? scale : std::fabs(d) + 1e-12;
       const double p = window.Step(d / sc, sc, 0.0);
@@ -339,6 +424,21 @@ class DailyMemory {
     if (expected <= 0) return v;
     if (kind_ == Kind::kSpike) return std::max(0.0, v - kSpikeMargin * expected);
     return v * std::clamp(v / expected - 1, 0.0, 1.0);
+  }
+  void Serialize(StateIO& io) {
+    io(kind_);
+    io(floor_);
+    io(period_);
+    io(bins_);
+    io(before_);
+    io(today_);
+    io(before_day_);
+    io(today_day_);
+    const auto bins = static_cast<size_t>(std::max(bins_, 0));
+    if (io.loading() && (period_ < 1 || bins_ < 1 || before_.size() != bins || today_.size() != bins ||
+                         before_day_.size() != bins || today_day_.size() != bins)) {
+      io.Fail();
+    }
   }
 
  private:
@@ -562,6 +662,37 @@ class EnsembleDetector final : public StreamDetector {
     if (probation) return 0;
     return reporter_.Step(s);
   }
+  void SerializeState(StateIO& io) override {
+    io(bank_);
+    io(cusums_);
+    io(tail_);
+    io(levels_);
+    io(level_tails_);
+    io(diffs_);
+    io(daily_spikes_);
+    io(daily_events_);
+    io(weekly_events_);
+    io(diff_run_);
+    io(diff_run_seasonal_);
+    io(spacing_);
+    io(cal_diff_);
+    io(record_);
+    io(cal_record_);
+    io(jump_record_);
+    io(cal_jump_);
+    io(last_);
+    io(has_last_);
+    io(cal_spike_);
+    io(cal_cusum_);
+    io(cal_slow_);
+    io(cal_level_);
+    io(habituation_);
+    io(reporter_);
+    if (io.loading() && (bank_.size() != kBankSize || cusums_.size() != kBankSize || levels_.size() != kBankSize ||
+                         level_tails_.size() != kLevelModels)) {
+      io.Fail();
+    }
+  }
 
  private:
   std::vector<ResidualModel> bank_;
@@ -653,6 +784,11 @@ class BocpdDetector final : public StreamDetector {
     const double p = bocpd_.Step(z);
     return ++n_ <= kQuiet ? 0.0 : ScoreFromP(p);
   }
+  void SerializeState(StateIO& io) override {
+    io(*model_);
+    io(bocpd_);
+    io(n_);
+  }
 
  private:
   static constexpr int64_t kQuiet = 50;  // the residual scale and the run-length posterior settle first
@@ -722,6 +858,27 @@ class ForecastDetector final : public StreamDetector {
     buffer_.emplace_back(t, stored);
     if (buffer_.size() > window_) buffer_.pop_front();
     return score;
+  }
+  // Init (run again on load) sets the fit's fixed options; Refit the rest.
+  void SerializeState(StateIO& io) override {
+    io(spacing_);
+    io(horizon_);
+    io(fit_time_);
+    io(fits_);
+    io(season_);
+    io(window_);
+    io(fo_.horizon);
+    io(fo_.ets);
+    io(buffer_);
+    io(mean_);
+    io(sd_);
+    io(fitted_);
+    io(outlier_run_);
+    io(z2_);
+    if (io.loading() && (spacing_ < 1 || window_ < 1 || buffer_.size() > window_ || mean_.size() != sd_.size() ||
+                         (fitted_ && mean_.empty()))) {
+      io.Fail();
+    }
   }
 
  private:
@@ -1202,6 +1359,180 @@ double TailCalibrator::Step(double p) {
   r2_ += rate_ * ((p < 1e-2 ? 1.0 : 0.0) - r2_);
   r3_ += rate_ * ((p < 1e-3 ? 1.0 : 0.0) - r3_);
   return out;
+}
+
+// ---- Saved state ----
+
+namespace {
+constexpr std::string_view kStateMagic = "opspilot anomaly detector state";
+constexpr uint32_t kStateVersion = 1;
+}  // namespace
+
+std::string Detector::SaveState() const {
+  std::string out;
+  StateIO io(&out);
+  std::string magic(kStateMagic), detector(name());
+  uint32_t version = kStateVersion;
+  io(magic);
+  io(version);
+  io(detector);
+  // Writing only reads the fields.
+  const_cast<Detector*>(this)->Serialize(io);
+  return out;
+}
+
+StatusOr<std::unique_ptr<Detector>> LoadDetector(std::string_view state) {
+  StateIO io(state);
+  std::string magic, detector;
+  uint32_t version = 0;
+  io(magic);
+  if (!io.ok() || magic != kStateMagic) return InvalidArgument("not an anomaly detector state");
+  io(version);
+  if (!io.ok() || version != kStateVersion) {
+    return InvalidArgument("anomaly detector state of format version " + std::to_string(version) + "; this build reads version " +
+                           std::to_string(kStateVersion));
+  }
+  io(detector);
+  if (!io.ok()) return InvalidArgument("anomaly detector state is truncated");
+  // The detector is made with the saved options (its parts take theirs at
+  // construction), then every field is read, the options again among them.
+  const std::string_view body = state.substr(io.position());
+  DetectorOptions options;
+  StateIO peek(body);
+  SerializeOptions(peek, &options);
+  if (!peek.ok() || !ValidateDetectorOptions(options).ok()) {
+    return InvalidArgument("anomaly detector state of '" + detector + "' is truncated or corrupt");
+  }
+  auto made = MakeDetector(detector, options);
+  if (!made.ok()) return InvalidArgument("anomaly detector state names " + made.status().message());
+  std::unique_ptr<Detector> d = std::move(made).value();
+  StateIO fields(body);
+  d->Serialize(fields);
+  if (!fields.ok() || !fields.at_end()) return InvalidArgument("anomaly detector state of '" + detector + "' is truncated or corrupt");
+  return d;
+}
+
+void ResidualModel::Season::Serialize(StateIO& io) {
+  io(period_seconds);
+  io(knot_seconds);
+  io(steps);
+  io(value);
+  io(visits);
+  io(mean);
+  io(learn_after);
+  if (io.loading() && (period_seconds < 1 || !(knot_seconds > 0) || value.empty() || visits.size() != value.size())) io.Fail();
+}
+
+void ResidualModel::Serialize(StateIO& io) {
+  io(spacing_);
+  io(alpha_);
+  io(gamma_);
+  io(beta_);
+  io(clip_);
+  io(seasons_);
+  io(level_);
+  io(scale_);
+  io(mae_);
+  io(pred_);
+  io(start_);
+  io(lo_);
+  io(hi_);
+  io(n_);
+  if (io.loading() && (spacing_ < 1 || seasons_.size() > 2)) io.Fail();
+}
+
+void Cusum::Serialize(StateIO& io) {
+  io(k_);
+  io(vk_);
+  io(up_);
+  io(down_);
+  io(var_);
+  io(same_sign_);
+  io(prev_);
+  io(n_);
+  io(variance_last_);
+}
+
+void WindowMeanTest::Serialize(StateIO& io) {
+  io(r_);
+  io(scale_);
+  io(pos_);
+  io(n_);
+  io(m_);
+  io(var_);
+  io(last_);
+  if (io.loading() && (pos_ < 0 || pos_ >= kWindow)) io.Fail();
+}
+
+void RecordTest::Serialize(StateIO& io) {
+  io(k_);
+  io(spread_floor_);
+  io(n_);
+  io(hi_);
+  io(lo_);
+  if (io.loading() && (hi_.size() > k_ || lo_.size() > k_)) io.Fail();
+}
+
+void Likelihood::Serialize(StateIO& io) {
+  io(ring_);
+  io(w_);
+  io(pos_);
+  io(n_);
+  io(sum_);
+  io(rate_);
+  io(mean_);
+  io(var_);
+  if (io.loading() && (w_ < 1 || w_ > static_cast<int>(ring_.size()) || pos_ < 0 || pos_ >= w_)) io.Fail();
+}
+
+void ExcessTail::Serialize(StateIO& io) {
+  io(rate_);
+  io(exceed_);
+  io(excess_);
+}
+
+void BocpdModel::Run::Serialize(StateIO& io) {
+  io(prob);
+  io(mu);
+  io(kappa);
+  io(alpha);
+  io(beta);
+  io(lg);
+}
+
+void BocpdModel::Serialize(StateIO& io) {
+  io(hazard_);
+  io(max_run_);
+  io(short_run_);
+  io(log_prior_odds_);
+  io(short_mass_);
+  io(runs_);  // next_ and logp_ are scratch space, refilled by every Step
+  if (io.loading() && (max_run_ < 1 || runs_.size() > static_cast<size_t>(max_run_) + 1)) io.Fail();
+}
+
+void Habituation::Serialize(StateIO& io) {
+  io(after_);
+  io(peaks_);
+  io(peak_);
+  io(gap_);
+  io(n_);
+  if (io.loading() && peaks_.size() > kCapacity) io.Fail();
+}
+
+void TailCalibrator::Serialize(StateIO& io) {
+  io(rate_);
+  io(r2_);
+  io(r3_);
+}
+
+void EventReporter::Serialize(StateIO& io) {
+  io(above_);
+  io(by_);
+  io(at_);
+  io(factor_);
+  io(cooldown_);
+  io(peak_);
+  io(since_peak_);
 }
 
 }  // namespace opspilot::anomaly

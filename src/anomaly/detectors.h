@@ -87,7 +87,9 @@
 // square-root scale.
 //
 // Thread-safety: a detector is mutable per-series state; use one per series
-// and thread. Detectors are copyable (a copy continues the same stream).
+// and thread. Detectors are copyable (a copy continues the same stream), and
+// SaveState / LoadDetector carry one across processes (the HTTP streaming door
+// saves every series after each request).
 #ifndef OPSPILOT_ANOMALY_DETECTORS_H_
 #define OPSPILOT_ANOMALY_DETECTORS_H_
 
@@ -102,6 +104,8 @@
 #include "core/status.h"
 
 namespace opspilot::anomaly {
+
+class StateIO;  // state_io.h: one pass over a detector's fields that saves or loads them
 
 // What the models see of a value (DetectorOptions::transform).
 enum class ValueTransform { kAuto, kNone, kSqrt, kLog };
@@ -201,11 +205,24 @@ class Detector {
   // above 0 (kNone otherwise, and for detectors that do not tell).
   double expected() const { return expected_; }
   ChangeKind kind() const { return kind_; }
+  // The detector's whole state, its options included, as bytes (tens to a
+  // few hundred KB for a warmed-up ensemble): LoadDetector makes a detector
+  // that continues the stream exactly as this one would (the same scores,
+  // expected values and kinds, bit for bit).
+  std::string SaveState() const;
 
  protected:
+  friend StatusOr<std::unique_ptr<Detector>> LoadDetector(std::string_view state);
+  // Saves or loads every field (StateIO decides which).
+  virtual void Serialize(StateIO& io) = 0;
+
   double expected_ = std::numeric_limits<double>::quiet_NaN();
   ChangeKind kind_ = ChangeKind::kNone;
 };
+
+// The detector a SaveState wrote. InvalidArgument for bytes that are not a
+// detector state, of another format version, truncated or corrupt.
+StatusOr<std::unique_ptr<Detector>> LoadDetector(std::string_view state);
 
 // "seasonal" | "changepoint" | "surprise" | "ensemble" | "robust" (trailing
 // median/MAD) | "bocpd" | "forecast".
@@ -236,6 +253,7 @@ class ResidualModel {
   double mean_abs_error() const { return mae_; }
   double prediction() const { return pred_; }  // what the last Step expected (its first point: that point)
   double scale() const { return scale_; }
+  void Serialize(StateIO& io);
 
  private:
   struct Season {
@@ -252,6 +270,7 @@ class ResidualModel {
     // weeks: every series alerted at the hour of the week it started, in
     // weeks 2 to 8 (112 false alerts on 50 clean daily series, 2 after).
     int64_t learn_after = 0;
+    void Serialize(StateIO& io);
   };
   int64_t spacing_;
   double alpha_, gamma_, beta_, clip_;
@@ -287,6 +306,7 @@ class Cusum {
   // Whether the variance statistic gave the last Step's p while the level
   // statistics saw no shift (their p above 1e-3).
   bool variance_last() const { return variance_last_; }
+  void Serialize(StateIO& io);
 
  private:
   double k_, vk_;
@@ -317,6 +337,7 @@ class WindowMeanTest {
   double long_run_variance() const { return m_ > 0 ? var_ : 1.0; }
   bool ready() const { return n_ > kWindow; }  // the window is full
   double statistic() const { return last_; }   // the last standardized window sum (0 until ready)
+  void Serialize(StateIO& io);
 
  private:
   std::array<double, kWindow> r_{}, scale_{};
@@ -348,6 +369,7 @@ class RecordTest {
   static constexpr double kSpreadFloor = 0.03;
   explicit RecordTest(int k, double spread_floor = kSpreadFloor) : k_(static_cast<size_t>(k)), spread_floor_(spread_floor) {}
   double Step(double x);  // p of x under the past points, then learns x
+  void Serialize(StateIO& io);
 
  private:
   static double TailP(const std::vector<double>& ext, double beyond, double k_over_n, double floor);
@@ -363,6 +385,7 @@ class Likelihood {
  public:
   Likelihood(int short_window, double long_rate);
   double Step(double raw);  // P(short mean this high | long-run mean, spread)
+  void Serialize(StateIO& io);
 
  private:
   std::array<double, 64> ring_{};
@@ -385,6 +408,7 @@ class ExcessTail {
   double Step(double z);  // p of |z| under past points, then learns |z|
   // The learnt rate of |z| > 2.5 (0.0124 for N(0, 1) data).
   double exceedance_rate() const { return exceed_; }
+  void Serialize(StateIO& io);
 
  private:
   double rate_;
@@ -412,11 +436,13 @@ class BocpdModel {
   explicit BocpdModel(double hazard = 1.0 / 250, int max_run = 200, int short_run = 10);
   double Step(double z);  // p of "a change just happened", then learns z
   double short_mass() const { return short_mass_; }  // posterior P(run length <= short_run)
+  void Serialize(StateIO& io);
 
  private:
   struct Run {
     double prob = 0, mu = 0, kappa = 1, alpha = 1, beta = 1;
     double lg = 0;  // lgamma(alpha + 1/2) - lgamma(alpha)
+    void Serialize(StateIO& io);
   };
   static Run Prior(double prob);
   double hazard_;
@@ -447,6 +473,7 @@ class Habituation {
   static constexpr int kEventGap = 6;          // points below it that end one
   static constexpr double kTolerance = 1.0;    // decades below a point's evidence that still count
   static constexpr size_t kCapacity = 200;
+  void Serialize(StateIO& io);
 
  private:
   int after_;
@@ -463,6 +490,7 @@ class TailCalibrator {
  public:
   explicit TailCalibrator(double rate) : rate_(rate) {}
   double Step(double p);
+  void Serialize(StateIO& io);
 
  private:
   double rate_;
@@ -485,6 +513,7 @@ class EventReporter {
   explicit EventReporter(const DetectorOptions& o)
       : above_(o.suppress_above), by_(o.escalate_by), at_(o.escalate_at), factor_(o.suppress_factor), cooldown_(o.cooldown) {}
   double Step(double s);
+  void Serialize(StateIO& io);
 
  private:
   double above_, by_, at_, factor_;

@@ -1530,6 +1530,7 @@ int Main(int argc, char** argv) {
     so.reject_dir = (std::filesystem::path(g.data_dir) / "rejects").string();
     so.models_dir = (std::filesystem::path(g.data_dir) / "models").string();
     so.support_dir = (std::filesystem::path(g.data_dir) / "support").string();
+    so.streams_dir = (std::filesystem::path(g.data_dir) / "anomaly_streams").string();
     Server server(ctx, **store, so);
     if (Status st = server.Start(); !st.ok()) return Fail(st, g.json);
     std::cout << "opspilot serving on http://" << so.host << ":" << server.port()

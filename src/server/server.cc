@@ -6,11 +6,14 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <filesystem>
 #include <map>
 #include <mutex>
 #include <thread>
 
 #include "analytics/analytics.h"
+#include "core/file.h"
+#include "core/hash.h"
 #include "core/time.h"
 #include "analytics/profiles.h"
 #include "analytics/report.h"
@@ -45,6 +48,13 @@ std::string TenantOf(const httplib::Request& req) {
   if (req.has_header("X-Tenant")) return req.get_header_value("X-Tenant");
   if (req.has_param("tenant")) return req.get_param_value("tenant");
   return "default";
+}
+
+// A tenant or series id as a file name: its bytes in hex, or for a long id
+// (file names end at 255 bytes) "sha256-" and the hex of its SHA-256.
+std::string FileNameOf(const std::string& id) {
+  if (id.size() <= 100) return "x" + HexEncode(reinterpret_cast<const unsigned char*>(id.data()), id.size());
+  return "sha256-" + Sha256Hex(id);
 }
 
 std::string PresentedKey(const httplib::Request& req) {
@@ -134,8 +144,12 @@ struct Server::Impl {
   std::mutex commerce_mu;
   std::map<std::string, CachedCommerce> commerce_cache;
 
-  // Streaming anomaly detectors, one per tenant and series, kept in memory.
+  // Streaming anomaly detectors, one per tenant and series, kept in memory
+  // (and saved after every request when options.streams_dir is set). Each
+  // series has its own lock: series score, and save, in parallel.
   struct StreamState {
+    std::mutex mu;   // guards the rest
+    bool gone = false;  // deleted while a request waited for mu: look the series up again
     std::unique_ptr<anomaly::Detector> detector;
     int64_t last_time = INT64_MIN;
     // The settings the detector was made with (fixed at the series' first request).
@@ -144,8 +158,50 @@ struct Server::Impl {
     anomaly::ValueTransform transform{};
     int habituate_after = 0;
   };
-  std::mutex stream_mu;
-  std::map<std::pair<std::string, std::string>, StreamState> streams;
+  std::mutex stream_mu;  // guards the map only; taken before a series' own lock, never after
+  std::map<std::pair<std::string, std::string>, std::shared_ptr<StreamState>> streams;
+
+  // Where a series' state is saved (options.streams_dir set).
+  std::string StreamPath(const std::string& tenant, const std::string& series) const {
+    return options.streams_dir + "/" + FileNameOf(tenant) + "/" + FileNameOf(series) + ".state";
+  }
+  // The saved state: a line of JSON (the series' settings and last time), then the detector's bytes.
+  static std::string StreamFile(const std::string& series, const StreamState& st, const anomaly::Detector& detector,
+                                int64_t last_time) {
+    const std::string_view transforms[] = {"auto", "none", "sqrt", "log"};
+    json head = {{"series_id", series},
+                 {"detector", st.detector_name},
+                 {"probation", st.probation},
+                 {"transform", transforms[static_cast<int>(st.transform)]},
+                 {"habituate_after", st.habituate_after},
+                 {"last_time", last_time}};
+    return head.dump() + "\n" + detector.SaveState();
+  }
+  // Restores a series saved by an earlier run into `st`; NotFound when none was saved.
+  Status LoadStream(const std::string& tenant, const std::string& series, StreamState* st) const {
+    const std::string path = StreamPath(tenant, series);
+    std::error_code ec;
+    if (!std::filesystem::exists(path, ec)) return NotFound(path);
+    ASSIGN_OR_RETURN(std::string bytes, ReadFile(path));
+    const size_t eol = bytes.find('\n');
+    const json head = json::parse(bytes.substr(0, eol == std::string::npos ? 0 : eol), nullptr, false);
+    if (eol == std::string::npos || !head.is_object() || head.value("series_id", std::string()) != series ||
+        !head.contains("last_time") || !head["last_time"].is_number_integer()) {
+      return Internal("saved stream " + path + ": its header is not the series' settings");
+    }
+    auto transform = anomaly::ParseValueTransform(head.value("transform", std::string()));
+    auto detector = anomaly::LoadDetector(std::string_view(bytes).substr(eol + 1));
+    if (!transform.ok() || !detector.ok()) {
+      return Internal("saved stream " + path + ": " + (detector.ok() ? transform.status() : detector.status()).message());
+    }
+    st->detector = std::move(detector).value();
+    st->detector_name = head.value("detector", std::string());
+    st->probation = head.value("probation", int64_t{0});
+    st->transform = *transform;
+    st->habituate_after = head.value("habituate_after", 0);
+    st->last_time = head["last_time"].get<int64_t>();
+    return Status::Ok();
+  }
 
   StatusOr<std::shared_ptr<const Snapshot>> Commerce(const std::string& tenant) {
     SnapshotSpec spec;
@@ -714,18 +770,32 @@ struct Server::Impl {
         if (!t.ok()) return SendError(res, t.status());
         points.emplace_back(*t, p["value"].get<double>());
       }
-      std::lock_guard<std::mutex> lock(stream_mu);
-      StreamState& st = streams[{TenantOf(req), body["series_id"].get<std::string>()}];
+      const std::string tenant = TenantOf(req), series = body["series_id"].get<std::string>();
+      std::shared_ptr<StreamState> entry;
+      std::unique_lock<std::mutex> lock;
+      do {
+        {
+          std::lock_guard<std::mutex> map_lock(stream_mu);
+          std::shared_ptr<StreamState>& slot = streams[{tenant, series}];
+          if (!slot) slot = std::make_shared<StreamState>();
+          entry = slot;
+        }
+        lock = std::unique_lock<std::mutex>(entry->mu);
+      } while (entry->gone);
+      StreamState& st = *entry;
+      if (!st.detector && !options.streams_dir.empty()) {
+        // The series as an earlier run of the server left it.
+        if (Status loaded = LoadStream(tenant, series, &st); !loaded.ok() && loaded.code() != StatusCode::kNotFound) {
+          return SendError(res, loaded);
+        }
+      }
       if (!st.detector) {
         anomaly::DetectorOptions o;
         o.probation = body.value("probation", int64_t{300});
         o.transform = *transform;
         o.habituate_after = static_cast<int>(body.value("habituate_after", int64_t{o.habituate_after}));
         auto made = anomaly::MakeDetector(detector, o);
-        if (!made.ok()) {
-          streams.erase({TenantOf(req), body["series_id"].get<std::string>()});
-          return SendError(res, made.status());
-        }
+        if (!made.ok()) return SendError(res, made.status());  // the series stays without a detector
         st.detector = std::move(made).value();
         st.detector_name = detector;
         st.probation = o.probation;
@@ -756,19 +826,55 @@ struct Server::Impl {
                                                 FormatTimestamp(before) + " (points must arrive in time order)"));
         }
       }
+      // When states are saved, the points advance a copy, which replaces the
+      // detector only once its state is on disk: a failed write changes nothing.
+      const bool save = !options.streams_dir.empty();
+      std::unique_ptr<anomaly::Detector> copy = save ? st.detector->Clone() : nullptr;
+      anomaly::Detector& scorer = save ? *copy : *st.detector;
+      int64_t last_time = st.last_time;
       nlohmann::json scores = nlohmann::json::array();
       for (size_t i = 0; i < points.size(); ++i) {
-        st.last_time = points[i].first;
-        const double score = st.detector->Update(points[i].first, points[i].second);
-        const double expected = st.detector->expected();
+        last_time = points[i].first;
+        const double score = scorer.Update(points[i].first, points[i].second);
+        const double expected = scorer.expected();
         const bool anomalous = score >= threshold;
         // As `anomaly score --explain`: the forecast, and the kind of change at anomalous points.
         scores.push_back({{"timestamp", FormatTimestamp(points[i].first)}, {"value", points[i].second}, {"score", score},
                           {"is_anomaly", anomalous},
                           {"expected", std::isnan(expected) ? nlohmann::json(nullptr) : nlohmann::json(expected)},
-                          {"kind", anomalous ? std::string(anomaly::ChangeKindName(st.detector->kind())) : std::string()}});
+                          {"kind", anomalous ? std::string(anomaly::ChangeKindName(scorer.kind())) : std::string()}});
       }
+      if (save) {
+        const std::string path = StreamPath(tenant, series);
+        std::error_code ec;
+        std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
+        if (ec) return SendError(res, Internal("cannot create " + std::filesystem::path(path).parent_path().string() + ": " + ec.message()));
+        if (Status w = WriteFileAtomic(path, StreamFile(series, st, scorer, last_time)); !w.ok()) return SendError(res, w);
+        st.detector = std::move(copy);
+      }
+      st.last_time = last_time;
       return SendJson(res, 200, {{"series_id", body["series_id"]}, {"detector", st.detector->name()}, {"scores", scores}});
+    });
+
+    // Forgets a series' streaming detector (in memory and its saved state): the
+    // next points of that id start a new one, with new settings if given.
+    http.Delete(R"(/v1/anomalies/streams/(.+))", [this](const httplib::Request& req, httplib::Response& res) {
+      const std::string tenant = TenantOf(req), series = req.matches[1];
+      std::lock_guard<std::mutex> map_lock(stream_mu);
+      bool found = false;
+      if (auto it = streams.find({tenant, series}); it != streams.end()) {
+        std::lock_guard<std::mutex> lock(it->second->mu);  // waits for a request in progress
+        found = it->second->detector != nullptr;
+        it->second->gone = true;
+        streams.erase(it);
+      }
+      if (!options.streams_dir.empty()) {
+        std::error_code ec;
+        found = std::filesystem::remove(StreamPath(tenant, series), ec) || found;
+        if (ec) return SendError(res, Internal("cannot remove the saved state of '" + series + "': " + ec.message()));
+      }
+      if (!found) return SendError(res, NotFound("no streaming detector for series '" + series + "'"));
+      return SendJson(res, 200, {{"series_id", series}, {"deleted", true}});
     });
 
     // Scores posted order lines against the store's orders (the store is not changed).

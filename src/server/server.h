@@ -25,6 +25,10 @@ struct ServerOptions {
   int threads = 8;                       // request worker threads
   std::string models_dir;                // the model registry root ("" = no model endpoints)
   std::string support_dir;               // support conversations ("" = data-dir-less: /v1/support/conversations off)
+  // Streaming anomaly detectors' saved states (POST /v1/anomalies/score), one
+  // file per tenant and series, rewritten after every request ("" = kept in
+  // memory only, lost when the server stops).
+  std::string streams_dir;
   support::LlmOptions llm;               // optional LLM for /v1/support replies (base_url "" = none)
 };
 

@@ -4,6 +4,7 @@
 #include <httplib.h>
 
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <set>
 
@@ -385,6 +386,90 @@ TEST_F(ServerTest, StreamingScoresKeepTheirStateAcrossRequests) {
   changed.erase("probation");  // omitted settings keep the series' own
   auto kept = client_->Post("/v1/anomalies/score", Auth(writer_), changed.dump(), "application/json");
   EXPECT_EQ(kept->status, 200) << kept->body;
+}
+
+TEST_F(ServerTest, StreamingDetectorsSurviveARestartOfTheServer) {
+  // Two weeks of 5-minute points with a daily cycle and a drop on day 11.
+  std::vector<double> v;
+  for (int i = 0; i < 4032; ++i) {
+    v.push_back(100 + 20 * std::sin(2 * 3.14159265358979 * i / 288.0) + ((i * 7919) % 17) / 4.0 - (i >= 3200 && i < 3260 ? 45 : 0));
+  }
+  auto body = [&](int from, int to, const std::string& id) {
+    json pts = json::array();
+    for (int i = from; i < to; ++i) pts.push_back({{"timestamp", 1735689600 + i * 300}, {"value", v[static_cast<size_t>(i)]}});
+    return json{{"series_id", id}, {"points", pts}, {"probation", 200}, {"habituate_after", 10}}.dump();
+  };
+  // The whole series at once, on a server that keeps states in memory only.
+  ServerOptions so;
+  so.port = 0;
+  json w;
+  {
+    Server memory(*ctx_, *store_, so);
+    ASSERT_TRUE(memory.Start().ok());
+    httplib::Client client("127.0.0.1", memory.port());
+    auto whole = client.Post("/v1/anomalies/score", Auth(writer_), body(0, 4032, "orders"), "application/json");
+    ASSERT_EQ(whole->status, 200) << whole->body;
+    w = Body(whole)["scores"];
+    memory.Stop();
+  }
+  so.streams_dir = dir_.file("streams");
+  const std::string series = "orders/eu: web";  // any bytes; saved under a hex name
+  json split = json::array();
+  for (auto [from, to] : {std::pair{0, 2500}, std::pair{2500, 3230}, std::pair{3230, 4032}}) {
+    // A new server for each part: the series continues from its saved state.
+    Server server(*ctx_, *store_, so);
+    ASSERT_TRUE(server.Start().ok());
+    httplib::Client client("127.0.0.1", server.port());
+    auto r = client.Post("/v1/anomalies/score", Auth(writer_), body(from, to, series), "application/json");
+    ASSERT_EQ(r->status, 200) << r->body;
+    const json part = Body(r);
+    for (const json& s : part["scores"]) split.push_back(s);
+    if (from == 2500) {
+      // Settings are the saved ones: a change is refused after the restart as before it.
+      json changed = json::parse(body(3230, 3231, series));
+      changed["probation"] = 10;
+      EXPECT_EQ(client.Post("/v1/anomalies/score", Auth(writer_), changed.dump(), "application/json")->status, 412);
+    }
+    server.Stop();
+  }
+  ASSERT_EQ(split.size(), w.size());
+  int alarms = 0;
+  for (size_t i = 0; i < w.size(); ++i) {
+    ASSERT_EQ(split[i]["score"].get<double>(), w[i]["score"].get<double>()) << i;
+    ASSERT_EQ(split[i]["expected"], w[i]["expected"]) << i;
+    ASSERT_EQ(split[i]["kind"], w[i]["kind"]) << i;
+    alarms += w[i]["is_anomaly"].get<bool>();
+  }
+  EXPECT_TRUE(w[3200]["is_anomaly"].get<bool>() || w[3201]["is_anomaly"].get<bool>() || w[3202]["is_anomaly"].get<bool>())
+      << w[3200].dump();  // the drop is found (so the equality above covers a scored incident)
+  EXPECT_GE(alarms, 1);
+
+  Server server(*ctx_, *store_, so);
+  ASSERT_TRUE(server.Start().ok());
+  httplib::Client client("127.0.0.1", server.port());
+  // Points before the saved last time are refused after a restart too.
+  auto late = client.Post("/v1/anomalies/score", Auth(writer_), body(100, 101, series), "application/json");
+  EXPECT_EQ(late->status, 400) << late->body;
+  // A deleted series starts afresh, with new settings if it likes.
+  EXPECT_EQ(client.Delete("/v1/anomalies/streams/orders%2Feu%3A%20web", Auth(reader_))->status, 403);
+  auto deleted = client.Delete("/v1/anomalies/streams/orders%2Feu%3A%20web", Auth(writer_));
+  EXPECT_EQ(deleted->status, 200) << deleted->body;
+  EXPECT_EQ(client.Delete("/v1/anomalies/streams/orders%2Feu%3A%20web", Auth(writer_))->status, 404);
+  json fresh = json::parse(body(0, 10, series));
+  fresh["probation"] = 5;
+  EXPECT_EQ(client.Post("/v1/anomalies/score", Auth(writer_), fresh.dump(), "application/json")->status, 200);
+  server.Stop();
+  // A saved state that cannot be read is an error naming its file, not a silent new detector.
+  for (const auto& e : std::filesystem::recursive_directory_iterator(so.streams_dir)) {
+    if (e.is_regular_file()) std::ofstream(e.path(), std::ios::trunc) << "{\"series_id\": \"orders/eu: web\"}\nnot a state";
+  }
+  Server again(*ctx_, *store_, so);
+  ASSERT_TRUE(again.Start().ok());
+  httplib::Client client2("127.0.0.1", again.port());
+  auto broken = client2.Post("/v1/anomalies/score", Auth(writer_), body(10, 11, series), "application/json");
+  EXPECT_EQ(broken->status, 500);
+  EXPECT_NE(broken->body.find(".state"), std::string::npos) << broken->body;
+  again.Stop();
 }
 
 TEST_F(ServerTest, StreamingScoresTakeTheValueTransform) {
