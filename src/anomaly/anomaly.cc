@@ -12,8 +12,12 @@
 #include <unordered_map>
 #include <utility>
 
+#include <nlohmann/json.hpp>
+
 #include "anomaly/nab.h"
 #include "core/csv.h"
+#include "core/file.h"
+#include "core/hash.h"
 #include "core/thread_pool.h"
 #include "core/time.h"
 
@@ -29,12 +33,123 @@ Status ValidateScoreOptions(const ScoreOptions& o) {
   return Status::Ok();
 }
 
+// ---- Saved streams ----
+
+std::string StreamFileName(const std::string& id) {
+  if (id.size() <= 100) return "x" + HexEncode(reinterpret_cast<const unsigned char*>(id.data()), id.size());
+  return "sha256-" + Sha256Hex(id);
+}
+
+std::string SavedStreamPath(const std::string& dir, const std::string& series_id) {
+  return dir + "/" + StreamFileName(series_id) + ".state";
+}
+
+namespace {
+std::string_view TransformName(ValueTransform t) {
+  switch (t) {
+    case ValueTransform::kAuto: return "auto";
+    case ValueTransform::kNone: return "none";
+    case ValueTransform::kSqrt: return "sqrt";
+    case ValueTransform::kLog: return "log";
+  }
+  return "auto";
+}
+}  // namespace
+
+std::string SavedStreamBytes(const SavedStream& settings, const Detector& detector, int64_t last_time) {
+  const nlohmann::json head = {{"series_id", settings.series_id},
+                               {"detector", settings.detector_name},
+                               {"probation", settings.probation},
+                               {"transform", TransformName(settings.transform)},
+                               {"habituate_after", settings.habituate_after},
+                               {"last_time", last_time}};
+  return head.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n" + detector.SaveState();
+}
+
+Status WriteSavedStream(const std::string& path, const std::string& bytes) {
+  const std::filesystem::path dir = std::filesystem::path(path).parent_path();
+  std::error_code ec;
+  if (!dir.empty()) std::filesystem::create_directories(dir, ec);
+  if (ec) return Internal("cannot create " + dir.string() + ": " + ec.message());
+  return WriteFileAtomic(path, bytes);
+}
+
+StatusOr<SavedStream> ReadSavedStream(const std::string& path, const std::string& series_id) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return NotFound(path + ": no saved stream");
+  ASSIGN_OR_RETURN(std::string bytes, ReadFile(path));
+  const size_t eol = bytes.find('\n');
+  const nlohmann::json head = nlohmann::json::parse(bytes.substr(0, eol == std::string::npos ? 0 : eol), nullptr, false);
+  auto is_int = [&](const char* key) { return head.contains(key) && head[key].is_number_integer(); };
+  if (eol == std::string::npos || !head.is_object() || !head.contains("series_id") || !head["series_id"].is_string() ||
+      !head.contains("detector") || !head["detector"].is_string() || !head.contains("transform") ||
+      !head["transform"].is_string() || !is_int("probation") || !is_int("habituate_after") || !is_int("last_time")) {
+    return InvalidArgument(path + ": not a saved stream (its first line must be the series' settings as JSON)");
+  }
+  if (head["series_id"].get<std::string>() != series_id) {
+    return InvalidArgument(path + ": saved for series '" + head["series_id"].get<std::string>() + "', not '" + series_id + "'");
+  }
+  SavedStream s;
+  auto transform = ParseValueTransform(head["transform"].get<std::string>());
+  if (!transform.ok()) return InvalidArgument(path + ": " + transform.status().message());
+  auto detector = LoadDetector(std::string_view(bytes).substr(eol + 1));
+  if (!detector.ok()) return InvalidArgument(path + ": " + detector.status().message());
+  s.series_id = series_id;
+  s.detector_name = head["detector"].get<std::string>();
+  s.probation = head["probation"].get<int64_t>();
+  s.transform = *transform;
+  s.habituate_after = head["habituate_after"].get<int>();
+  s.last_time = head["last_time"].get<int64_t>();
+  s.detector = std::move(detector).value();
+  if (s.detector->name() != s.detector_name) {
+    return InvalidArgument(path + ": its settings name detector '" + s.detector_name + "' but it holds '" +
+                           std::string(s.detector->name()) + "'");
+  }
+  return s;
+}
+
 namespace {
 // The detector for one series of `points` points (NAB's probation when asked).
 StatusOr<std::unique_ptr<Detector>> MakeSeriesDetector(const ScoreOptions& o, int64_t points) {
   DetectorOptions d = o.detector_options;
   if (o.nab_probation) d.probation = NabProbation(points);
   return MakeDetector(o.detector, d);
+}
+
+// The detector a series starts from in file mode: the one saved in
+// o.state_dir by an earlier run (with the time of the last point it learnt),
+// else a new one (last_time the smallest time).
+StatusOr<SavedStream> StartSeries(const ScoreOptions& o, const std::string& id, int64_t points) {
+  if (!o.state_dir.empty()) {
+    const std::string path = SavedStreamPath(o.state_dir, id);
+    auto saved = ReadSavedStream(path, id);
+    if (saved.ok()) {
+      std::string differs;
+      if (saved->detector_name != o.detector) {
+        differs = "detector '" + saved->detector_name + "', not '" + o.detector + "'";
+      } else if (saved->transform != o.detector_options.transform) {
+        differs = "transform " + std::string(TransformName(saved->transform)) + ", not " +
+                  std::string(TransformName(o.detector_options.transform));
+      } else if (saved->habituate_after != o.detector_options.habituate_after) {
+        differs = "habituate-after " + std::to_string(saved->habituate_after) + ", not " +
+                  std::to_string(o.detector_options.habituate_after);
+      }
+      if (!differs.empty()) {
+        return InvalidArgument(path + ": series '" + id + "' was saved with " + differs +
+                               "; run it with the settings it was saved with, or delete this file to start it afresh");
+      }
+      return std::move(saved).value();
+    }
+    if (saved.status().code() != StatusCode::kNotFound) return saved.status();
+  }
+  SavedStream s;
+  ASSIGN_OR_RETURN(s.detector, MakeSeriesDetector(o, points));
+  s.series_id = id;
+  s.detector_name = o.detector;
+  s.probation = o.nab_probation ? NabProbation(points) : o.detector_options.probation;
+  s.transform = o.detector_options.transform;
+  s.habituate_after = o.detector_options.habituate_after;
+  return s;
 }
 
 // Feeds p's point to the detector and fills in what it says of it: the
@@ -51,15 +166,22 @@ void ScorePoint(Detector* d, double threshold, Score* p) {
 StatusOr<std::vector<Score>> ScoreSeries(const forecast::Series& s, const ScoreOptions& o) {
   RETURN_IF_ERROR(ValidateScoreOptions(o));
   if (s.time.size() != s.y.size()) return InvalidArgument("series '" + s.id + "': time and value lengths differ");
-  ASSIGN_OR_RETURN(auto detector, MakeSeriesDetector(o, static_cast<int64_t>(s.y.size())));
-  std::vector<Score> out(s.y.size());
+  ASSIGN_OR_RETURN(SavedStream start, StartSeries(o, s.id, static_cast<int64_t>(s.y.size())));
+  const int64_t after = start.last_time;  // points up to it were learnt by an earlier run
+  std::vector<Score> out;
+  out.reserve(s.y.size());
   for (size_t i = 0; i < s.y.size(); ++i) {
     if (i > 0 && s.time[i] < s.time[i - 1]) {
       return InvalidArgument("series '" + s.id + "': timestamps go backwards at " + FormatTimestamp(s.time[i]));
     }
-    out[i].timestamp = s.time[i];
-    out[i].value = s.y[i];
-    ScorePoint(detector.get(), o.threshold, &out[i]);
+    if (s.time[i] <= after) continue;
+    Score& p = out.emplace_back();
+    p.timestamp = s.time[i];
+    p.value = s.y[i];
+    ScorePoint(start.detector.get(), o.threshold, &p);
+  }
+  if (!o.state_dir.empty() && !out.empty()) {
+    RETURN_IF_ERROR(WriteSavedStream(SavedStreamPath(o.state_dir, s.id), SavedStreamBytes(start, *start.detector, out.back().timestamp)));
   }
   return out;
 }
@@ -207,9 +329,11 @@ Status StreamMetricCsv(const std::string& path, const MetricCsvOptions& o, const
                        ThreadPool* pool) {
   RETURN_IF_ERROR(ValidateScoreOptions(options));
   if (!scan.in_time_order) return InvalidArgument(path + ": rows are not in time order within each series");
-  std::vector<std::unique_ptr<Detector>> detectors(scan.series.size());
-  for (size_t k = 0; k < detectors.size(); ++k) {
-    ASSIGN_OR_RETURN(detectors[k], MakeSeriesDetector(options, scan.points[k]));
+  std::vector<SavedStream> starts(scan.series.size());
+  std::vector<int64_t> after(scan.series.size());  // a series' points up to it were learnt by an earlier run
+  for (size_t k = 0; k < starts.size(); ++k) {
+    ASSIGN_OR_RETURN(starts[k], StartSeries(options, scan.series[k], scan.points[k]));
+    after[k] = starts[k].last_time;
   }
   std::unordered_map<std::string_view, size_t> index;
   for (size_t k = 0; k < scan.series.size(); ++k) index.emplace(scan.series[k], k);
@@ -229,7 +353,7 @@ Status StreamMetricCsv(const std::string& path, const MetricCsvOptions& o, const
         const auto lane = static_cast<int64_t>(series_of[i] % static_cast<size_t>(lanes));
         if (lane < b || lane >= e) continue;
         Score& p = batch[i];
-        ScorePoint(detectors[series_of[i]].get(), options.threshold, &p);
+        ScorePoint(starts[series_of[i]].detector.get(), options.threshold, &p);
       }
     };
     if (lanes > 1 && scan.series.size() > 1) {
@@ -258,6 +382,7 @@ Status StreamMetricCsv(const std::string& path, const MetricCsvOptions& o, const
       return FailedPrecondition(path + ":" + std::to_string(rows->line()) + ": the file changed since it was first read");
     }
     last[current] = row.time;
+    if (row.time <= after[current]) continue;
     Score p;
     p.timestamp = row.time;
     p.value = row.value;
@@ -271,6 +396,13 @@ Status StreamMetricCsv(const std::string& path, const MetricCsvOptions& o, const
                               std::to_string(scan.rows) + " before)");
   }
   flush();
+  if (!options.state_dir.empty()) {
+    for (size_t k = 0; k < starts.size(); ++k) {
+      if (last[k] <= after[k]) continue;  // no new point: the saved state stands
+      RETURN_IF_ERROR(WriteSavedStream(SavedStreamPath(options.state_dir, scan.series[k]),
+                                       SavedStreamBytes(starts[k], *starts[k].detector, last[k])));
+    }
+  }
   return Status::Ok();
 }
 

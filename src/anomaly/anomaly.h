@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <limits>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -37,12 +38,47 @@ struct ScoreOptions {
   // Probation of min(floor(15% of the rows), 750) points, as NAB scores it.
   bool nab_probation = true;
   double threshold = 0.5;  // is_anomaly = score >= threshold (0.5: p <= 10^-3.5)
+  // File mode's --state: each series continues from the detector saved in
+  // this directory by an earlier run (its points up to the saved last time
+  // are skipped: already learnt, already scored), and its detector is saved
+  // there again after the run. "" = every run starts afresh.
+  std::string state_dir;
 };
 Status ValidateScoreOptions(const ScoreOptions& options);
+
+// ---- Saved streams (file mode's --state, the HTTP streaming door) --------------
+
+// A series' streaming detector and the settings it was made with.
+struct SavedStream {
+  std::string series_id;
+  std::string detector_name;
+  int64_t probation = 0;
+  ValueTransform transform = ValueTransform::kAuto;
+  int habituate_after = 0;
+  int64_t last_time = std::numeric_limits<int64_t>::min();  // the last point it learnt
+  std::unique_ptr<Detector> detector;
+};
+// An id as a file name: "x" and the hex of its bytes, or "sha256-" and the
+// hex SHA-256 of an id over 100 bytes (file names end at 255 bytes).
+std::string StreamFileName(const std::string& id);
+// DIR/<StreamFileName(series_id)>.state
+std::string SavedStreamPath(const std::string& dir, const std::string& series_id);
+// A line of JSON with `settings`' series id, detector name, probation,
+// transform, habituate_after and `last_time`, then detector.SaveState().
+std::string SavedStreamBytes(const SavedStream& settings, const Detector& detector, int64_t last_time);
+// Writes the bytes to `path` (its directory created) through a temporary
+// name, fsynced and renamed.
+Status WriteSavedStream(const std::string& path, const std::string& bytes);
+// NotFound when there is no file; InvalidArgument naming the file when it
+// is not a saved stream of `series_id`.
+StatusOr<SavedStream> ReadSavedStream(const std::string& path, const std::string& series_id);
 
 // Scores the series point by point in time order (the order of s.time;
 // REQUIRES-checked: non-decreasing, else InvalidArgument). The result has one
 // Score per point, equal to feeding the same detector one point at a time.
+// With options.state_dir: one Score per point after the saved last time, from
+// the saved detector (InvalidArgument naming the state file when its settings
+// differ from options'), and the detector saved again.
 StatusOr<std::vector<Score>> ScoreSeries(const forecast::Series& s, const ScoreOptions& options);
 
 struct MetricCsvOptions {
@@ -73,7 +109,9 @@ StatusOr<MetricCsvScan> ScanMetricCsv(const std::string& path, const MetricCsvOp
 // Calls on_point(index into scan.series, score) for every row, in file order
 // (from the calling thread); each score equals ScoreSeries's on the series
 // ReadMetricCsv returns. With a pool, the series of each batch of rows are
-// scored in parallel (memory: the batch, 64k rows). REQUIRES scan =
+// scored in parallel (memory: the batch, 64k rows). With score.state_dir,
+// as ScoreSeries: rows up to a series' saved last time are skipped (not
+// reported), and the detectors are saved at the end. REQUIRES scan =
 // ScanMetricCsv(path, options) with in_time_order (else InvalidArgument);
 // FailedPrecondition if the file changed in between.
 Status StreamMetricCsv(const std::string& path, const MetricCsvOptions& options, const MetricCsvScan& scan,

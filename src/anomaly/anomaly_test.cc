@@ -19,6 +19,7 @@
 #include "anomaly/risk.h"
 #include "anomaly/rootcause.h"
 #include "core/csv.h"
+#include "core/file.h"
 #include "core/thread_pool.h"
 #include "core/time.h"
 #include "testing/context.h"
@@ -1224,6 +1225,94 @@ TEST(FileModeTest, StreamingScoresEqualTheInMemoryScores) {
 // two thirds of them (measured: spikes 12 of 13, level shifts 8 of 10 as a
 // level shift or drift, variance changes 12 of 16), and at a spike the
 // expected value is the series' level just before it, not the spike.
+TEST(FileModeTest, ARunWithStateScoresOnlyWhatIsNewAndContinuesExactly) {
+  // Two interleaved series, the file growing between runs (as a cron job sees an export).
+  testing::TempDir dir;
+  const std::vector<std::string> ids = {"east", "west"};
+  std::map<std::string, forecast::Series> whole;
+  auto file = [&](int rows, const std::string& name) {
+    std::string csv = "series_id,timestamp,value\n";
+    for (int i = 0; i < rows; ++i) {
+      for (size_t k = 0; k < ids.size(); ++k) {
+        const int64_t t = 1735689600 + int64_t{300} * i;
+        double v = 100 + 20 * std::sin(i * 6.283185307179586 / 288) + ((i * 7919 + static_cast<int>(k) * 31) % 17) / 4.0;
+        if (i == 2600 + 50 * static_cast<int>(k)) v -= 70;
+        csv += ids[k] + "," + std::to_string(t) + "," + std::to_string(v) + "\n";
+        if (rows == 3000) {
+          whole[ids[k]].id = ids[k];
+          whole[ids[k]].time.push_back(t);
+          whole[ids[k]].y.push_back(std::stod(std::to_string(v)));
+        }
+      }
+    }
+    return dir.Write(name, csv);
+  };
+  const std::string part = file(2000, "part.csv"), full = file(3000, "full.csv");
+  ScoreOptions so;
+  so.nab_probation = false;  // the same probation (300) whatever a run's length
+  // The reference: each whole series through one detector, no state.
+  std::map<std::string, std::vector<Score>> reference;
+  for (const auto& [id, s] : whole) reference[id] = ScoreSeries(s, so).value();
+
+  for (const bool streamed : {true, false}) {
+    SCOPED_TRACE(streamed ? "streamed" : "in memory");
+    so.state_dir = dir.file(streamed ? "state-streamed" : "state-memory");
+    std::map<std::string, std::vector<Score>> got;
+    auto run = [&](const std::string& path) -> Status {
+      if (streamed) {
+        ASSIGN_OR_RETURN(auto scan, ScanMetricCsv(path));
+        return StreamMetricCsv(path, {}, scan, so, [&](size_t k, const Score& p) { got[scan.series[k]].push_back(p); });
+      }
+      ASSIGN_OR_RETURN(auto series, ReadMetricCsv(path));
+      for (const auto& s : series) {
+        ASSIGN_OR_RETURN(auto scores, ScoreSeries(s, so));
+        for (const Score& p : scores) got[s.id].push_back(p);
+      }
+      return Status::Ok();
+    };
+    ASSERT_TRUE(run(part).ok());
+    for (const auto& id : ids) EXPECT_EQ(got[id].size(), 2000u) << id;
+    const std::string east_state = SavedStreamPath(so.state_dir, "east");
+    ASSERT_TRUE(std::filesystem::exists(east_state));
+    // The grown file: only its last 1000 rows per series are scored, each exactly as one detector over the whole series.
+    ASSERT_TRUE(run(full).ok());
+    for (const auto& id : ids) {
+      ASSERT_EQ(got[id].size(), 3000u) << id;
+      for (size_t i = 0; i < 3000; ++i) {
+        ASSERT_EQ(got[id][i].timestamp, reference[id][i].timestamp) << id << " " << i;
+        ASSERT_EQ(got[id][i].score, reference[id][i].score) << id << " " << i;
+        ASSERT_EQ(got[id][i].kind, reference[id][i].kind) << id << " " << i;
+      }
+      EXPECT_TRUE(got[id][2600 + (id == "west" ? 50 : 0)].is_anomaly) << id;  // the drop, found after the restart
+    }
+    // Nothing new: nothing scored, the state untouched.
+    const auto written = std::filesystem::last_write_time(east_state);
+    const std::string before = ReadFile(east_state).value();
+    ASSERT_TRUE(run(full).ok());
+    for (const auto& id : ids) EXPECT_EQ(got[id].size(), 3000u) << id;
+    EXPECT_EQ(ReadFile(east_state).value(), before);
+    EXPECT_EQ(std::filesystem::last_write_time(east_state), written);
+    // Other settings than the saved ones are refused, naming the state file.
+    ScoreOptions other = so;
+    other.detector = "seasonal";
+    Status refused;
+    if (streamed) {
+      auto scan = ScanMetricCsv(full).value();
+      refused = StreamMetricCsv(full, {}, scan, other, [](size_t, const Score&) {});
+    } else {
+      refused = ScoreSeries(whole["east"], other).status();
+    }
+    EXPECT_EQ(refused.code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(refused.message().find(".state: series 'east' was saved with detector 'ensemble', not 'seasonal'"), std::string::npos)
+        << refused.message();
+    // A state file that is not one is an error naming it, not a silent fresh start.
+    std::ofstream(east_state, std::ios::trunc) << "garbage";
+    auto broken = ReadSavedStream(east_state, "east");
+    EXPECT_EQ(broken.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(broken.status().message().find(east_state), std::string::npos);
+  }
+}
+
 TEST(AlertTest, AlertsSayWhatWasExpectedAndWhatKindOfChangeItWas) {
   struct Case {
     AnomalyKind planted;

@@ -490,6 +490,9 @@ int Main(int argc, char** argv) {
     sub->add_option("--series-col", an_csv.id_col, "Series id column (default series_id|unique_id|id)");
     sub->add_option("--detector", an_opts.detector, "ensemble | seasonal | changepoint | surprise | robust | bocpd | forecast")
         ->capture_default_str();
+    sub->add_option("--state", an_opts.state_dir,
+                    "File mode: continue each series from the detector saved in this directory by an earlier run (points up "
+                    "to its saved last time are skipped), and save it there again: score only what is new, e.g. from cron");
   }
   std::string an_transform = "auto";
   ascore->add_option("--threshold", an_opts.threshold, "is_anomaly = score >= threshold")->capture_default_str();
@@ -1011,7 +1014,8 @@ int Main(int argc, char** argv) {
     if (Status st = anomaly::ValidateAlertOptions(alert_opts); !st.ok()) return Fail(st, g.json);
     if (an_input.empty()) {
       if (*ascore) return Fail(InvalidArgument("anomaly score needs --input (engine mode is `anomaly alerts`)"), g.json);
-      if (Status st = RefuseFlags(aalerts, {"--timestamp-col", "--value-col", "--series-col"}, "file mode (--input)"); !st.ok()) {
+      if (Status st = RefuseFlags(aalerts, {"--timestamp-col", "--value-col", "--series-col", "--state"}, "file mode (--input)");
+          !st.ok()) {
         return Fail(st, g.json);
       }
       auto store = OpenStore(g);

@@ -12,8 +12,6 @@
 #include <thread>
 
 #include "analytics/analytics.h"
-#include "core/file.h"
-#include "core/hash.h"
 #include "core/time.h"
 #include "analytics/profiles.h"
 #include "analytics/report.h"
@@ -48,13 +46,6 @@ std::string TenantOf(const httplib::Request& req) {
   if (req.has_header("X-Tenant")) return req.get_header_value("X-Tenant");
   if (req.has_param("tenant")) return req.get_param_value("tenant");
   return "default";
-}
-
-// A tenant or series id as a file name: its bytes in hex, or for a long id
-// (file names end at 255 bytes) "sha256-" and the hex of its SHA-256.
-std::string FileNameOf(const std::string& id) {
-  if (id.size() <= 100) return "x" + HexEncode(reinterpret_cast<const unsigned char*>(id.data()), id.size());
-  return "sha256-" + Sha256Hex(id);
 }
 
 std::string PresentedKey(const httplib::Request& req) {
@@ -147,59 +138,26 @@ struct Server::Impl {
   // Streaming anomaly detectors, one per tenant and series, kept in memory
   // (and saved after every request when options.streams_dir is set). Each
   // series has its own lock: series score, and save, in parallel.
-  struct StreamState {
-    std::mutex mu;   // guards the rest
+  struct StreamState : anomaly::SavedStream {
+    std::mutex mu;      // guards the rest
     bool gone = false;  // deleted while a request waited for mu: look the series up again
-    std::unique_ptr<anomaly::Detector> detector;
-    int64_t last_time = INT64_MIN;
-    // The settings the detector was made with (fixed at the series' first request).
-    std::string detector_name;
-    int64_t probation = 0;
-    anomaly::ValueTransform transform{};
-    int habituate_after = 0;
   };
   std::mutex stream_mu;  // guards the map only; taken before a series' own lock, never after
   std::map<std::pair<std::string, std::string>, std::shared_ptr<StreamState>> streams;
 
-  // Where a series' state is saved (options.streams_dir set).
+  // Where a series' state is saved (options.streams_dir set): a directory per tenant.
   std::string StreamPath(const std::string& tenant, const std::string& series) const {
-    return options.streams_dir + "/" + FileNameOf(tenant) + "/" + FileNameOf(series) + ".state";
-  }
-  // The saved state: a line of JSON (the series' settings and last time), then the detector's bytes.
-  static std::string StreamFile(const std::string& series, const StreamState& st, const anomaly::Detector& detector,
-                                int64_t last_time) {
-    const std::string_view transforms[] = {"auto", "none", "sqrt", "log"};
-    json head = {{"series_id", series},
-                 {"detector", st.detector_name},
-                 {"probation", st.probation},
-                 {"transform", transforms[static_cast<int>(st.transform)]},
-                 {"habituate_after", st.habituate_after},
-                 {"last_time", last_time}};
-    return head.dump() + "\n" + detector.SaveState();
+    return anomaly::SavedStreamPath(options.streams_dir + "/" + anomaly::StreamFileName(tenant), series);
   }
   // Restores a series saved by an earlier run into `st`; NotFound when none was saved.
   Status LoadStream(const std::string& tenant, const std::string& series, StreamState* st) const {
-    const std::string path = StreamPath(tenant, series);
-    std::error_code ec;
-    if (!std::filesystem::exists(path, ec)) return NotFound(path);
-    ASSIGN_OR_RETURN(std::string bytes, ReadFile(path));
-    const size_t eol = bytes.find('\n');
-    const json head = json::parse(bytes.substr(0, eol == std::string::npos ? 0 : eol), nullptr, false);
-    if (eol == std::string::npos || !head.is_object() || head.value("series_id", std::string()) != series ||
-        !head.contains("last_time") || !head["last_time"].is_number_integer()) {
-      return Internal("saved stream " + path + ": its header is not the series' settings");
+    auto saved = anomaly::ReadSavedStream(StreamPath(tenant, series), series);
+    if (!saved.ok()) {
+      // A file the server wrote and cannot read is the server's fault, not the request's.
+      if (saved.status().code() == StatusCode::kNotFound) return saved.status();
+      return Internal("saved stream " + saved.status().message());
     }
-    auto transform = anomaly::ParseValueTransform(head.value("transform", std::string()));
-    auto detector = anomaly::LoadDetector(std::string_view(bytes).substr(eol + 1));
-    if (!transform.ok() || !detector.ok()) {
-      return Internal("saved stream " + path + ": " + (detector.ok() ? transform.status() : detector.status()).message());
-    }
-    st->detector = std::move(detector).value();
-    st->detector_name = head.value("detector", std::string());
-    st->probation = head.value("probation", int64_t{0});
-    st->transform = *transform;
-    st->habituate_after = head.value("habituate_after", 0);
-    st->last_time = head["last_time"].get<int64_t>();
+    static_cast<anomaly::SavedStream&>(*st) = std::move(saved).value();
     return Status::Ok();
   }
 
@@ -797,6 +755,7 @@ struct Server::Impl {
         auto made = anomaly::MakeDetector(detector, o);
         if (!made.ok()) return SendError(res, made.status());  // the series stays without a detector
         st.detector = std::move(made).value();
+        st.series_id = series;
         st.detector_name = detector;
         st.probation = o.probation;
         st.transform = o.transform;
@@ -845,11 +804,8 @@ struct Server::Impl {
                           {"kind", anomalous ? std::string(anomaly::ChangeKindName(scorer.kind())) : std::string()}});
       }
       if (save) {
-        const std::string path = StreamPath(tenant, series);
-        std::error_code ec;
-        std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
-        if (ec) return SendError(res, Internal("cannot create " + std::filesystem::path(path).parent_path().string() + ": " + ec.message()));
-        if (Status w = WriteFileAtomic(path, StreamFile(series, st, scorer, last_time)); !w.ok()) return SendError(res, w);
+        const Status w = anomaly::WriteSavedStream(StreamPath(tenant, series), anomaly::SavedStreamBytes(st, scorer, last_time));
+        if (!w.ok()) return SendError(res, w);
         st.detector = std::move(copy);
       }
       st.last_time = last_time;
