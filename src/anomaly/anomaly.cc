@@ -45,6 +45,48 @@ std::string SavedStreamPath(const std::string& dir, const std::string& series_id
 }
 
 namespace {
+constexpr const char kPending[] = ".next";  // a state written by a run whose output is not yet out
+
+// The pending states in dir (none when dir does not exist).
+StatusOr<std::vector<std::filesystem::path>> PendingStreams(const std::string& dir) {
+  std::vector<std::filesystem::path> out;
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec)) return out;
+  for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    const size_t n = sizeof(kPending) - 1;
+    if (name.size() > n && name.compare(name.size() - n, n, kPending) == 0) {
+      out.push_back(it->path());
+    }
+  }
+  if (ec) return Internal("cannot list " + dir + ": " + ec.message());
+  return out;
+}
+}  // namespace
+
+Status CommitSavedStreams(const std::string& dir) {
+  ASSIGN_OR_RETURN(auto pending, PendingStreams(dir));
+  for (const auto& p : pending) {
+    std::error_code ec;
+    std::filesystem::path target = p;
+    target.replace_extension();  // drops ".next"
+    std::filesystem::rename(p, target, ec);
+    if (ec) return Internal("cannot rename " + p.string() + ": " + ec.message());
+  }
+  return pending.empty() ? Status::Ok() : SyncDirectory(dir);
+}
+
+Status DiscardPendingStreams(const std::string& dir) {
+  ASSIGN_OR_RETURN(auto pending, PendingStreams(dir));
+  for (const auto& p : pending) {
+    std::error_code ec;
+    std::filesystem::remove(p, ec);
+    if (ec) return Internal("cannot remove " + p.string() + ": " + ec.message());
+  }
+  return Status::Ok();
+}
+
+namespace {
 std::string_view TransformName(ValueTransform t) {
   switch (t) {
     case ValueTransform::kAuto: return "auto";
@@ -181,7 +223,8 @@ StatusOr<std::vector<Score>> ScoreSeries(const forecast::Series& s, const ScoreO
     ScorePoint(start.detector.get(), o.threshold, &p);
   }
   if (!o.state_dir.empty() && !out.empty()) {
-    RETURN_IF_ERROR(WriteSavedStream(SavedStreamPath(o.state_dir, s.id), SavedStreamBytes(start, *start.detector, out.back().timestamp)));
+    RETURN_IF_ERROR(WriteSavedStream(SavedStreamPath(o.state_dir, s.id) + kPending,
+                                     SavedStreamBytes(start, *start.detector, out.back().timestamp)));
   }
   return out;
 }
@@ -399,7 +442,7 @@ Status StreamMetricCsv(const std::string& path, const MetricCsvOptions& o, const
   if (!options.state_dir.empty()) {
     for (size_t k = 0; k < starts.size(); ++k) {
       if (last[k] <= after[k]) continue;  // no new point: the saved state stands
-      RETURN_IF_ERROR(WriteSavedStream(SavedStreamPath(options.state_dir, scan.series[k]),
+      RETURN_IF_ERROR(WriteSavedStream(SavedStreamPath(options.state_dir, scan.series[k]) + kPending,
                                        SavedStreamBytes(starts[k], *starts[k].detector, last[k])));
     }
   }

@@ -72,13 +72,21 @@ Status WriteSavedStream(const std::string& path, const std::string& bytes);
 // NotFound when there is no file; InvalidArgument naming the file when it
 // is not a saved stream of `series_id`.
 StatusOr<SavedStream> ReadSavedStream(const std::string& path, const std::string& series_id);
+// File mode (ScoreOptions::state_dir) writes each series' new state beside
+// its saved one, as `<path>.next`: the run's output may still fail. The
+// caller renames them into place once the output is written
+// (CommitSavedStreams), or removes them (DiscardPendingStreams: a failed run,
+// or before a run, what a run that died left). One run at a time per directory.
+Status CommitSavedStreams(const std::string& dir);
+Status DiscardPendingStreams(const std::string& dir);
 
 // Scores the series point by point in time order (the order of s.time;
 // REQUIRES-checked: non-decreasing, else InvalidArgument). The result has one
 // Score per point, equal to feeding the same detector one point at a time.
 // With options.state_dir: one Score per point after the saved last time, from
 // the saved detector (InvalidArgument naming the state file when its settings
-// differ from options'), and the detector saved again.
+// differ from options'), and the detector's new state written as pending
+// (CommitSavedStreams puts it in place).
 StatusOr<std::vector<Score>> ScoreSeries(const forecast::Series& s, const ScoreOptions& options);
 
 struct MetricCsvOptions {
@@ -111,7 +119,7 @@ StatusOr<MetricCsvScan> ScanMetricCsv(const std::string& path, const MetricCsvOp
 // ReadMetricCsv returns. With a pool, the series of each batch of rows are
 // scored in parallel (memory: the batch, 64k rows). With score.state_dir,
 // as ScoreSeries: rows up to a series' saved last time are skipped (not
-// reported), and the detectors are saved at the end. REQUIRES scan =
+// reported), and the detectors' new states are written as pending at the end. REQUIRES scan =
 // ScanMetricCsv(path, options) with in_time_order (else InvalidArgument);
 // FailedPrecondition if the file changed in between.
 Status StreamMetricCsv(const std::string& path, const MetricCsvOptions& options, const MetricCsvScan& scan,

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cassert>
 #include <cmath>
+#include <cstdlib>
 #include <deque>
 #include <optional>
 #include <utility>
@@ -116,8 +117,10 @@ class StreamDetector : public Detector {
     io(pending_n_);
     io(spacing_);
     if (io.loading()) {
+      const auto transform = static_cast<int>(transform_), given = static_cast<int>(options_.transform);
       if (!io.ok() || !ValidateDetectorOptions(options_).ok() || pending_n_ < 0 || pending_n_ > kWarmup ||
-          (ready_ && spacing_ < 1)) {
+          (!ready_ && pending_n_ >= kWarmup) || (ready_ && (spacing_ < 1 || transform < 1 || transform > 3)) || given < 0 ||
+          given > 3 || static_cast<int>(kind_) > static_cast<int>(ChangeKind::kNewExtreme) || seen_ < 0) {
         io.Fail();
         return;
       }
@@ -237,7 +240,10 @@ class RobustDetector final : public StreamDetector {
   }
   void SerializeState(StateIO& io) override {
     io(window_);
-    if (io.loading() && window_.size() > kWindow) io.Fail();
+    // The window is sorted (nth_element): only the finite values Score keeps.
+    if (io.loading() && (window_.size() > kWindow || !std::all_of(window_.begin(), window_.end(), [](double v) { return std::isfinite(v); }))) {
+      io.Fail();
+    }
   }
 
  private:
@@ -336,17 +342,15 @@ class PeriodDifference {
     return p;
   }
   void Serialize(StateIO& io) {
-    io(period_);
-    io(spacing_);
-    io(slots_);
+    io.Expect(period_);  // the shape is Init's, from the saved options and spacing
+    io.Expect(spacing_);
+    io.Expect(slots_);
     io(value_);
     io(time_);
     io(one_);
     io(two_);
     io(ready_);
-    if (io.loading() && (period_ < 1 || spacing_ < 1 || slots_ < 1 || value_.size() != 2 * slots_ || time_.size() != 2 * slots_)) {
-      io.Fail();
-    }
+    if (io.loading() && (value_.size() != 2 * slots_ || time_.size() != 2 * slots_)) io.Fail();
   }
 
  private:
@@ -358,6 +362,7 @@ class PeriodDifference {
       io(window);
       io(scale);
       io(n);
+      if (io.loading() && n < 0) io.Fail();
     }
     double Step(double d) {
       const double sc = scale > 0 ? scale : std::fabs(d) + 1e-12;
@@ -426,18 +431,24 @@ class DailyMemory {
     return v * std::clamp(v / expected - 1, 0.0, 1.0);
   }
   void Serialize(StateIO& io) {
-    io(kind_);
-    io(floor_);
-    io(period_);
-    io(bins_);
+    io.Expect(kind_);
+    io.Expect(floor_);
+    io.Expect(period_);
+    io.Expect(bins_);
     io(before_);
     io(today_);
     io(before_day_);
     io(today_day_);
-    const auto bins = static_cast<size_t>(std::max(bins_, 0));
-    if (io.loading() && (period_ < 1 || bins_ < 1 || before_.size() != bins || today_.size() != bins ||
-                         before_day_.size() != bins || today_day_.size() != bins)) {
+    if (!io.loading()) return;
+    const auto bins = static_cast<size_t>(bins_);
+    if (before_.size() != bins || today_.size() != bins || before_day_.size() != bins || today_day_.size() != bins) {
       io.Fail();
+      return;
+    }
+    // Period numbers are differenced: keep them where that cannot overflow.
+    constexpr int64_t kFar = int64_t{1} << 40;
+    for (size_t b = 0; b < bins; ++b) {
+      if (std::llabs(before_day_[b]) > kFar || std::llabs(today_day_[b]) > kFar) io.Fail();
     }
   }
 
@@ -674,7 +685,7 @@ class EnsembleDetector final : public StreamDetector {
     io(weekly_events_);
     io(diff_run_);
     io(diff_run_seasonal_);
-    io(spacing_);
+    io.Expect(spacing_);
     io(cal_diff_);
     io(record_);
     io(cal_record_);
@@ -861,12 +872,12 @@ class ForecastDetector final : public StreamDetector {
   }
   // Init (run again on load) sets the fit's fixed options; Refit the rest.
   void SerializeState(StateIO& io) override {
-    io(spacing_);
-    io(horizon_);
+    io.Expect(spacing_);  // these four are Init's, from the saved options and spacing
+    io.Expect(horizon_);
     io(fit_time_);
     io(fits_);
-    io(season_);
-    io(window_);
+    io.Expect(season_);
+    io.Expect(window_);
     io(fo_.horizon);
     io(fo_.ets);
     io(buffer_);
@@ -875,8 +886,9 @@ class ForecastDetector final : public StreamDetector {
     io(fitted_);
     io(outlier_run_);
     io(z2_);
-    if (io.loading() && (spacing_ < 1 || window_ < 1 || buffer_.size() > window_ || mean_.size() != sd_.size() ||
-                         (fitted_ && mean_.empty()))) {
+    if (io.loading() && (buffer_.size() > window_ || mean_.size() != sd_.size() || (fitted_ && mean_.empty()) ||
+                         !std::all_of(buffer_.begin(), buffer_.end(), [](const auto& p) { return std::isfinite(p.second); }) ||
+                         std::llabs(fit_time_) > (int64_t{1} << 50))) {
       io.Fail();
     }
   }
@@ -1413,22 +1425,25 @@ StatusOr<std::unique_ptr<Detector>> LoadDetector(std::string_view state) {
 }
 
 void ResidualModel::Season::Serialize(StateIO& io) {
-  io(period_seconds);
-  io(knot_seconds);
-  io(steps);
+  // The profile's shape is the constructor's, from the saved options and spacing.
+  io.Expect(period_seconds);
+  io.Expect(knot_seconds);
+  io.Expect(steps);
+  const size_t knots = value.size();
   io(value);
   io(visits);
   io(mean);
-  io(learn_after);
-  if (io.loading() && (period_seconds < 1 || !(knot_seconds > 0) || value.empty() || visits.size() != value.size())) io.Fail();
+  io.Expect(learn_after);
+  if (io.loading() && (value.size() != knots || visits.size() != knots)) io.Fail();
 }
 
 void ResidualModel::Serialize(StateIO& io) {
-  io(spacing_);
-  io(alpha_);
-  io(gamma_);
-  io(beta_);
-  io(clip_);
+  io.Expect(spacing_);
+  io.Expect(alpha_);
+  io.Expect(gamma_);
+  io.Expect(beta_);
+  io.Expect(clip_);
+  const size_t seasons = seasons_.size();
   io(seasons_);
   io(level_);
   io(scale_);
@@ -1438,12 +1453,13 @@ void ResidualModel::Serialize(StateIO& io) {
   io(lo_);
   io(hi_);
   io(n_);
-  if (io.loading() && (spacing_ < 1 || seasons_.size() > 2)) io.Fail();
+  // start_ is subtracted from times: keep it where that cannot overflow.
+  if (io.loading() && (seasons_.size() != seasons || n_ < 0 || std::llabs(start_) > (int64_t{1} << 50))) io.Fail();
 }
 
 void Cusum::Serialize(StateIO& io) {
-  io(k_);
-  io(vk_);
+  io.Expect(k_);
+  io.Expect(vk_);
   io(up_);
   io(down_);
   io(var_);
@@ -1461,32 +1477,33 @@ void WindowMeanTest::Serialize(StateIO& io) {
   io(m_);
   io(var_);
   io(last_);
-  if (io.loading() && (pos_ < 0 || pos_ >= kWindow)) io.Fail();
+  if (io.loading() && (pos_ < 0 || pos_ >= kWindow || n_ < 0 || m_ < 0)) io.Fail();
 }
 
 void RecordTest::Serialize(StateIO& io) {
-  io(k_);
-  io(spread_floor_);
+  io.Expect(k_);
+  io.Expect(spread_floor_);
   io(n_);
   io(hi_);
   io(lo_);
-  if (io.loading() && (hi_.size() > k_ || lo_.size() > k_)) io.Fail();
+  // Step reads the k-th extremes once 2k points are in: exactly min(n, k) of each are kept.
+  if (io.loading() && (n_ < 0 || hi_.size() != std::min(static_cast<size_t>(n_), k_) || lo_.size() != hi_.size())) io.Fail();
 }
 
 void Likelihood::Serialize(StateIO& io) {
   io(ring_);
-  io(w_);
+  io.Expect(w_);
   io(pos_);
   io(n_);
   io(sum_);
-  io(rate_);
+  io.Expect(rate_);
   io(mean_);
   io(var_);
   if (io.loading() && (w_ < 1 || w_ > static_cast<int>(ring_.size()) || pos_ < 0 || pos_ >= w_)) io.Fail();
 }
 
 void ExcessTail::Serialize(StateIO& io) {
-  io(rate_);
+  io.Expect(rate_);
   io(exceed_);
   io(excess_);
 }
@@ -1501,36 +1518,36 @@ void BocpdModel::Run::Serialize(StateIO& io) {
 }
 
 void BocpdModel::Serialize(StateIO& io) {
-  io(hazard_);
-  io(max_run_);
-  io(short_run_);
-  io(log_prior_odds_);
+  io.Expect(hazard_);
+  io.Expect(max_run_);
+  io.Expect(short_run_);
+  io.Expect(log_prior_odds_);
   io(short_mass_);
   io(runs_);  // next_ and logp_ are scratch space, refilled by every Step
-  if (io.loading() && (max_run_ < 1 || runs_.size() > static_cast<size_t>(max_run_) + 1)) io.Fail();
+  if (io.loading() && (runs_.empty() || runs_.size() > static_cast<size_t>(max_run_) + 1)) io.Fail();
 }
 
 void Habituation::Serialize(StateIO& io) {
-  io(after_);
+  io.Expect(after_);
   io(peaks_);
   io(peak_);
   io(gap_);
   io(n_);
-  if (io.loading() && peaks_.size() > kCapacity) io.Fail();
+  if (io.loading() && (peaks_.size() > kCapacity || n_ < 0)) io.Fail();
 }
 
 void TailCalibrator::Serialize(StateIO& io) {
-  io(rate_);
+  io.Expect(rate_);
   io(r2_);
   io(r3_);
 }
 
 void EventReporter::Serialize(StateIO& io) {
-  io(above_);
-  io(by_);
-  io(at_);
-  io(factor_);
-  io(cooldown_);
+  io.Expect(above_);
+  io.Expect(by_);
+  io.Expect(at_);
+  io.Expect(factor_);
+  io.Expect(cooldown_);
   io(peak_);
   io(since_peak_);
 }

@@ -50,6 +50,26 @@ class StateIO {
     pos_ += sizeof(T);
   }
 
+  // A bool is one byte, 0 or 1 (any other byte is a corrupt state, not a bool).
+  void operator()(bool& v) {
+    uint8_t b = v ? 1 : 0;
+    (*this)(b);
+    if (loading_) {
+      if (b > 1) ok_ = false;
+      v = b == 1;
+    }
+  }
+
+  // Reads a value that the loaded object already holds (set by its
+  // constructor or Init from the saved options) and fails unless the saved
+  // one equals it: structural fields are checked, never taken from the bytes.
+  template <typename T>
+  void Expect(const T& v) {
+    T saved = v;
+    (*this)(saved);
+    if (loading_ && !(saved == v)) ok_ = false;
+  }
+
   // A class with a Serialize(StateIO&) member.
   template <typename T>
   auto operator()(T& v) -> decltype(v.Serialize(std::declval<StateIO&>()), void()) {

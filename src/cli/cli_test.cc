@@ -6,6 +6,8 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <set>
 #include <sstream>
@@ -273,7 +275,31 @@ TEST(CliTest, AnomalyAndRiskFileModes) {
   CmdResult changed = Exec("anomaly score --input " + grow + " --state " + state_dir + " --detector seasonal", "", "2>&1 >/dev/null");
   EXPECT_EQ(changed.code, 2);
   EXPECT_NE(changed.out.find("was saved with detector 'ensemble', not 'seasonal'"), std::string::npos) << changed.out;
-  EXPECT_EQ(Exec("anomaly alerts --state " + state_dir).code, 2);  // engine mode has no state
+  CmdResult engine = Exec("anomaly alerts --state " + state_dir, "", "2>&1 >/dev/null");
+  EXPECT_EQ(engine.code, 2);
+  EXPECT_NE(engine.out.find("--state is for file mode"), std::string::npos) << engine.out;
+  // A run that fails moves no state: here the file is out of time order (so
+  // each series is scored whole, in parallel) and one series was saved with
+  // other settings. The new series "b" is scored and its state written as
+  // pending, "a" fails: "b" must not be saved and "a" must stay as it was.
+  const std::string ab_dir = d.file("ab-states");
+  std::string ab = "series_id,timestamp,value\n";
+  for (int t = 0; t < 1000; ++t) ab += "a," + std::to_string(1700000000 + t * 300) + "," + std::to_string(50 + t % 7) + "\n";
+  ASSERT_EQ(Exec("anomaly score --input " + d.Write("ab.csv", ab) + " --state " + ab_dir + " --detector seasonal").code, 0);
+  const std::string a_state = ab_dir + "/x61.state";  // "a" in hex
+  ASSERT_TRUE(std::filesystem::exists(a_state));
+  std::ifstream a_in(a_state, std::ios::binary);
+  const std::string a_before((std::istreambuf_iterator<char>(a_in)), std::istreambuf_iterator<char>());
+  for (int t = 1200; t-- > 0;) ab += "b," + std::to_string(1700000000 + t * 300) + "," + std::to_string(70 + t % 5) + "\n";
+  for (int t = 1000; t < 1200; ++t) ab += "a," + std::to_string(1700000000 + t * 300) + "," + std::to_string(50 + t % 7) + "\n";
+  CmdResult failed = Exec("anomaly score --input " + d.Write("ab.csv", ab) + " --state " + ab_dir, "", "2>&1 >/dev/null");
+  EXPECT_EQ(failed.code, 2);
+  EXPECT_NE(failed.out.find("was saved with detector 'seasonal', not 'ensemble'"), std::string::npos) << failed.out;
+  std::vector<std::string> left;
+  for (const auto& e : std::filesystem::directory_iterator(ab_dir)) left.push_back(e.path().filename().string());
+  EXPECT_EQ(left, std::vector<std::string>{"x61.state"});  // no state for "b", nothing pending
+  std::ifstream a_after_in(a_state, std::ios::binary);
+  EXPECT_EQ(std::string((std::istreambuf_iterator<char>(a_after_in)), std::istreambuf_iterator<char>()), a_before);
 
   // Transactions: 20 planted frauds (huge amounts, brand-new accounts) among 2,000.
   std::string tx = "order_id,amount,items,account_age_days,card,ts\n";

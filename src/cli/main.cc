@@ -1049,6 +1049,26 @@ int Main(int argc, char** argv) {
     if (Status st = RefuseFlags(aalerts, {"--segments", "--metrics", "--weight"}, "engine mode (no --input)"); !st.ok()) {
       return Fail(st, g.json);
     }
+    // --state: the run writes each series' new state as pending; they are put
+    // in place only once the output is out (a failed run leaves the saved
+    // states as they were, so no row is lost), and what a run that died left
+    // is removed first.
+    struct PendingStates {
+      std::string dir;
+      bool committed = false;
+      ~PendingStates() {
+        if (!dir.empty() && !committed) (void)anomaly::DiscardPendingStreams(dir);
+      }
+    } pending{an_opts.state_dir};
+    if (!an_opts.state_dir.empty()) {
+      if (Status st = anomaly::DiscardPendingStreams(an_opts.state_dir); !st.ok()) return Fail(st, g.json);
+    }
+    auto commit_states = [&]() -> Status {
+      if (an_opts.state_dir.empty()) return Status::Ok();
+      RETURN_IF_ERROR(anomaly::CommitSavedStreams(an_opts.state_dir));
+      pending.committed = true;
+      return Status::Ok();
+    };
     // A regular file whose series are each in time order streams through in
     // two passes (memory O(series)); anything else is read whole and sorted.
     std::vector<anomaly::ScoredSeries> scored;
@@ -1079,7 +1099,9 @@ int Main(int argc, char** argv) {
         std::cout.write(buf.data(), static_cast<std::streamsize>(buf.size()));
         if (*ascore) {
           std::cout.flush();
-          return std::cout ? 0 : Fail(Unavailable("error writing the scores to standard output"), g.json);
+          if (!std::cout) return Fail(Unavailable("error writing the scores to standard output"), g.json);
+          if (Status committed = commit_states(); !committed.ok()) return Fail(committed, g.json);
+          return 0;
         }
       }
     }
@@ -1104,7 +1126,9 @@ int Main(int argc, char** argv) {
       }
     }
     if (*ascore) {
-      std::cout << anomaly::ScoresCsv(scored, an_explain);
+      std::cout << anomaly::ScoresCsv(scored, an_explain) << std::flush;
+      if (!std::cout) return Fail(Unavailable("error writing the scores to standard output"), g.json);
+      if (Status st = commit_states(); !st.ok()) return Fail(st, g.json);
       return 0;
     }
     json out = json::array();
@@ -1137,6 +1161,9 @@ int Main(int argc, char** argv) {
       }
     }
     if (g.json) std::cout << out.dump(2) << "\n";
+    std::cout.flush();
+    if (!std::cout) return Fail(Unavailable("error writing the alerts to standard output"), g.json);
+    if (Status st = commit_states(); !st.ok()) return Fail(st, g.json);
     return 0;
   }
   if (*risk_cmd) {

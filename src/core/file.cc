@@ -48,11 +48,15 @@ Status WriteFileAtomic(const std::string& path, const std::string& content) {
   // The rename itself survives a crash only once the directory is synced.
   std::string dir = std::filesystem::path(path).parent_path().string();
   if (dir.empty()) dir = ".";
+  (void)SyncDirectory(dir);  // best effort, as before
+  return Status::Ok();
+}
+
+Status SyncDirectory(const std::string& dir) {
   const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
+  if (dfd < 0) return Internal("cannot open directory " + dir + ": " + std::strerror(errno));
+  ::fsync(dfd);
+  ::close(dfd);
   return Status::Ok();
 }
 

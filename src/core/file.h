@@ -14,6 +14,10 @@ namespace opspilot {
 // old file or the new one, never half of one.
 Status WriteFileAtomic(const std::string& path, const std::string& content);
 
+// fsyncs a directory, so that renames into it survive a crash (best effort:
+// Internal only when it cannot be opened).
+Status SyncDirectory(const std::string& dir);
+
 // Writes a directory as a whole: `write` fills a fresh temporary directory
 // beside `dir` (".<name>.tmp-<pid>"), which then takes `dir`'s place; an
 // older `dir` is moved aside first and removed after. A failed `write` (or a

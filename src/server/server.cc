@@ -731,7 +731,7 @@ struct Server::Impl {
       const std::string tenant = TenantOf(req), series = body["series_id"].get<std::string>();
       std::shared_ptr<StreamState> entry;
       std::unique_lock<std::mutex> lock;
-      do {
+      while (true) {
         {
           std::lock_guard<std::mutex> map_lock(stream_mu);
           std::shared_ptr<StreamState>& slot = streams[{tenant, series}];
@@ -739,11 +739,21 @@ struct Server::Impl {
           entry = slot;
         }
         lock = std::unique_lock<std::mutex>(entry->mu);
-      } while (entry->gone);
+        if (!entry->gone) break;
+        lock.unlock();  // before `entry` lets go of the deleted series (and its mutex)
+      }
       StreamState& st = *entry;
+      // A series left without a detector (its first request failed) leaves the map.
+      auto forget = [&] {
+        st.gone = true;
+        lock.unlock();
+        std::lock_guard<std::mutex> map_lock(stream_mu);
+        if (auto it = streams.find({tenant, series}); it != streams.end() && it->second == entry) streams.erase(it);
+      };
       if (!st.detector && !options.streams_dir.empty()) {
         // The series as an earlier run of the server left it.
         if (Status loaded = LoadStream(tenant, series, &st); !loaded.ok() && loaded.code() != StatusCode::kNotFound) {
+          forget();
           return SendError(res, loaded);
         }
       }
@@ -753,7 +763,10 @@ struct Server::Impl {
         o.transform = *transform;
         o.habituate_after = static_cast<int>(body.value("habituate_after", int64_t{o.habituate_after}));
         auto made = anomaly::MakeDetector(detector, o);
-        if (!made.ok()) return SendError(res, made.status());  // the series stays without a detector
+        if (!made.ok()) {
+          forget();
+          return SendError(res, made.status());
+        }
         st.detector = std::move(made).value();
         st.series_id = series;
         st.detector_name = detector;
@@ -816,12 +829,16 @@ struct Server::Impl {
     // next points of that id start a new one, with new settings if given.
     http.Delete(R"(/v1/anomalies/streams/(.+))", [this](const httplib::Request& req, httplib::Response& res) {
       const std::string tenant = TenantOf(req), series = req.matches[1];
+      // The map stays locked until the file is gone, so that no request can
+      // load the state being deleted; a deletion is rare and waits at most
+      // for the one request in progress on that series.
       std::lock_guard<std::mutex> map_lock(stream_mu);
       bool found = false;
       if (auto it = streams.find({tenant, series}); it != streams.end()) {
-        std::lock_guard<std::mutex> lock(it->second->mu);  // waits for a request in progress
-        found = it->second->detector != nullptr;
-        it->second->gone = true;
+        const std::shared_ptr<StreamState> keep = it->second;  // outlives the lock below
+        std::lock_guard<std::mutex> lock(keep->mu);            // waits for a request in progress
+        found = keep->detector != nullptr;
+        keep->gone = true;
         streams.erase(it);
       }
       if (!options.streams_dir.empty()) {

@@ -461,7 +461,10 @@ TEST_F(ServerTest, StreamingDetectorsSurviveARestartOfTheServer) {
   server.Stop();
   // A saved state that cannot be read is an error naming its file, not a silent new detector.
   for (const auto& e : std::filesystem::recursive_directory_iterator(so.streams_dir)) {
-    if (e.is_regular_file()) std::ofstream(e.path(), std::ios::trunc) << "{\"series_id\": \"orders/eu: web\"}\nnot a state";
+    if (e.is_regular_file()) {
+      std::ofstream(e.path(), std::ios::trunc) << "{\"series_id\": \"orders/eu: web\", \"detector\": \"ensemble\", \"probation\": 200, "
+                                                  "\"transform\": \"auto\", \"habituate_after\": 10, \"last_time\": 0}\nnot a state";
+    }
   }
   Server again(*ctx_, *store_, so);
   ASSERT_TRUE(again.Start().ok());
@@ -469,6 +472,7 @@ TEST_F(ServerTest, StreamingDetectorsSurviveARestartOfTheServer) {
   auto broken = client2.Post("/v1/anomalies/score", Auth(writer_), body(10, 11, series), "application/json");
   EXPECT_EQ(broken->status, 500);
   EXPECT_NE(broken->body.find(".state"), std::string::npos) << broken->body;
+  EXPECT_NE(broken->body.find("not an anomaly detector state"), std::string::npos) << broken->body;  // the state itself was read
   again.Stop();
 }
 
