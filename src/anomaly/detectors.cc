@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cassert>
 #include <cmath>
-#include <cstdlib>
 #include <deque>
 #include <optional>
 #include <utility>
@@ -23,6 +22,9 @@ double NormalUpper(double z) { return 0.5 * std::erfc(z * kSqrt1_2); }
 
 // Evidence of p in decades, -log10 p; 99 for p = 0, so that it stays finite.
 double Evidence(double p) { return p > 0 ? -std::log10(p) : 99.0; }
+
+// |x| <= bound, for a saved time or count that will be differenced (std::llabs of the smallest int64 is undefined).
+bool Within(int64_t x, int64_t bound) { return x >= -bound && x <= bound; }
 
 // Every DetectorOptions field, so that a saved state carries the options it ran with.
 void SerializeOptions(StateIO& io, DetectorOptions* o) {
@@ -448,7 +450,7 @@ class DailyMemory {
     // Period numbers are differenced: keep them where that cannot overflow.
     constexpr int64_t kFar = int64_t{1} << 40;
     for (size_t b = 0; b < bins; ++b) {
-      if (std::llabs(before_day_[b]) > kFar || std::llabs(today_day_[b]) > kFar) io.Fail();
+      if (!Within(before_day_[b], kFar) || !Within(today_day_[b], kFar)) io.Fail();
     }
   }
 
@@ -888,7 +890,7 @@ class ForecastDetector final : public StreamDetector {
     io(z2_);
     if (io.loading() && (buffer_.size() > window_ || mean_.size() != sd_.size() || (fitted_ && mean_.empty()) ||
                          !std::all_of(buffer_.begin(), buffer_.end(), [](const auto& p) { return std::isfinite(p.second); }) ||
-                         std::llabs(fit_time_) > (int64_t{1} << 50))) {
+                         !Within(fit_time_, int64_t{1} << 50))) {
       io.Fail();
     }
   }
@@ -1454,7 +1456,7 @@ void ResidualModel::Serialize(StateIO& io) {
   io(hi_);
   io(n_);
   // start_ is subtracted from times: keep it where that cannot overflow.
-  if (io.loading() && (seasons_.size() != seasons || n_ < 0 || std::llabs(start_) > (int64_t{1} << 50))) io.Fail();
+  if (io.loading() && (seasons_.size() != seasons || n_ < 0 || !Within(start_, int64_t{1} << 50))) io.Fail();
 }
 
 void Cusum::Serialize(StateIO& io) {
