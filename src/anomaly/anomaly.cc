@@ -53,11 +53,7 @@ StatusOr<std::vector<std::filesystem::path>> PendingStreams(const std::string& d
   std::error_code ec;
   if (!std::filesystem::is_directory(dir, ec)) return out;
   for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-    const std::string name = it->path().filename().string();
-    const size_t n = sizeof(kPending) - 1;
-    if (name.size() > n && name.compare(name.size() - n, n, kPending) == 0) {
-      out.push_back(it->path());
-    }
+    if (it->path().filename().string().ends_with(kPending)) out.push_back(it->path());
   }
   if (ec) return Internal("cannot list " + dir + ": " + ec.message());
   return out;
@@ -86,23 +82,11 @@ Status DiscardPendingStreams(const std::string& dir) {
   return Status::Ok();
 }
 
-namespace {
-std::string_view TransformName(ValueTransform t) {
-  switch (t) {
-    case ValueTransform::kAuto: return "auto";
-    case ValueTransform::kNone: return "none";
-    case ValueTransform::kSqrt: return "sqrt";
-    case ValueTransform::kLog: return "log";
-  }
-  return "auto";
-}
-}  // namespace
-
 std::string SavedStreamBytes(const SavedStream& settings, const Detector& detector, int64_t last_time) {
   const nlohmann::json head = {{"series_id", settings.series_id},
                                {"detector", settings.detector_name},
                                {"probation", settings.probation},
-                               {"transform", TransformName(settings.transform)},
+                               {"transform", ValueTransformName(settings.transform)},
                                {"habituate_after", settings.habituate_after},
                                {"last_time", last_time}};
   return head.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n" + detector.SaveState();
@@ -170,8 +154,8 @@ StatusOr<SavedStream> StartSeries(const ScoreOptions& o, const std::string& id, 
       if (saved->detector_name != o.detector) {
         differs = "detector '" + saved->detector_name + "', not '" + o.detector + "'";
       } else if (saved->transform != o.detector_options.transform) {
-        differs = "transform " + std::string(TransformName(saved->transform)) + ", not " +
-                  std::string(TransformName(o.detector_options.transform));
+        differs = "transform " + std::string(ValueTransformName(saved->transform)) + ", not " +
+                  std::string(ValueTransformName(o.detector_options.transform));
       } else if (saved->habituate_after != o.detector_options.habituate_after) {
         differs = "habituate-after " + std::to_string(saved->habituate_after) + ", not " +
                   std::to_string(o.detector_options.habituate_after);
@@ -372,11 +356,10 @@ Status StreamMetricCsv(const std::string& path, const MetricCsvOptions& o, const
                        ThreadPool* pool) {
   RETURN_IF_ERROR(ValidateScoreOptions(options));
   if (!scan.in_time_order) return InvalidArgument(path + ": rows are not in time order within each series");
+  // Each series' detector; its last_time: points up to it were learnt by an earlier run.
   std::vector<SavedStream> starts(scan.series.size());
-  std::vector<int64_t> after(scan.series.size());  // a series' points up to it were learnt by an earlier run
   for (size_t k = 0; k < starts.size(); ++k) {
     ASSIGN_OR_RETURN(starts[k], StartSeries(options, scan.series[k], scan.points[k]));
-    after[k] = starts[k].last_time;
   }
   std::unordered_map<std::string_view, size_t> index;
   for (size_t k = 0; k < scan.series.size(); ++k) index.emplace(scan.series[k], k);
@@ -425,7 +408,7 @@ Status StreamMetricCsv(const std::string& path, const MetricCsvOptions& o, const
       return FailedPrecondition(path + ":" + std::to_string(rows->line()) + ": the file changed since it was first read");
     }
     last[current] = row.time;
-    if (row.time <= after[current]) continue;
+    if (row.time <= starts[current].last_time) continue;
     Score p;
     p.timestamp = row.time;
     p.value = row.value;
@@ -441,7 +424,7 @@ Status StreamMetricCsv(const std::string& path, const MetricCsvOptions& o, const
   flush();
   if (!options.state_dir.empty()) {
     for (size_t k = 0; k < starts.size(); ++k) {
-      if (last[k] <= after[k]) continue;  // no new point: the saved state stands
+      if (last[k] <= starts[k].last_time) continue;  // no new point: the saved state stands
       RETURN_IF_ERROR(WriteSavedStream(SavedStreamPath(options.state_dir, scan.series[k]) + kPending,
                                        SavedStreamBytes(starts[k], *starts[k].detector, last[k])));
     }

@@ -24,6 +24,7 @@
 #include "core/thread_pool.h"
 #include "core/time.h"
 #include "testing/context.h"
+#include "testing/state_fuzz.h"
 #include "testing/temp_dir.h"
 
 namespace opspilot::anomaly {
@@ -1075,26 +1076,11 @@ TEST(DetectorTest, CorruptOrForeignStatesAreRefused) {
   // state is refused, or the detector it makes keeps scoring in [0, 1]
   // (no index, size or time that it trusts leads it out of its arrays).
   for (const char* name : {"ensemble", "seasonal", "robust", "bocpd"}) {
-    auto made = MakeDetector(name, DetectorOptions{});
-    ASSERT_TRUE(made.ok());
-    for (size_t i = 0; i < s.y.size(); ++i) (*made)->Update(s.time[i], s.y[i]);
-    const std::string good = (*made)->SaveState();
-    int loaded = 0, tried = 0;
-    for (size_t at = 40; at + 8 <= good.size(); at += 97) {
-      for (const uint64_t v : {~uint64_t{0}, uint64_t{0x7fefffffffffffff}, uint64_t{2}}) {
-        std::string bad = good;
-        std::memcpy(bad.data() + at, &v, 8);
-        ++tried;
-        auto fuzzed = LoadDetector(bad);
-        if (!fuzzed.ok()) continue;
-        ++loaded;
-        for (int i = 0; i < 300; ++i) {
-          const double sc = (*fuzzed)->Update(s.time.back() + 300 * (i + 1), s.y[static_cast<size_t>(i)]);
-          ASSERT_TRUE(sc >= 0 && sc <= 1) << name << " with 8 bytes at " << at << " overwritten: " << sc;
-        }
-      }
-    }
-    EXPECT_GT(tried - loaded, 0) << name;  // some were refused: the checks are not all vacuous
+    testing::StateFuzzOptions fuzz;
+    fuzz.first = 40;  // past the magic and the version
+    const testing::StateFuzzResult fuzzed = testing::FuzzDetectorState(name, s, fuzz);
+    EXPECT_EQ(fuzzed.failure, "") << name;
+    EXPECT_GT(fuzzed.tried - fuzzed.loaded, 0) << name;  // some were refused: the checks are not all vacuous
   }
 }
 

@@ -943,6 +943,16 @@ StatusOr<ValueTransform> ParseValueTransform(std::string_view name) {
   return InvalidArgument("transform must be auto, none, sqrt or log, got '" + std::string(name) + "'");
 }
 
+std::string_view ValueTransformName(ValueTransform transform) {
+  switch (transform) {
+    case ValueTransform::kAuto: return "auto";
+    case ValueTransform::kNone: return "none";
+    case ValueTransform::kSqrt: return "sqrt";
+    case ValueTransform::kLog: return "log";
+  }
+  return "auto";
+}
+
 Status ValidateDetectorOptions(const DetectorOptions& o) {
   if (o.probation < 0) return InvalidArgument("probation must be >= 0");
   if (o.spacing < 0) return InvalidArgument("spacing must be >= 0 seconds");

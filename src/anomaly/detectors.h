@@ -109,8 +109,9 @@ class StateIO;  // state_io.h: one pass over a detector's fields that saves or l
 
 // What the models see of a value (DetectorOptions::transform).
 enum class ValueTransform { kAuto, kNone, kSqrt, kLog };
-// "auto" | "none" | "sqrt" | "log".
+// "auto" | "none" | "sqrt" | "log", and back.
 StatusOr<ValueTransform> ParseValueTransform(std::string_view name);
+std::string_view ValueTransformName(ValueTransform transform);
 
 struct DetectorOptions {
   // Points at the start of a stream that always score 0 (the models still

@@ -1063,11 +1063,15 @@ int Main(int argc, char** argv) {
     if (!an_opts.state_dir.empty()) {
       if (Status st = anomaly::DiscardPendingStreams(an_opts.state_dir); !st.ok()) return Fail(st, g.json);
     }
-    auto commit_states = [&]() -> Status {
-      if (an_opts.state_dir.empty()) return Status::Ok();
-      RETURN_IF_ERROR(anomaly::CommitSavedStreams(an_opts.state_dir));
-      pending.committed = true;
-      return Status::Ok();
+    // The output is written: flush it, then put the run's states in place.
+    auto finish = [&](const char* what) {
+      std::cout.flush();
+      if (!std::cout) return Fail(Unavailable(std::string("error writing the ") + what + " to standard output"), g.json);
+      if (!an_opts.state_dir.empty()) {
+        if (Status st = anomaly::CommitSavedStreams(an_opts.state_dir); !st.ok()) return Fail(st, g.json);
+        pending.committed = true;
+      }
+      return 0;
     };
     // A regular file whose series are each in time order streams through in
     // two passes (memory O(series)); anything else is read whole and sorted.
@@ -1097,12 +1101,7 @@ int Main(int argc, char** argv) {
         if (!st.ok()) return Fail(st, g.json);  // only if the file changed between the passes
         streamed = true;
         std::cout.write(buf.data(), static_cast<std::streamsize>(buf.size()));
-        if (*ascore) {
-          std::cout.flush();
-          if (!std::cout) return Fail(Unavailable("error writing the scores to standard output"), g.json);
-          if (Status committed = commit_states(); !committed.ok()) return Fail(committed, g.json);
-          return 0;
-        }
+        if (*ascore) return finish("scores");
       }
     }
     if (!streamed) {
@@ -1126,10 +1125,8 @@ int Main(int argc, char** argv) {
       }
     }
     if (*ascore) {
-      std::cout << anomaly::ScoresCsv(scored, an_explain) << std::flush;
-      if (!std::cout) return Fail(Unavailable("error writing the scores to standard output"), g.json);
-      if (Status st = commit_states(); !st.ok()) return Fail(st, g.json);
-      return 0;
+      std::cout << anomaly::ScoresCsv(scored, an_explain);
+      return finish("scores");
     }
     json out = json::array();
     if (!g.json) std::cout << "series_id,start,end,peak_time,peak_value,peak_score,points,severity,expected,kind\n";
@@ -1161,10 +1158,7 @@ int Main(int argc, char** argv) {
       }
     }
     if (g.json) std::cout << out.dump(2) << "\n";
-    std::cout.flush();
-    if (!std::cout) return Fail(Unavailable("error writing the alerts to standard output"), g.json);
-    if (Status st = commit_states(); !st.ok()) return Fail(st, g.json);
-    return 0;
+    return finish("alerts");
   }
   if (*risk_cmd) {
     for (const auto& v : risk_velocity) {
